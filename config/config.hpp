@@ -1,0 +1,241 @@
+// The typed, immutable sluice configuration: what a YAML file means once it has
+// been parsed and validated (see config/parse.hpp). Plain data, no behaviour.
+// Built on the control thread; shared read-only with workers through snapshots.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sluice::config {
+
+using Duration = std::chrono::milliseconds;
+
+// A numeric socket address ("127.0.0.1:8080", "[::1]:8080", "localhost:80").
+struct Address {
+  std::string text;  // as written in the config, for logs and errors
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  int family() const { return storage.ss_family; }
+};
+
+// "100/s", "600/min": `count` events per `per`.
+struct Rate {
+  uint64_t count = 0;
+  Duration per{1000};
+};
+
+enum class Protocol { http, tcp };
+enum class LogLevel { debug, info, warn, error };
+
+struct Timeouts {
+  Duration connect{1000};
+  Duration request{15000};
+  Duration idle{60000};
+};
+
+// `attempts` is how many further endpoints are tried after the first one fails,
+// like HAProxy's `retries`; 0 turns retries off.
+struct Retries {
+  int attempts = 2;
+  bool on_connect_failure = true;
+  std::vector<int> on_status;  // HTTP statuses that are retried (idempotent methods only)
+};
+
+struct DirectResponse {
+  int status = 200;
+  std::string body;
+};
+
+struct HeaderMatch {
+  std::string name;
+  std::optional<std::string> exact;  // absent: the header must merely be present
+};
+
+struct RouteMatch {
+  std::optional<std::string> host;  // exact, or "*.example.com"
+  std::optional<std::string> path_exact;
+  std::optional<std::string> path_prefix;
+  std::vector<std::string> methods;  // empty: any
+  std::vector<HeaderMatch> headers;
+};
+
+struct Route {
+  RouteMatch match;
+  std::string cluster;  // empty when direct_response is set
+  std::optional<DirectResponse> direct_response;
+  std::string rate_limit;  // name in Config::rate_limits, or empty
+  Timeouts timeouts;
+  Retries retries;
+};
+
+struct TlsCertificate {
+  std::string cert_path;
+  std::string key_path;
+  std::vector<std::string> sni;
+};
+
+struct Tls {
+  std::vector<TlsCertificate> certificates;
+};
+
+struct Listener {
+  std::string name;
+  Address listen;
+  Protocol protocol = Protocol::http;
+  std::optional<Tls> tls;
+  bool proxy_protocol = false;
+  std::vector<Route> routes;  // http listeners
+  // tcp listeners: the cluster every connection goes to, and its timeouts/retries.
+  std::string cluster;
+  std::string rate_limit;
+  Timeouts timeouts;
+  Retries retries;
+};
+
+enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };
+enum class P2cLoad { in_flight, ewma_latency };
+enum class HashAlgorithm { ring, maglev };
+
+// Where a consistent-hash key comes from. TCP listeners always use the client IP.
+struct HashKey {
+  enum class Source { client_ip, header, cookie, path, query } source = Source::client_ip;
+  std::string name;  // header, cookie or query parameter name
+};
+
+struct Balancer {
+  BalancerType type = BalancerType::round_robin;
+  P2cLoad load = P2cLoad::in_flight;
+  HashKey key;
+  HashAlgorithm algorithm = HashAlgorithm::ring;
+  uint32_t virtual_nodes = 160;
+  std::optional<double> bounded_load;  // factor > 1.0, e.g. 1.25
+};
+
+struct Endpoint {
+  Address address;
+  uint32_t weight = 1;
+};
+
+struct FileDiscovery {
+  std::string path;
+};
+struct DnsDiscovery {
+  std::string name;
+  std::string type = "A";  // A | AAAA | SRV
+  uint16_t port = 0;       // for A/AAAA
+};
+struct EtcdDiscovery {
+  std::vector<Address> endpoints;
+  std::string prefix;
+};
+using Discovery = std::variant<FileDiscovery, DnsDiscovery, EtcdDiscovery>;
+
+struct HealthCheck {
+  enum class Kind { tcp, http } kind = Kind::tcp;
+  std::string http_path = "/healthz";
+  int http_expect = 200;
+  Duration interval{2000};
+  Duration timeout{1000};
+  int healthy = 2;
+  int unhealthy = 3;
+};
+
+struct CircuitBreaker {
+  int consecutive_failures = 5;
+  double error_ratio = 0.5;
+  Duration window{10000};
+  int min_requests = 20;
+  Duration open_for{30000};
+  int half_open_probes = 3;
+};
+
+struct ClusterLimits {
+  uint32_t max_connections = 0;  // 0: unlimited
+  uint32_t max_pending = 0;
+  uint32_t max_requests = 0;
+};
+
+struct OutlierDetection {
+  int consecutive_5xx = 5;
+  Duration base_ejection{30000};
+  int max_ejected_percent = 50;
+};
+
+struct Cluster {
+  std::string name;
+  Balancer balancer;
+  std::vector<Endpoint> endpoints;
+  std::optional<Discovery> discovery;
+  std::optional<HealthCheck> health_check;
+  std::optional<CircuitBreaker> circuit_breaker;
+  ClusterLimits limits;
+  std::optional<OutlierDetection> outlier_detection;
+};
+
+struct RateLimitKey {
+  enum class Source { client_ip, header, route, global } source = Source::client_ip;
+  std::string header;  // for Source::header
+};
+
+struct RateLimit {
+  std::string name;
+  RateLimitKey key;
+  enum class Algorithm { token_bucket, sliding_window } algorithm = Algorithm::token_bucket;
+  Rate rate;
+  uint64_t burst = 0;  // token bucket only; 0 means "rate.count"
+  enum class Scope { local, global } scope = Scope::local;
+  uint32_t max_keys = 100000;  // bound on the per-key table
+};
+
+struct Redis {
+  Address address;
+  Duration sync_interval{50};
+  enum class OnError { allow, deny } on_error = OnError::allow;
+};
+
+struct Admin {
+  Address listen;
+};
+
+struct AccessLog {
+  std::string path = "stdout";  // "stdout", "off", or a file path
+  double sample = 1.0;
+};
+
+struct Log {
+  LogLevel level = LogLevel::info;
+  AccessLog access;
+};
+
+struct Config {
+  std::string source_path;  // the file it was read from
+  unsigned workers = 0;     // 0: one per core ("auto")
+  std::optional<Admin> admin;
+  Log log;
+  std::vector<Listener> listeners;
+  std::vector<Cluster> clusters;
+  std::vector<RateLimit> rate_limits;
+  std::optional<Redis> redis;
+
+  const Cluster* find_cluster(const std::string& name) const {
+    for (const auto& c : clusters)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+  const RateLimit* find_rate_limit(const std::string& name) const {
+    for (const auto& r : rate_limits)
+      if (r.name == name) return &r;
+    return nullptr;
+  }
+};
+
+}  // namespace sluice::config
