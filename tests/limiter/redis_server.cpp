@@ -1,0 +1,89 @@
+#include "redis_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+namespace sluice::limiter::testing {
+namespace {
+
+// hiredis writes with plain send(): writing to a Redis that just died would raise SIGPIPE. The
+// proxy ignores SIGPIPE process-wide; these tests do the same.
+[[maybe_unused]] const bool kSigpipeIgnored = (::signal(SIGPIPE, SIG_IGN), true);
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool pings(int port) {
+  timeval tv{0, 100000};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  bool ok = false;
+  if (c != nullptr && c->err == 0) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
+    ok = r != nullptr && r->type == REDIS_REPLY_STATUS;
+    if (r != nullptr) freeReplyObject(r);
+  }
+  if (c != nullptr) redisFree(c);
+  return ok;
+}
+
+}  // namespace
+
+RedisServer::RedisServer() : port_(free_port()) {
+  start();
+}
+
+RedisServer::~RedisServer() {
+  kill();
+}
+
+bool RedisServer::start() {
+  if (pid_ > 0) return true;
+  const std::string port = std::to_string(port_);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    // Keep the test output readable: the server's banner and warnings go nowhere.
+    int null_fd = ::open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, STDOUT_FILENO);
+      ::dup2(null_fd, STDERR_FILENO);
+    }
+    ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+    ::_exit(127);
+  }
+  // Starting a real server is the one place these tests wait on the wall clock.
+  for (int i = 0; i < 200; ++i) {
+    if (pings(port_)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+void RedisServer::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+}  // namespace sluice::limiter::testing

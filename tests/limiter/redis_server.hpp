@@ -1,0 +1,22 @@
+// Test helper: a throwaway redis-server on a free loopback port, started and stopped by the test.
+#pragma once
+
+#include <sys/types.h>
+
+namespace sluice::limiter::testing {
+
+class RedisServer {
+ public:
+  RedisServer();  // picks a free port and starts
+  ~RedisServer();
+  bool start();  // (re)start on the same port; waits until it answers PING
+  void kill();   // SIGKILL and reap: simulates a crash
+  int port() const { return port_; }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace sluice::limiter::testing
