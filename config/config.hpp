@@ -208,7 +208,8 @@ struct Admin {
 
 struct AccessLog {
   std::string path = "stdout";  // "stdout", "off", or a file path
-  double sample = 1.0;
+  enum class Format { json, text } format = Format::json;
+  double sample = 1.0;  // fraction of requests logged, in [0, 1]
 };
 
 struct Log {

@@ -18,8 +18,8 @@ struct Diagnostic {
 };
 
 struct ParseResult {
-  Config config;                        // meaningful only when errors is empty
-  std::vector<Diagnostic> errors;       // every error found, in file order
+  Config config;                   // meaningful only when errors is empty
+  std::vector<Diagnostic> errors;  // every error found, in file order
   bool ok() const { return errors.empty(); }
 };
 

@@ -1,0 +1,151 @@
+// Entry points: read the file, parse YAML, run the section parsers and the cross-reference
+// checks, and hand back every diagnostic in file order.
+#include "config/parse.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include <yaml-cpp/eventhandler.h>
+
+#include "config/parse_state.hpp"
+
+namespace sluice::config {
+namespace {
+
+// Config files are small; anything bigger is a mistake (a log, a binary) we should not parse.
+constexpr off_t kMaxFileBytes = 16 << 20;
+
+void sort_in_file_order(std::vector<Diagnostic>& diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+                   });
+}
+
+// Sees a document's events without building it; only where each document starts matters.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+void parse_document(ParseState& state, const std::string& text) {
+  YAML::Node root;
+  size_t documents = 0;
+  Pos second_document;
+  try {
+    // yaml-cpp 0.7's LoadAll() never returns on some inputs (a lone ","): its document loop
+    // does not always consume input. So look at no more than two documents, then Load() one.
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    DocumentStarts events;
+    while (documents < 2 && parser.HandleNextDocument(events)) ++documents;
+    if (events.starts.size() > 1)
+      second_document = {events.starts[1].line + 1, events.starts[1].column + 1};
+    if (documents > 0) root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp stops at the first syntax error, so there is exactly one to report.
+    Pos pos = e.mark.is_null() ? Pos{1, 1} : Pos{e.mark.line + 1, e.mark.column + 1};
+    state.reader.error(pos, "invalid YAML: " + e.msg);
+    return;
+  }
+  if (documents == 0) {
+    state.reader.error(Pos{1, 1}, "the config is empty: expected a map with at least 'listeners'");
+    return;
+  }
+  if (documents > 1) {
+    if (second_document.line == 0) second_document = {1, 1};
+    state.reader.error(second_document, "expected one YAML document, found a second one");
+  }
+  parse_root(state, Field{YAML::Node(), root, ""});
+  validate_references(state);
+}
+
+}  // namespace
+
+std::string Diagnostic::to_string() const {
+  if (line <= 0) return file + ": " + message;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+ParseResult parse_config_text(const std::string& text, const std::string& file) {
+  ParseResult result;
+  try {
+    ParseState state(file);
+    parse_document(state, text);
+    result.errors = std::move(state.reader.diagnostics());
+    sort_in_file_order(result.errors);
+    result.config = std::move(state.config);
+    result.config.source_path = file;
+  } catch (const std::exception& e) {
+    // Nothing above is expected to throw but allocation; the caller must still get an answer.
+    result.errors.push_back(Diagnostic{file, 0, 0, std::string("internal error: ") + e.what()});
+  } catch (...) {
+    result.errors.push_back(Diagnostic{file, 0, 0, "internal error"});
+  }
+  return result;
+}
+
+ParseResult parse_config_file(const std::string& path) {
+  auto fail = [&](const std::string& message) {
+    ParseResult result;
+    result.errors.push_back(Diagnostic{path, 0, 0, message});
+    return result;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(std::string("cannot read the file: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int error = errno;
+    ::close(fd);
+    return fail(S_ISDIR(st.st_mode)
+                    ? "cannot read the file: it is a directory"
+                    : std::string("cannot read the file: ") +
+                          (S_ISREG(st.st_mode) ? std::strerror(error) : "not a regular file"));
+  }
+  if (st.st_size > kMaxFileBytes) {
+    ::close(fd);
+    return fail("the file is larger than 16 MiB; this is not a config file");
+  }
+  std::string text;
+  try {
+    text.resize(static_cast<size_t>(st.st_size));
+  } catch (...) {
+    ::close(fd);
+    return fail("out of memory reading the file");
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return fail(std::string("cannot read the file: ") + std::strerror(error));
+    }
+    if (n == 0) break;  // the file shrank while we read it
+    done += static_cast<size_t>(n);
+  }
+  text.resize(done);
+  ::close(fd);
+  return parse_config_text(text, path);
+}
+
+}  // namespace sluice::config

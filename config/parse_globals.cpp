@@ -1,0 +1,173 @@
+// The top level of the file and its small sections: workers, admin, log, rate_limits, redis.
+#include "config/parse_state.hpp"
+#include "config/scalars.hpp"
+
+namespace sluice::config {
+
+void parse_root(ParseState& state, const Field& root) {
+  Reader& r = state.reader;
+  if (root.value.IsNull()) {
+    r.error(Pos{1, 1}, "the config is empty: expected a map with at least 'listeners'");
+    return;
+  }
+  MapReader map(r, root);
+  if (!map.valid()) return;
+  if (auto f = map.get("workers")) parse_workers(state, *f);
+  if (auto f = map.get("admin")) parse_admin(state, *f);
+  if (auto f = map.get("log")) parse_log(state, *f);
+  if (auto f = map.require("listeners")) parse_listeners(state, *f);
+  if (auto f = map.get("clusters")) parse_clusters(state, *f);
+  if (auto f = map.get("rate_limits")) {
+    parse_rate_limits(state, *f);
+  }
+  if (auto f = map.get("redis")) parse_redis(state, *f);
+}
+
+void parse_workers(ParseState& state, const Field& field) {
+  constexpr int64_t kMaxWorkers = 1024;
+  const std::string expected = "expected auto or a number of workers between 1 and 1024, got ";
+  if (!field.value.IsScalar()) {
+    state.reader.error(field, expected + describe(field.value));
+    return;
+  }
+  if (field.value.Scalar() == "auto") {
+    state.config.workers = 0;
+    return;
+  }
+  auto n = parse_integer(field.value.Scalar());
+  if (!n || field.value.Tag() != "?" || *n.value < 1 || *n.value > kMaxWorkers) {
+    state.reader.error(field, expected + describe(field.value));
+    return;
+  }
+  state.config.workers = static_cast<unsigned>(*n.value);
+}
+
+void parse_admin(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  Admin admin;
+  if (auto f = map.require("listen")) {
+    if (auto address = r.address(*f)) {
+      admin.listen = *address;
+      state.listens.push_back({*address, *f, "admin"});
+    }
+  }
+  state.config.admin = admin;
+}
+
+void parse_log(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (auto f = map.get("level"))
+    if (auto index = r.choice(*f, {"debug", "info", "warn", "error"}))
+      state.config.log.level = static_cast<LogLevel>(*index);
+  if (auto f = map.get("access")) {
+    AccessLog& access = state.config.log.access;
+    MapReader access_map(r, *f);
+    if (auto p = access_map.get("path")) {
+      if (auto path = r.string(*p)) {
+        if (path->empty()) r.error(*p, "must not be empty (use off to disable the access log)");
+        access.path = *path;
+      }
+    }
+    if (auto p = access_map.get("format"))
+      if (auto index = r.choice(*p, {"json", "text"}))
+        access.format = static_cast<AccessLog::Format>(*index);
+    if (auto p = access_map.get("sample")) {
+      if (auto sample = r.number(*p)) {
+        if (*sample < 0.0 || *sample > 1.0)
+          r.error(*p, "must be between 0 and 1, got " + p->value.Scalar());
+        else
+          access.sample = *sample;
+      }
+    }
+  }
+}
+
+namespace {
+
+// "client_ip", "route", "global", "header:X-Api-Key".
+std::optional<RateLimitKey> parse_rate_limit_key(Reader& r, const Field& field) {
+  auto text = r.string(field);
+  if (!text) return std::nullopt;
+  RateLimitKey key;
+  if (*text == "client_ip") return key;
+  if (*text == "route") {
+    key.source = RateLimitKey::Source::route;
+    return key;
+  }
+  if (*text == "global") {
+    key.source = RateLimitKey::Source::global;
+    return key;
+  }
+  if (text->rfind("header:", 0) == 0 && is_token(text->substr(7))) {
+    key.source = RateLimitKey::Source::header;
+    key.header = text->substr(7);
+    return key;
+  }
+  r.error(field, "expected client_ip, route, global or header:NAME, got '" + *text + "'");
+  return std::nullopt;
+}
+
+void parse_rate_limit(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (!map.valid()) {
+    state.rate_limit_names_complete = false;
+    return;
+  }
+  RateLimit limit;
+  auto name = map.require("name");
+  if (name)
+    if (auto text = r.name(*name)) limit.name = *text;
+  if (limit.name.empty())
+    state.rate_limit_names_complete = false;
+  else
+    state.rate_limit_names.push_back({limit.name, *name});
+
+  if (auto f = map.get("key"))
+    if (auto key = parse_rate_limit_key(r, *f)) limit.key = *key;
+  std::optional<size_t> algorithm;
+  if (auto f = map.get("algorithm"))
+    if ((algorithm = r.choice(*f, {"token_bucket", "sliding_window"})))
+      limit.algorithm = static_cast<RateLimit::Algorithm>(*algorithm);
+  if (auto f = map.require("rate", "e.g. 100/s"))
+    if (auto rate = r.rate(*f)) limit.rate = *rate;
+  if (auto f = map.get("burst")) {
+    if (limit.algorithm != RateLimit::Algorithm::token_bucket)
+      r.error(f->key_pos(), f->path + ": applies to algorithm token_bucket only");
+    if (auto n = r.integer(*f, 1, 1'000'000'000)) limit.burst = static_cast<uint64_t>(*n);
+  }
+  if (auto f = map.get("scope")) {
+    if (auto index = r.choice(*f, {"local", "global"})) {
+      limit.scope = static_cast<RateLimit::Scope>(*index);
+      if (limit.scope == RateLimit::Scope::global) state.global_scopes.push_back(*f);
+    }
+  }
+  if (auto f = map.get("max_keys"))
+    if (auto n = r.integer(*f, 1, 100'000'000)) limit.max_keys = static_cast<uint32_t>(*n);
+  state.config.rate_limits.push_back(std::move(limit));
+}
+
+}  // namespace
+
+void parse_rate_limits(ParseState& state, const Field& field) {
+  if (!field.value.IsSequence()) state.rate_limit_names_complete = false;
+  for (const auto& item : state.reader.list(field)) parse_rate_limit(state, item);
+}
+
+void parse_redis(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  Redis redis;
+  if (auto f = map.require("address"))
+    if (auto address = r.address(*f)) redis.address = *address;
+  if (auto f = map.get("sync_interval"))
+    if (auto d = r.duration(*f)) redis.sync_interval = *d;
+  if (auto f = map.get("on_error"))
+    if (auto index = r.choice(*f, {"allow", "deny"}))
+      redis.on_error = static_cast<Redis::OnError>(*index);
+  state.config.redis = redis;
+}
+
+}  // namespace sluice::config

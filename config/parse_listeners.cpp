@@ -1,0 +1,283 @@
+// listeners: name, listen, protocol, tls, proxy_protocol, timeouts, retries, and either a
+// cluster (tcp) or routes (http).
+#include <algorithm>
+
+#include "config/parse_state.hpp"
+#include "config/scalars.hpp"
+
+namespace sluice::config {
+namespace {
+
+// Fields whose meaning depends on the listener's protocol, checked once the protocol is known.
+struct HttpOnly {
+  std::optional<Field> request_timeout;
+  std::optional<Field> retry_status;
+};
+
+void parse_timeouts(ParseState& state, const Field& field, Timeouts& timeouts, HttpOnly& http) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (auto f = map.get("connect"))
+    if (auto d = r.duration(*f)) timeouts.connect = *d;
+  if (auto f = map.get("request")) {
+    http.request_timeout.emplace(*f);
+    if (auto d = r.duration(*f)) timeouts.request = *d;
+  }
+  if (auto f = map.get("idle"))
+    if (auto d = r.duration(*f)) timeouts.idle = *d;
+}
+
+void parse_retries(ParseState& state, const Field& field, Retries& retries, HttpOnly& http) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (auto f = map.get("attempts"))
+    if (auto n = r.integer(*f, 0, 10)) retries.attempts = static_cast<int>(*n);
+  if (auto f = map.get("on")) {
+    // Listing `on` replaces the default (connect failures only).
+    retries.on_connect_failure = false;
+    retries.on_status.clear();
+    for (const auto& item : r.list(*f)) {
+      if (item.value.IsScalar() && item.value.Scalar() == "connect-failure") {
+        retries.on_connect_failure = true;
+        continue;
+      }
+      auto status = item.value.IsScalar() && item.value.Tag() == "?"
+                        ? parse_integer(item.value.Scalar())
+                        : Parsed<int64_t>::fail("");
+      if (!status || *status.value < 100 || *status.value > 599) {
+        r.error(item,
+                "expected connect-failure or an HTTP status 100..599, got " + describe(item.value));
+        continue;
+      }
+      if (!http.retry_status) http.retry_status.emplace(item);
+      retries.on_status.push_back(static_cast<int>(*status.value));
+    }
+  }
+}
+
+std::optional<HeaderMatch> parse_header_match(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (!map.valid()) return std::nullopt;
+  HeaderMatch header;
+  if (auto f = map.require("name")) {
+    if (auto name = r.string(*f)) {
+      if (!is_token(*name)) r.error(*f, "'" + *name + "' is not a valid header name");
+      header.name = *name;
+    }
+  }
+  if (auto f = map.get("exact"))
+    if (auto text = r.string(*f)) header.exact = *text;
+  return header;
+}
+
+RouteMatch parse_match(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  RouteMatch match;
+  if (auto f = map.get("host")) {
+    if (auto host = r.string(*f)) {
+      if (!is_host_name(*host, true))
+        r.error(*f,
+                "expected a host name like api.example.com or *.example.com, got '" + *host + "'");
+      std::transform(host->begin(), host->end(), host->begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      match.host = *host;
+    }
+  }
+  auto path_exact = map.get("path_exact");
+  auto path_prefix = map.get("path_prefix");
+  for (auto* f : {&path_exact, &path_prefix}) {
+    if (!*f) continue;
+    auto path = r.string(**f);
+    if (path && (path->empty() || (*path)[0] != '/'))
+      r.error(**f, "a path starts with '/', got '" + *path + "'");
+    if (path) (f == &path_exact ? match.path_exact : match.path_prefix) = *path;
+  }
+  if (path_exact && path_prefix)
+    r.error(path_prefix->key_pos(),
+            path_prefix->path + ": use either path_exact or path_prefix, not both");
+  if (auto f = map.get("methods")) {
+    for (const auto& item : r.list(*f)) {
+      auto method = r.string(item);
+      if (!method) continue;
+      bool upper = is_token(*method) && std::none_of(method->begin(), method->end(),
+                                                     [](char c) { return c >= 'a' && c <= 'z'; });
+      if (!upper)
+        r.error(item, "expected an HTTP method in upper case like GET, got '" + *method + "'");
+      match.methods.push_back(*method);
+    }
+  }
+  if (auto f = map.get("headers"))
+    for (const auto& item : r.list(*f))
+      if (auto header = parse_header_match(state, item)) match.headers.push_back(*header);
+  return match;
+}
+
+DirectResponse parse_direct_response(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  DirectResponse response;
+  if (auto f = map.get("status"))
+    if (auto n = r.integer(*f, 100, 599)) response.status = static_cast<int>(*n);
+  if (auto f = map.get("body"))
+    if (auto body = r.string(*f)) response.body = *body;
+  return response;
+}
+
+void reference(ParseState& state, Reference::Kind kind, const Field& field, std::string& out,
+               bool from_tcp_listener = false) {
+  if (auto name = state.reader.name(field)) {
+    out = *name;
+    state.references.push_back(Reference{kind, *name, field, from_tcp_listener});
+  }
+}
+
+Route parse_route(ParseState& state, const Field& field, const Listener& listener) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  // A route inherits the listener's timeouts and retries and may override each of them.
+  Route route;
+  route.timeouts = listener.timeouts;
+  route.retries = listener.retries;
+  if (!map.valid()) return route;
+  if (auto f = map.require("match")) route.match = parse_match(state, *f);
+  auto cluster = map.get("cluster");
+  auto direct = map.get("direct_response");
+  if (cluster) reference(state, Reference::Kind::cluster, *cluster, route.cluster);
+  if (direct) route.direct_response = parse_direct_response(state, *direct);
+  if (cluster && direct)
+    r.error(direct->key_pos(),
+            direct->path + ": a route has either cluster or direct_response, not both");
+  if (!cluster && !direct)
+    r.error(field.pos(), field.path + ": a route needs cluster or direct_response");
+  if (auto f = map.get("rate_limit"))
+    reference(state, Reference::Kind::rate_limit, *f, route.rate_limit);
+  HttpOnly unused;  // routes belong to http listeners, where everything applies
+  if (auto f = map.get("timeouts")) parse_timeouts(state, *f, route.timeouts, unused);
+  if (auto f = map.get("retries")) parse_retries(state, *f, route.retries, unused);
+  return route;
+}
+
+bool tls_is_valid_sni(const std::string& name) {
+  return is_host_name(name, true);
+}
+
+Tls parse_tls(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  Tls tls;
+  auto certificates = map.require("certificates");
+  if (!certificates) return tls;
+  auto items = r.list(*certificates);
+  if (certificates->value.IsSequence() && items.empty())
+    r.error(*certificates, "needs at least one certificate");
+  std::optional<Field> default_certificate;
+  std::vector<std::pair<std::string, Field>> seen_sni;
+  for (const auto& item : items) {
+    MapReader cert_map(r, item);
+    if (!cert_map.valid()) continue;
+    TlsCertificate cert;
+    if (auto f = cert_map.require("cert"))
+      if (auto path = r.string(*f)) cert.cert_path = *path;
+    if (auto f = cert_map.require("key"))
+      if (auto path = r.string(*f)) cert.key_path = *path;
+    if (auto f = cert_map.get("sni")) {
+      for (const auto& name_field : r.list(*f)) {
+        auto name = r.string(name_field);
+        if (!name) continue;
+        if (!tls_is_valid_sni(*name)) {
+          r.error(name_field,
+                  "expected a host name like example.com or *.example.com, got '" + *name + "'");
+          continue;
+        }
+        for (const auto& [earlier, where] : seen_sni)
+          if (earlier == *name)
+            r.error(name_field, "'" + *name + "' is already served by the certificate at " +
+                                    line_col(where.pos()));
+        seen_sni.emplace_back(*name, name_field);
+        cert.sni.push_back(*name);
+      }
+    } else if (default_certificate) {
+      // Without sni a certificate is the fallback; two fallbacks would be a silent tie.
+      r.error(item, "only one certificate may omit sni (the default one is at " +
+                        line_col(default_certificate->pos()) + ")");
+    } else {
+      default_certificate.emplace(item);
+    }
+    tls.certificates.push_back(std::move(cert));
+  }
+  return tls;
+}
+
+void parse_listener(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  if (!map.valid()) return;
+  Listener listener;
+  if (auto f = map.require("name")) {
+    if (auto name = r.name(*f)) {
+      listener.name = *name;
+      state.listener_names.push_back({*name, *f});
+    }
+  }
+  if (auto f = map.require("listen")) {
+    if (auto address = r.address(*f)) {
+      listener.listen = *address;
+      state.listens.push_back({*address, *f, "listener '" + listener.name + "'"});
+    }
+  }
+  std::optional<Protocol> protocol;
+  if (auto f = map.require("protocol", "http or tcp"))
+    if (auto index = r.choice(*f, {"http", "tcp"}))
+      protocol = *index == 0 ? Protocol::http : Protocol::tcp;
+  if (protocol) listener.protocol = *protocol;
+
+  if (auto f = map.get("tls")) listener.tls = parse_tls(state, *f);
+  if (auto f = map.get("proxy_protocol"))
+    if (auto on = r.boolean(*f)) listener.proxy_protocol = *on;
+  HttpOnly http_only;
+  if (auto f = map.get("timeouts")) parse_timeouts(state, *f, listener.timeouts, http_only);
+  if (auto f = map.get("retries")) parse_retries(state, *f, listener.retries, http_only);
+  if (auto f = map.get("rate_limit"))
+    reference(state, Reference::Kind::rate_limit, *f, listener.rate_limit);
+
+  const bool tcp = protocol == Protocol::tcp;
+  auto cluster = map.get("cluster");
+  if (cluster) reference(state, Reference::Kind::cluster, *cluster, listener.cluster, tcp);
+  auto routes = map.get("routes");
+  if (routes) {
+    auto items = r.list(*routes);
+    if (routes->value.IsSequence() && items.empty()) r.error(*routes, "needs at least one route");
+    for (const auto& item : items) listener.routes.push_back(parse_route(state, item, listener));
+  }
+
+  if (protocol == Protocol::tcp) {
+    if (!cluster) r.error(field.pos(), field.path + ": a tcp listener needs a cluster");
+    if (routes)
+      r.error(routes->key_pos(), routes->path + ": a tcp listener has no routes; use cluster");
+    if (http_only.request_timeout)
+      r.error(http_only.request_timeout->key_pos(),
+              http_only.request_timeout->path + ": applies to http listeners only");
+    if (http_only.retry_status)
+      r.error(*http_only.retry_status, "retrying on an HTTP status applies to http listeners only");
+  } else if (protocol == Protocol::http) {
+    if (!routes) r.error(field.pos(), field.path + ": an http listener needs routes");
+    if (cluster)
+      r.error(cluster->key_pos(), cluster->path +
+                                      ": an http listener picks clusters in its routes; cluster "
+                                      "is for tcp listeners");
+  }
+  state.config.listeners.push_back(std::move(listener));
+}
+
+}  // namespace
+
+void parse_listeners(ParseState& state, const Field& field) {
+  auto items = state.reader.list(field);
+  if (field.value.IsSequence() && items.empty())
+    state.reader.error(field, "needs at least one listener");
+  for (const auto& item : items) parse_listener(state, item);
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,123 @@
+// One downstream HTTP/1.1 connection: parses requests (strictly, see
+// proxy/http/), routes each to a direct response or a cluster, forwards it on a
+// pooled keep-alive upstream connection, streams bodies both ways without
+// buffering them whole, answers pipelined requests in order, and tunnels after
+// a 101. Lives on one worker thread.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+
+#include "proxy/http/body_scanner.hpp"
+#include "proxy/http/head_parser.hpp"
+#include "proxy/load_ticket.hpp"
+#include "proxy/pipe.hpp"
+#include "proxy/session.hpp"
+#include "proxy/upstream.hpp"
+
+namespace sluice::proxy {
+
+class Worker;
+class WorkerListener;
+
+class HttpSession final : public Session, public UpstreamOwner {
+ public:
+  HttpSession(Worker& worker, WorkerListener& listener, int client_fd);
+  ~HttpSession() override;
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  void start();
+  void abort() override;
+  void on_completion(unsigned op, int result, unsigned flags) override;
+  void on_timer(int kind) override;
+  void on_buffers_available() override;
+
+  void on_upstream_connected(int result) override;
+  void on_upstream_input() override;
+  void on_upstream_sent() override;
+  void on_upstream_error(int error) override;
+
+ private:
+  enum Op : unsigned { kReceive = 1, kSend };
+  enum Timer : int { kHeaderTimer = 1, kRequestTimer, kLingerTimer };
+  // Where the current request stands on the client side...
+  enum class RequestState { head, body, done, tunnel };
+  // ...and its response on the upstream side.
+  enum class ResponseState { none, head, body, tunnel };
+
+  void submit(io_uring_sqe* sqe, unsigned op);
+  void arm_receive();
+  void on_receive(int result, unsigned flags);
+  void send_to_client();
+  void on_send(int result);
+  void touch();
+
+  // Moves bytes as far as they can go; every event ends here.
+  void pump();
+  void read_requests();
+  void read_responses();
+  void adjust_backpressure();
+
+  void on_request_head();
+  void dispatch();
+  bool connect_upstream();
+  bool retry(const char* why);
+  void on_response_head();
+  void finish_response();
+  // Queues a short response. keep_alive: the request was well framed, so the
+  // connection can go on (its body is skipped); otherwise it closes after.
+  void respond_error(int status, std::string_view code, std::string_view body = {},
+                     std::string_view extra_headers = {}, bool keep_alive = false);
+  // Applies a route's rate limit; on denial the 429 is already queued.
+  bool admit(const RateLimitRuntime& limit, size_t route_index);
+  void close_after_flush();
+  void release_upstream(bool reusable);
+
+  Worker& worker_;
+  WorkerListener& listener_;
+  int client_fd_;
+  char client_ip_[INET6_ADDRSTRLEN] = "";
+  Pipe client_in_;
+  Pipe client_out_;
+  unsigned in_flight_ = 0;
+  bool closing_ = false;
+  bool in_callback_ = false;
+  bool pumping_ = false;
+  bool close_after_flush_ = false;
+  bool lingering_ = false;
+
+  // The request being served.
+  http::HeadParser request_parser_;
+  http::BodyScanner request_body_;
+  RequestState request_state_ = RequestState::head;
+  bool request_started_ = false;  // bytes of the current head have arrived
+  bool discard_body_ = false;     // a direct response: the request body goes nowhere
+  bool client_keep_alive_ = true;
+  const config::Route* route_ = nullptr;
+  const ClusterRuntime* cluster_ = nullptr;
+  std::string method_;  // the response parser needs it after the request parser moved on
+  std::string request_id_;
+  uint64_t tried_ = 0;  // endpoints tried for this request (first 64)
+  uint64_t key_ = 0;    // consistent hashing: the request's key
+  LoadTicket load_;     // counts this request against its endpoint
+  int64_t dispatched_ns_ = 0;
+  int attempts_left_ = 0;
+  bool response_seen_ = false;  // response bytes reached the client: no retry any more
+
+  // Its response.
+  UpstreamConnection* upstream_ = nullptr;
+  bool upstream_reused_ = false;
+  http::HeadParser response_parser_;
+  http::BodyScanner response_body_;
+  ResponseState response_state_ = ResponseState::none;
+  bool response_until_close_ = false;
+  bool response_keep_alive_ = true;
+
+  TimerNode header_timer_{this, kHeaderTimer};
+  TimerNode request_timer_{this, kRequestTimer};
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,25 @@
+// Leveled logging to stderr. Any thread may log; each line is written with one
+// write(2), so lines from different threads never interleave. Workers log only
+// on rare events (errors, setup), never per request.
+#pragma once
+
+#include <atomic>
+
+namespace sluice::log {
+
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_level(Level level);
+bool enabled(Level level);
+void write(Level level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+}  // namespace sluice::log
+
+#define SLUICE_LOG(level, ...)                                                   \
+  do {                                                                           \
+    if (::sluice::log::enabled(level)) ::sluice::log::write(level, __VA_ARGS__); \
+  } while (0)
+#define LOG_DEBUG(...) SLUICE_LOG(::sluice::log::Level::debug, __VA_ARGS__)
+#define LOG_INFO(...) SLUICE_LOG(::sluice::log::Level::info, __VA_ARGS__)
+#define LOG_WARN(...) SLUICE_LOG(::sluice::log::Level::warn, __VA_ARGS__)
+#define LOG_ERROR(...) SLUICE_LOG(::sluice::log::Level::error, __VA_ARGS__)

@@ -1,0 +1,38 @@
+// The not-supported-yet table and the paths it is keyed by.
+#include "config/support.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::config {
+namespace {
+
+TEST(Support, SchemaPathDropsIndices) {
+  EXPECT_EQ(schema_path_of("listeners[12].routes[0].cluster"), "listeners.routes.cluster");
+  EXPECT_EQ(schema_path_of("workers"), "workers");
+}
+
+TEST(Support, WhatIsImplementedNow) {
+  EXPECT_TRUE(is_supported("workers"));
+  EXPECT_TRUE(is_supported("log.level"));
+  EXPECT_TRUE(is_supported("listeners.protocol", "tcp"));
+  EXPECT_TRUE(is_supported("listeners.timeouts.connect"));
+  EXPECT_TRUE(is_supported("listeners.retries.attempts"));
+  EXPECT_TRUE(is_supported("clusters.balancer.type", "consistent_hash"));
+  EXPECT_TRUE(is_supported("clusters.endpoints.weight"));
+  EXPECT_TRUE(is_supported("listeners.protocol", "http"));
+  for (const char* path :
+       {"listeners.routes", "listeners.rate_limit", "listeners.timeouts.request",
+        "listeners.retries.on", "listeners.routes.rate_limit", "rate_limits", "redis"})
+    EXPECT_TRUE(is_supported(path)) << path;
+}
+
+TEST(Support, WhatIsNotYet) {
+  for (const char* path :
+       {"admin", "log.access", "listeners.tls", "listeners.proxy_protocol", "clusters.discovery",
+        "clusters.health_check", "clusters.circuit_breaker", "clusters.limits",
+        "clusters.outlier_detection"})
+    EXPECT_FALSE(is_supported(path)) << path;
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -1,0 +1,58 @@
+// libFuzzer target for the config parser: any bytes must produce a result, never a crash, a
+// hang or an exception, and what it says must be self-consistent.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "config/parse.hpp"
+#include "config/scalars.hpp"
+
+using namespace sluice::config;
+
+namespace {
+
+void check(bool condition) {
+  if (!condition) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+
+  // The scalar notations, on raw bytes.
+  parse_duration(text);
+  parse_rate(text);
+  if (auto address = parse_address(text)) check(address.value->length > 0);
+  parse_integer(text);
+  parse_number(text);
+
+  ParseResult result = parse_config_text(text, "fuzz.yaml");
+  for (const Diagnostic& d : result.errors) {
+    check(!d.message.empty());
+    check(d.line >= 0 && d.column >= 0);
+    check(d.to_string().rfind("fuzz.yaml", 0) == 0);
+  }
+  for (size_t i = 1; i < result.errors.size(); ++i) {
+    const Diagnostic& a = result.errors[i - 1];
+    const Diagnostic& b = result.errors[i];
+    check(a.line < b.line || (a.line == b.line && a.column <= b.column));  // file order
+  }
+  if (result.ok()) {
+    // A valid config is complete: every reference resolves, every address is usable.
+    const Config& c = result.config;
+    check(!c.listeners.empty());
+    for (const Listener& l : c.listeners) {
+      check(l.listen.length > 0);
+      if (l.protocol == Protocol::tcp) check(c.find_cluster(l.cluster) != nullptr);
+      if (!l.rate_limit.empty()) check(c.find_rate_limit(l.rate_limit) != nullptr);
+      for (const Route& r : l.routes)
+        check(r.direct_response.has_value() != !r.cluster.empty() &&
+              (r.cluster.empty() || c.find_cluster(r.cluster) != nullptr));
+    }
+    for (const Cluster& cluster : c.clusters)
+      for (const Endpoint& e : cluster.endpoints) check(e.weight >= 1 && e.address.length > 0);
+  }
+  return 0;
+}

@@ -1,0 +1,139 @@
+// The sluice command line: --version, --help, --validate, and what --config
+// does with a file it cannot use.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "tests/integration/sluice_fixture.hpp"
+
+namespace sluice::testing {
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  // Runs sluice to completion; its output is in `out`.
+  ExitStatus run(const std::vector<std::string>& args, Millis timeout = Millis(10000)) {
+    std::vector<std::string> argv = {sluice_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p = Process::spawn(argv, dir_.path(), "sluice-" + std::to_string(++runs_));
+    ExitStatus st = p.wait(timeout);
+    out_ = p.stdout_text();
+    err_ = p.stderr_text();
+    return st;
+  }
+  void TearDown() override {
+    if (HasFailure()) dir_.keep();
+  }
+
+  // The line numbers of every "FILE:line:col: message" diagnostic about `file`.
+  std::set<int> diagnostic_lines(const std::string& file) const {
+    std::set<int> lines;
+    std::regex re("^" + std::regex_replace(file, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                  R"(:(\d+):(\d+): .+$)");
+    std::istringstream all(out_ + "\n" + err_);
+    std::string line;
+    std::smatch m;
+    while (std::getline(all, line)) {
+      if (std::regex_match(line, m, re)) lines.insert(std::stoi(m[1]));
+    }
+    return lines;
+  }
+
+  TempDir dir_{"cli"};
+  int runs_ = 0;
+  std::string out_, err_;
+};
+
+// Three mistakes on known lines: a wrong type (1), a dangling cluster
+// reference (6) and an unknown key (7). All must be reported at once.
+constexpr const char* kBadConfig =
+    "workers: many\n"
+    "listeners:\n"
+    "  - name: t\n"
+    "    listen: 127.0.0.1:1\n"
+    "    protocol: tcp\n"
+    "    cluster: nope\n"
+    "    bogus_key: 3\n"
+    "clusters:\n"
+    "  - name: c\n"
+    "    balancer: { type: round_robin }\n"
+    "    endpoints: [ { address: 127.0.0.1:2 } ]\n";
+
+std::string good_config() {
+  TcpConfig c;
+  c.listen_port = free_loopback_port();
+  c.endpoints = {"127.0.0.1:9"};
+  return c.to_yaml();
+}
+
+TEST_F(CliTest, VersionExitsZeroAndNamesTheProgram) {
+  ExitStatus st = run({"--version"});
+  EXPECT_TRUE(st.success()) << st.to_string();
+  EXPECT_NE(out_.find("sluice"), std::string::npos) << out_;
+}
+
+TEST_F(CliTest, HelpExitsZeroAndShowsUsage) {
+  ExitStatus st = run({"--help"});
+  EXPECT_TRUE(st.success()) << st.to_string();
+  EXPECT_NE(out_.find("--config"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("--validate"), std::string::npos) << out_;
+}
+
+TEST_F(CliTest, UnknownOptionFails) {
+  ExitStatus st = run({"--no-such-option"});
+  EXPECT_TRUE(st.exited) << st.to_string();
+  EXPECT_NE(st.code, 0);
+}
+
+TEST_F(CliTest, ValidateAcceptsAGoodFile) {
+  std::string path = dir_.write("good.yaml", good_config());
+  ExitStatus st = run({"--validate", path});
+  EXPECT_TRUE(st.success()) << st.to_string() << "\n" << out_ << err_;
+  EXPECT_TRUE(diagnostic_lines(path).empty()) << out_ << err_;
+}
+
+TEST_F(CliTest, ValidateReportsEveryErrorWithFileLineAndColumn) {
+  std::string path = dir_.write("bad.yaml", kBadConfig);
+  ExitStatus st = run({"--validate", path});
+  EXPECT_TRUE(st.exited) << st.to_string();
+  EXPECT_NE(st.code, 0);
+  std::set<int> lines = diagnostic_lines(path);
+  EXPECT_TRUE(lines.count(1)) << "wrong type on line 1 not reported:\n" << out_ << err_;
+  EXPECT_TRUE(lines.count(6)) << "dangling cluster on line 6 not reported:\n" << out_ << err_;
+  EXPECT_TRUE(lines.count(7)) << "unknown key on line 7 not reported:\n" << out_ << err_;
+}
+
+TEST_F(CliTest, ConfigWithAnInvalidFileExitsNonZeroWithDiagnostics) {
+  std::string path = dir_.write("bad.yaml", kBadConfig);
+  ExitStatus st = run({"--config", path});
+  EXPECT_TRUE(st.exited) << st.to_string();
+  EXPECT_NE(st.code, 0);
+  EXPECT_FALSE(diagnostic_lines(path).empty()) << out_ << err_;
+}
+
+TEST_F(CliTest, ConfigWithAMissingFileExitsNonZero) {
+  ExitStatus st = run({"--config", dir_.file("does-not-exist.yaml")});
+  EXPECT_TRUE(st.exited) << st.to_string();
+  EXPECT_NE(st.code, 0);
+  EXPECT_FALSE((out_ + err_).empty()) << "no word about what went wrong";
+}
+
+// A proxy that cannot bind its listener must say so and stop, not run deaf.
+TEST_F(CliTest, ConfigWithATakenListenPortExitsNonZero) {
+  uint16_t port = 0;
+  Socket taken = reserve_refusing_port(&port);
+  ASSERT_TRUE(taken.valid());
+  TcpConfig c;
+  c.listen_port = port;
+  c.endpoints = {"127.0.0.1:9"};
+  std::string path = dir_.write("taken.yaml", c.to_yaml());
+  ExitStatus st = run({"--config", path}, Millis(5000));
+  EXPECT_FALSE(st.killed_after_timeout) << "still running 5 s after failing to bind";
+  EXPECT_TRUE(st.exited && st.code != 0) << st.to_string() << "\n" << out_ << err_;
+}
+
+}  // namespace
+}  // namespace sluice::testing

@@ -1,0 +1,285 @@
+#include "tests/support/socket.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+namespace sluice::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int remaining_ms(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now()).count();
+  return left < 0 ? 0 : static_cast<int>(left);
+}
+
+// Waits for `events` on fd; false on timeout.
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    pollfd p{fd, events, 0};
+    int n = poll(&p, 1, remaining_ms(deadline));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+}  // namespace
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+void Socket::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+uint16_t free_loopback_port() {
+  Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a = loopback(0);
+  if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+  socklen_t len = sizeof a;
+  getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+Socket reserve_refusing_port(uint16_t* port) {
+  Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a = loopback(0);
+  if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Socket();
+  socklen_t len = sizeof a;
+  getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
+  *port = ntohs(a.sin_port);
+  return s;
+}
+
+Blackhole make_blackhole() {
+  Blackhole b;
+  b.listener = reserve_refusing_port(&b.port);
+  // Backlog 0 still queues one connection; the kernel drops SYNs once it is full.
+  if (!b.listener.valid() || listen(b.listener.fd(), 0) != 0) return Blackhole{};
+  for (int i = 0; i < 16; ++i) {
+    Socket s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(b.port);
+    connect(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    bool connected = wait_for(s.fd(), POLLOUT, Clock::now() + Millis(200));
+    b.fillers.push_back(std::move(s));
+    if (!connected) return b;  // this SYN went unanswered: the queue is full
+  }
+  return Blackhole{};
+}
+
+std::string loopback_address(uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
+
+Socket connect_loopback(uint16_t port, Millis timeout, std::string* error) {
+  auto deadline = Clock::now() + timeout;
+  Socket s(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  sockaddr_in a = loopback(port);
+  int rc = connect(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  int err = rc == 0 ? 0 : errno;
+  if (err == EINPROGRESS) {
+    if (!wait_for(s.fd(), POLLOUT, deadline)) {
+      if (error) *error = "connect timed out";
+      return Socket();
+    }
+    socklen_t len = sizeof err;
+    getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+  }
+  if (err != 0) {
+    if (error) *error = std::string("connect: ") + std::strerror(err);
+    return Socket();
+  }
+  return s;
+}
+
+bool wait_port_accepts(uint16_t port, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (connect_loopback(port, Millis(200)).valid()) return true;
+    std::this_thread::sleep_for(Millis(5));
+  }
+  return false;
+}
+
+bool send_all(const Socket& s, std::string_view data, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (!data.empty()) {
+    ssize_t n = send(s.fd(), data.data(), data.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      data.remove_prefix(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!wait_for(s.fd(), POLLOUT, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool shutdown_write(const Socket& s) {
+  return shutdown(s.fd(), SHUT_WR) == 0;
+}
+
+const char* to_string(StreamEnd end) {
+  switch (end) {
+    case StreamEnd::eof:
+      return "eof";
+    case StreamEnd::reset:
+      return "reset";
+    case StreamEnd::timeout:
+      return "timeout";
+    case StreamEnd::limit:
+      return "limit";
+  }
+  return "?";
+}
+
+ReceiveResult recv_until_eof(const Socket& s, Millis timeout, size_t limit) {
+  auto deadline = Clock::now() + timeout;
+  ReceiveResult r;
+  char buf[64 * 1024];
+  for (;;) {
+    if (r.data.size() >= limit) {
+      r.end = StreamEnd::limit;
+      return r;
+    }
+    ssize_t n = recv(s.fd(), buf, std::min(sizeof buf, limit - r.data.size()), 0);
+    if (n > 0) {
+      r.data.append(buf, n);
+    } else if (n == 0) {
+      r.end = StreamEnd::eof;
+      return r;
+    } else if (errno == EAGAIN || errno == EINTR) {
+      if (!wait_for(s.fd(), POLLIN, deadline)) {
+        r.end = StreamEnd::timeout;
+        return r;
+      }
+    } else {
+      r.end = StreamEnd::reset;
+      return r;
+    }
+  }
+}
+
+PumpResult pump(const Socket& s, const Producer& producer, const Consumer& consumer,
+                Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  PumpResult r;
+  std::vector<char> out(256 * 1024);
+  size_t out_begin = 0, out_end = 0;
+  bool producer_done = false, write_shut = false;
+  std::vector<char> in(256 * 1024);
+  for (;;) {
+    if (out_begin == out_end && !producer_done) {
+      out_begin = 0;
+      out_end = producer(out.data(), out.size());
+      producer_done = out_end == 0;
+    }
+    if (producer_done && !write_shut) {
+      if (shutdown(s.fd(), SHUT_WR) != 0) {
+        r.error = std::string("shutdown: ") + std::strerror(errno);
+        return r;
+      }
+      write_shut = true;
+    }
+    pollfd p{s.fd(), static_cast<short>(POLLIN | (write_shut ? 0 : POLLOUT)), 0};
+    int n = poll(&p, 1, remaining_ms(deadline));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      r.error = "timed out after sending " + std::to_string(r.sent) + " and receiving " +
+                std::to_string(r.received) + " bytes";
+      return r;
+    }
+    if (p.revents & POLLIN || p.revents & (POLLHUP | POLLERR)) {
+      ssize_t got = recv(s.fd(), in.data(), in.size(), 0);
+      if (got > 0) {
+        consumer(in.data(), got);
+        r.received += got;
+      } else if (got == 0) {
+        r.ok = write_shut;
+        if (!r.ok) r.error = "EOF before everything was sent (" + std::to_string(r.sent) + " sent)";
+        return r;
+      } else if (errno != EAGAIN && errno != EINTR) {
+        r.error = std::string("recv: ") + std::strerror(errno) + " after receiving " +
+                  std::to_string(r.received) + " bytes";
+        return r;
+      }
+    }
+    if (!write_shut && (p.revents & POLLOUT) && out_begin < out_end) {
+      ssize_t put = send(s.fd(), out.data() + out_begin, out_end - out_begin, MSG_NOSIGNAL);
+      if (put > 0) {
+        out_begin += put;
+        r.sent += put;
+      } else if (put < 0 && errno != EAGAIN && errno != EINTR) {
+        r.error = std::string("send: ") + std::strerror(errno) + " after sending " +
+                  std::to_string(r.sent) + " bytes";
+        return r;
+      }
+    }
+  }
+}
+
+PumpResult drain(const Socket& s, const Consumer& consumer, Millis timeout) {
+  auto deadline = Clock::now() + timeout;
+  PumpResult r;
+  std::vector<char> in(256 * 1024);
+  for (;;) {
+    ssize_t got = recv(s.fd(), in.data(), in.size(), 0);
+    if (got > 0) {
+      consumer(in.data(), got);
+      r.received += got;
+    } else if (got == 0) {
+      r.ok = true;
+      return r;
+    } else if (errno == EAGAIN || errno == EINTR) {
+      if (!wait_for(s.fd(), POLLIN, deadline)) {
+        r.error = "timed out after receiving " + std::to_string(r.received) + " bytes";
+        return r;
+      }
+    } else {
+      r.error = std::string("recv: ") + std::strerror(errno) + " after receiving " +
+                std::to_string(r.received) + " bytes";
+      return r;
+    }
+  }
+}
+
+PumpResult exchange(const Socket& s, std::string_view payload, std::string* answer,
+                    Millis timeout) {
+  size_t offset = 0;
+  return pump(
+      s,
+      [&](char* buf, size_t cap) {
+        size_t n = std::min(cap, payload.size() - offset);
+        std::memcpy(buf, payload.data() + offset, n);
+        offset += n;
+        return n;
+      },
+      [&](const char* data, size_t size) { answer->append(data, size); }, timeout);
+}
+
+}  // namespace sluice::testing
