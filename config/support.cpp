@@ -19,9 +19,6 @@ constexpr std::array kNotSupportedYet = {
     NotYet{"listeners.proxy_protocol", ""},
     NotYet{"clusters.discovery", ""},
     NotYet{"clusters.health_check", ""},
-    NotYet{"clusters.circuit_breaker", ""},
-    NotYet{"clusters.limits", ""},
-    NotYet{"clusters.outlier_detection", ""},
 };
 
 }  // namespace

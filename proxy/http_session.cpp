@@ -12,6 +12,7 @@
 #include "proxy/http/route.hpp"
 #include "proxy/http/serialize.hpp"
 #include "proxy/log.hpp"
+#include "proxy/outcome.hpp"
 #include "proxy/request_id.hpp"
 #include "proxy/request_key.hpp"
 #include "proxy/socket.hpp"
@@ -329,6 +330,19 @@ void HttpSession::on_request_head() {
     if (request_state_ == RequestState::done) finish_response();
     return;
   }
+  // Cluster-level admission: in-flight cap, then the circuit breaker.
+  if (cluster_->limits) {
+    request_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster_->limits->requests);
+    if (!request_permit_) {
+      respond_error(503, "cluster-max-requests", {}, {}, true);
+      return;
+    }
+  }
+  if (!breaker_.begin(*cluster_, Worker::now_ns())) {
+    request_permit_.reset();
+    respond_error(503, "circuit-open", {}, {}, true);
+    return;
+  }
   attempts_left_ = 1 + route_->retries.attempts;
   const http::Header* id = head.find("x-request-id");
   request_id_ = id != nullptr ? std::string(id->value) : next_request_id(worker_.index());
@@ -373,6 +387,13 @@ void HttpSession::dispatch() {
 bool HttpSession::connect_upstream() {
   std::optional<uint32_t> endpoint = worker_.pick_endpoint(*cluster_, key_, tried_);
   if (!endpoint) {
+    // Every endpoint failed this request: the cluster did. None at all (all
+    // ejected, none configured) says nothing about the endpoints' health.
+    if (tried_ != 0) {
+      breaker_.failed(Worker::now_ns());
+    } else {
+      breaker_.cancel();
+    }
     respond_error(503, tried_ == 0 ? "no-endpoint" : "connect-failed");
     return false;
   }
@@ -386,12 +407,28 @@ bool HttpSession::connect_upstream() {
     upstream_->set_owner(this);
     return true;
   }
-  upstream_ = new UpstreamConnection(worker_, *cluster_, *endpoint);
+  limiter::ConcurrencyPermit connection;
+  if (cluster_->limits) {
+    // A new connection counts against max_connections for its life and against
+    // max_pending until the handshake is done.
+    pending_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster_->limits->pending);
+    if (pending_permit_)
+      connection = limiter::ConcurrencyPermit::try_acquire(cluster_->limits->connections);
+    if (!connection) {
+      const bool pending_full = !pending_permit_;
+      pending_permit_.reset();
+      breaker_.cancel();
+      respond_error(503, pending_full ? "cluster-max-pending" : "cluster-max-connections", {}, {},
+                    true);
+      return false;
+    }
+  }
+  upstream_ = new UpstreamConnection(worker_, *cluster_, *endpoint, std::move(connection));
   upstream_->set_owner(this);
   const int error =
       upstream_->connect(cluster_->config->endpoints[*endpoint].address, route_->timeouts.connect);
   if (error < 0) {
-    LOG_ERROR("cannot create upstream socket: %s", std::strerror(-error));
+    LOG_ERROR_THROTTLED("cannot create upstream socket: %s", std::strerror(-error));
     respond_error(502, "connect-failed");  // releases the connection
     return false;
   }
@@ -414,7 +451,10 @@ bool HttpSession::retry(const char* why) {
 }
 
 void HttpSession::on_upstream_connected(int result) {
+  pending_permit_.reset();
   if (result == 0 || closing_) return;
+  report_endpoint(*cluster_, upstream_->endpoint, EndpointResult::connect_failure,
+                  Worker::now_ns());
   const config::Cluster& cluster = *cluster_->config;
   LOG_DEBUG("cluster %s: endpoint %s failed: %s", cluster.name.c_str(),
             cluster.endpoints[upstream_->endpoint].address.text.c_str(), std::strerror(-result));
@@ -432,6 +472,7 @@ void HttpSession::on_upstream_connected(int result) {
     pump();
     return;
   }
+  breaker_.failed(Worker::now_ns());
   respond_error(result == -ETIMEDOUT ? 504 : 502,
                 result == -ETIMEDOUT ? "connect-timeout" : "connect-failed");
 }
@@ -453,6 +494,7 @@ void HttpSession::on_upstream_error(int error) {
     if (upstream_reused_ || route_->retries.on_connect_failure) {
       if (retry("upstream reset")) return;
     }
+    breaker_.failed(Worker::now_ns());
     respond_error(502, "upstream-reset");
     return;
   }
@@ -481,6 +523,7 @@ void HttpSession::read_responses() {
         LOG_DEBUG("bad response from upstream: %s",
                   std::string(response_parser_.error().detail).c_str());
         release_upstream(false);
+        breaker_.failed(Worker::now_ns());
         respond_error(502, "bad-response");
         return;
       }
@@ -507,6 +550,7 @@ void HttpSession::read_responses() {
     case ResponseState::head:
       if (!retry("upstream closed")) {
         release_upstream(false);
+        breaker_.failed(Worker::now_ns());
         respond_error(502, "upstream-closed");
       }
       break;
@@ -551,14 +595,23 @@ void HttpSession::on_response_head() {
     request_state_ = RequestState::tunnel;
     return;
   }
+  // The endpoint's answer counts for passive health whether or not it is retried.
+  const int64_t now = Worker::now_ns();
+  const bool server_error = head.status >= 500;
+  report_endpoint(*cluster_, upstream_->endpoint,
+                  server_error ? EndpointResult::server_error : EndpointResult::ok, now);
   if (!route_->retries.on_status.empty() &&
       std::find(route_->retries.on_status.begin(), route_->retries.on_status.end(), head.status) !=
           route_->retries.on_status.end()) {
     if (retry("retryable status")) return;
   }
   response_seen_ = true;
+  if (server_error) {
+    breaker_.failed(now);
+  } else {
+    breaker_.succeeded(now);
+  }
   if (cluster_->tracks_latency) {
-    const int64_t now = Worker::now_ns();
     balancers::observe_latency(*load_.load(), now - dispatched_ns_, now, cluster_->ewma_tau_ns);
   }
   response_until_close_ = head.framing == http::Framing::until_close;
@@ -573,6 +626,7 @@ void HttpSession::on_response_head() {
 
 void HttpSession::finish_response() {
   TimerList::stop(request_timer_);
+  request_permit_.reset();
   if (response_state_ != ResponseState::none) {
     // Reusable only when the exchange ended cleanly on both sides.
     release_upstream(response_keep_alive_ && request_state_ == RequestState::done &&
@@ -653,6 +707,7 @@ void HttpSession::on_timer(int kind) {
     case kRequestTimer:
       if (response_state_ == ResponseState::head && !response_seen_) {
         release_upstream(false);
+        breaker_.failed(Worker::now_ns());
         respond_error(504, "upstream-timeout");
         pump();
         return;
@@ -670,6 +725,9 @@ void HttpSession::abort() {
   TimerList::stop(request_timer_);
   if (client_in_.waiting_buffers) worker_.forget_waiting(this);
   release_upstream(false);
+  breaker_.cancel();
+  request_permit_.reset();
+  pending_permit_.reset();
   io_uring_sqe* sqe = worker_.ring().sqe();
   io_uring_prep_cancel_fd(sqe, client_fd_, IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, 0);

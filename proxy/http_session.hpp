@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <string>
 
+#include "limiter/concurrency_limit.hpp"
 #include "proxy/http/body_scanner.hpp"
 #include "proxy/http/head_parser.hpp"
 #include "proxy/load_ticket.hpp"
+#include "proxy/outcome.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/session.hpp"
 #include "proxy/upstream.hpp"
@@ -103,6 +105,9 @@ class HttpSession final : public Session, public UpstreamOwner {
   uint64_t tried_ = 0;  // endpoints tried for this request (first 64)
   uint64_t key_ = 0;    // consistent hashing: the request's key
   LoadTicket load_;     // counts this request against its endpoint
+  BreakerTicket breaker_;
+  limiter::ConcurrencyPermit request_permit_;  // cluster max_requests
+  limiter::ConcurrencyPermit pending_permit_;  // cluster max_pending, while connecting
   int64_t dispatched_ns_ = 0;
   int attempts_left_ = 0;
   bool response_seen_ = false;  // response bytes reached the client: no retry any more

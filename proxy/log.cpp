@@ -51,4 +51,12 @@ void write(Level level, const char* format, ...) {
   (void)ignored;
 }
 
+bool Throttle::allow() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  if (ts.tv_sec == last_second_) return false;
+  last_second_ = ts.tv_sec;
+  return true;
+}
+
 }  // namespace sluice::log

@@ -13,6 +13,16 @@ void set_level(Level level);
 bool enabled(Level level);
 void write(Level level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
+// For errors that can repeat per connection (descriptor exhaustion): true at
+// most once a second per call site and thread, so a flood costs one line.
+class Throttle {
+ public:
+  bool allow();
+
+ private:
+  long last_second_ = -1;
+};
+
 }  // namespace sluice::log
 
 #define SLUICE_LOG(level, ...)                                                   \
@@ -23,3 +33,8 @@ void write(Level level, const char* format, ...) __attribute__((format(printf, 2
 #define LOG_INFO(...) SLUICE_LOG(::sluice::log::Level::info, __VA_ARGS__)
 #define LOG_WARN(...) SLUICE_LOG(::sluice::log::Level::warn, __VA_ARGS__)
 #define LOG_ERROR(...) SLUICE_LOG(::sluice::log::Level::error, __VA_ARGS__)
+#define LOG_ERROR_THROTTLED(...)                                  \
+  do {                                                            \
+    static thread_local ::sluice::log::Throttle sluice_throttle_; \
+    if (sluice_throttle_.allow()) LOG_ERROR(__VA_ARGS__);         \
+  } while (0)

@@ -84,6 +84,9 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
     runtime.index = snap->clusters.size() - 1;
     error = build_cluster(runtime, state.loads);
     if (!error.empty()) return nullptr;
+    runtime.breaker = state.breaker(c);
+    runtime.limits = state.limits(c);
+    runtime.outliers = state.outliers(c);
   }
   snap->rate_limits.reserve(config->rate_limits.size());
   for (const auto& r : config->rate_limits)

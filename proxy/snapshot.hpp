@@ -23,8 +23,12 @@ struct ClusterRuntime {
   std::vector<std::shared_ptr<balancers::EndpointLoad>> loads;
   std::vector<balancers::EndpointLoad*> load_pointers;
   std::shared_ptr<balancers::LoadTotal> total;  // only when bounded-load hashing needs it
-  bool needs_key = false;                       // consistent hashing: callers must compute a key
-  bool tracks_latency = false;                  // p2c with ewma_latency: callers report latencies
+  // Resilience state, kept across reloads by the StateStore; null when not configured.
+  std::shared_ptr<limiter::CircuitBreaker> breaker;
+  std::shared_ptr<limiter::ClusterLimits> limits;
+  std::shared_ptr<limiter::OutlierDetector> outliers;
+  bool needs_key = false;       // consistent hashing: callers must compute a key
+  bool tracks_latency = false;  // p2c with ewma_latency: callers report latencies
   int64_t ewma_tau_ns = 10'000'000'000;
 
   balancers::LoadView load_view() const { return {load_pointers, total.get()}; }

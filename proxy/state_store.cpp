@@ -52,6 +52,42 @@ std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::R
   return state;
 }
 
+std::shared_ptr<limiter::CircuitBreaker> StateStore::breaker(const config::Cluster& cluster) {
+  if (!cluster.circuit_breaker) return nullptr;
+  const config::CircuitBreaker& b = *cluster.circuit_breaker;
+  limiter::CircuitBreakerOptions o;
+  o.consecutive_failures = static_cast<uint32_t>(b.consecutive_failures);
+  o.error_ratio = b.error_ratio;
+  o.window = to_nanos(b.window);
+  o.min_requests = static_cast<uint32_t>(b.min_requests);
+  o.open_for = to_nanos(b.open_for);
+  o.half_open_probes = static_cast<uint32_t>(b.half_open_probes);
+  return breakers_.get_or_create(cluster.name, o);
+}
+
+std::shared_ptr<limiter::ClusterLimits> StateStore::limits(const config::Cluster& cluster) {
+  const config::ClusterLimits& l = cluster.limits;
+  if (l.max_connections == 0 && l.max_pending == 0 && l.max_requests == 0) return nullptr;
+  return limits_.get_or_create(cluster.name, {l.max_connections, l.max_pending, l.max_requests});
+}
+
+std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(const config::Cluster& cluster) {
+  if (!cluster.outlier_detection) return nullptr;
+  const config::OutlierDetection& d = *cluster.outlier_detection;
+  limiter::OutlierOptions options;
+  // One threshold for both kinds of failure: the config has one key for it.
+  options.consecutive_5xx = static_cast<uint32_t>(d.consecutive_5xx);
+  options.consecutive_connect_failures = static_cast<uint32_t>(d.consecutive_5xx);
+  options.base_ejection = to_nanos(d.base_ejection);
+  options.max_ejected_percent = static_cast<uint32_t>(d.max_ejected_percent);
+  std::string key = cluster.name;
+  for (const auto& e : cluster.endpoints) key += '\n' + e.address.text;
+  std::shared_ptr<limiter::OutlierDetector>& slot = outliers_[key];
+  if (!slot || !(slot->options() == options))
+    slot = std::make_shared<limiter::OutlierDetector>(options, cluster.endpoints.size());
+  return slot;
+}
+
 void StateStore::tick(limiter::Nanos now) {
   if (redis_) redis_->tick(now);
 }

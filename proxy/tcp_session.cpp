@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "proxy/log.hpp"
+#include "proxy/outcome.hpp"
 #include "proxy/request_key.hpp"
 #include "proxy/socket.hpp"
 #include "proxy/worker.hpp"
@@ -47,6 +48,21 @@ void TcpSession::start() {
     key_ = connection_key(ip);
   }
   touch();
+  const ClusterRuntime& cluster = *listener_.runtime.cluster;
+  if (cluster.limits) {
+    connection_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster.limits->connections);
+    if (!connection_permit_) {
+      LOG_DEBUG("cluster %s: max_connections reached, refusing a connection",
+                cluster.config->name.c_str());
+      abort();
+      return;
+    }
+  }
+  if (!breaker_.begin(cluster, Worker::now_ns())) {
+    LOG_DEBUG("cluster %s: circuit open, refusing a connection", cluster.config->name.c_str());
+    abort();
+    return;
+  }
   connect_next();
 }
 
@@ -63,6 +79,7 @@ void TcpSession::connect_next() {
   const ClusterRuntime& cluster = *listener_.runtime.cluster;
   std::optional<uint32_t> pick = worker_.pick_endpoint(cluster, key_, tried_);
   if (!pick) {
+    if (tried_ != 0) breaker_.failed(Worker::now_ns());
     LOG_WARN("listener %s: no endpoint of cluster %s is available",
              listener_.runtime.config->name.c_str(), cluster.config->name.c_str());
     abort();
@@ -72,13 +89,23 @@ void TcpSession::connect_next() {
   if (endpoint_ < 64) tried_ |= uint64_t{1} << endpoint_;
   --attempts_left_;
   load_.begin(cluster, endpoint_);
+  if (cluster.limits) {
+    pending_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster.limits->pending);
+    if (!pending_permit_) {
+      LOG_DEBUG("cluster %s: max_pending reached, refusing a connection",
+                cluster.config->name.c_str());
+      breaker_.cancel();
+      abort();
+      return;
+    }
+  }
   if (cluster.tracks_latency) connect_started_ns_ = Worker::now_ns();
 
   const config::Address& address = cluster.config->endpoints[endpoint_].address;
   upstream_fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (upstream_fd_ < 0) {
-    LOG_ERROR("listener %s: cannot create upstream socket: %s",
-              listener_.runtime.config->name.c_str(), std::strerror(errno));
+    LOG_ERROR_THROTTLED("listener %s: cannot create upstream socket: %s",
+                        listener_.runtime.config->name.c_str(), std::strerror(errno));
     abort();
     return;
   }
@@ -92,7 +119,12 @@ void TcpSession::connect_next() {
 }
 
 void TcpSession::on_connect(int result) {
+  pending_permit_.reset();
   if (closing_) return;
+  const ClusterRuntime& runtime = *listener_.runtime.cluster;
+  report_endpoint(runtime, endpoint_,
+                  result < 0 ? EndpointResult::connect_failure : EndpointResult::ok,
+                  Worker::now_ns());
   if (result < 0) {
     // A connect cut short by its linked timeout completes with -ECANCELED.
     const char* why = result == -ECANCELED ? "connect timeout" : std::strerror(-result);
@@ -105,6 +137,7 @@ void TcpSession::on_connect(int result) {
     if (attempts_left_ > 0) {
       connect_next();
     } else {
+      breaker_.failed(Worker::now_ns());
       LOG_WARN("listener %s: no endpoint of cluster %s accepted the connection (last: %s)",
                listener_.runtime.config->name.c_str(),
                listener_.runtime.cluster->config->name.c_str(), why);
@@ -113,6 +146,7 @@ void TcpSession::on_connect(int result) {
     return;
   }
   connected_ = true;
+  breaker_.succeeded(Worker::now_ns());
   set_nodelay(upstream_fd_);
   const ClusterRuntime& cluster = *listener_.runtime.cluster;
   if (cluster.tracks_latency) {

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 
+#include "limiter/concurrency_limit.hpp"
 #include "proxy/load_ticket.hpp"
+#include "proxy/outcome.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/session.hpp"
 
@@ -59,6 +61,9 @@ class TcpSession final : public Session {
   uint32_t endpoint_ = 0;  // the one being tried or used
   uint64_t key_ = 0;       // consistent hashing: the client IP's hash
   LoadTicket load_;        // counts this connection against endpoint_
+  BreakerTicket breaker_;
+  limiter::ConcurrencyPermit connection_permit_;  // cluster max_connections
+  limiter::ConcurrencyPermit pending_permit_;     // cluster max_pending, while connecting
   int64_t connect_started_ns_ = 0;
   uint64_t tried_ = 0;  // endpoints already tried (first 64), so retries go elsewhere
   __kernel_timespec connect_timeout_{};

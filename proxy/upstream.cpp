@@ -10,8 +10,8 @@
 namespace sluice::proxy {
 
 UpstreamConnection::UpstreamConnection(Worker& worker, const ClusterRuntime& cluster,
-                                       uint32_t endpoint)
-    : cluster(cluster), endpoint(endpoint), worker_(worker) {
+                                       uint32_t endpoint, limiter::ConcurrencyPermit permit)
+    : cluster(cluster), endpoint(endpoint), worker_(worker), permit_(std::move(permit)) {
   worker_.upstream_opened();
 }
 

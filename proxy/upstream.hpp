@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "config/config.hpp"
+#include "limiter/concurrency_limit.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/timer_list.hpp"
 #include "proxy/uring.hpp"
@@ -31,7 +32,9 @@ class UpstreamOwner {
 
 class UpstreamConnection final : public IoHandler, public TimerOwner, public BufferWaiter {
  public:
-  UpstreamConnection(Worker& worker, const ClusterRuntime& cluster, uint32_t endpoint);
+  // `permit` holds this connection's place under the cluster's max_connections.
+  UpstreamConnection(Worker& worker, const ClusterRuntime& cluster, uint32_t endpoint,
+                     limiter::ConcurrencyPermit permit = {});
 
   // Starts connecting; the owner hears on_upstream_connected. Returns -errno
   // when no socket could be made (nothing was submitted; the caller closes it).
@@ -75,6 +78,7 @@ class UpstreamConnection final : public IoHandler, public TimerOwner, public Buf
   void fail(int error);
 
   Worker& worker_;
+  limiter::ConcurrencyPermit permit_;
   UpstreamOwner* owner_ = nullptr;
   int fd_ = -1;
   unsigned in_flight_ = 0;

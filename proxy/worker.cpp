@@ -277,6 +277,13 @@ void Worker::wake_waiting_sessions() {
 
 std::optional<uint32_t> Worker::pick_endpoint(const ClusterRuntime& cluster, uint64_t key,
                                               uint64_t tried) {
+  if (cluster.outliers) {
+    // Ejected endpoints are skipped like tried ones (the detector caps how many).
+    const int64_t now = now_ns();
+    const size_t n = std::min<size_t>(64, cluster.config->endpoints.size());
+    for (size_t i = 0; i < n; ++i)
+      if (cluster.outliers->is_ejected(i, now)) tried |= uint64_t{1} << i;
+  }
   const uint64_t tried_words[1] = {tried};
   balancers::PickInput in;
   in.key = key;

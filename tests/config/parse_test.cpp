@@ -465,10 +465,8 @@ log: { access: { sample: 1.5, format: xml } }
           "t.yaml:10:5: clusters[0].health_check is not supported yet",
           "t.yaml:10:44: clusters[0].health_check.timeout: must not be longer than interval",
           "t.yaml:10:57: clusters[0].health_check.healthy: must be between 1 and 100, got 0",
-          "t.yaml:11:5: clusters[0].circuit_breaker is not supported yet",
           "t.yaml:11:37: clusters[0].circuit_breaker.error_ratio: must be greater than 0 and at "
           "most 1, got 0",
-          "t.yaml:12:5: clusters[0].outlier_detection is not supported yet",
           "t.yaml:12:47: clusters[0].outlier_detection.max_ejected_percent: must be between 1 and "
           "100, got 101",
           "t.yaml:14:54: rate_limits[0].burst: applies to algorithm token_bucket only",

@@ -27,10 +27,8 @@ TEST(Support, WhatIsImplementedNow) {
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path :
-       {"admin", "log.access", "listeners.tls", "listeners.proxy_protocol", "clusters.discovery",
-        "clusters.health_check", "clusters.circuit_breaker", "clusters.limits",
-        "clusters.outlier_detection"})
+  for (const char* path : {"admin", "log.access", "listeners.tls", "listeners.proxy_protocol",
+                           "clusters.discovery", "clusters.health_check"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 
