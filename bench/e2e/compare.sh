@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Side-by-side L4 comparison on this machine, in one run: sluice, HAProxy
-# (mode tcp, nbthread 1) and nginx (stream, worker_processes 1), each a single
-# worker in front of the same loopback nginx HTTP backend, each driven by the
-# same wrk load through the proxy, plus a direct (no proxy) baseline.
+# Side-by-side comparison on this machine, in one run: sluice, HAProxy
+# (nbthread 1) and nginx (worker_processes 1), each a single worker in front of
+# the same loopback nginx HTTP backend, each driven by the same wrk load through
+# the proxy, plus a direct (no proxy) baseline. --mode tcp (default): L4 proxies
+# (HAProxy mode tcp, nginx stream). --mode http: L7 reverse proxies with
+# keep-alive to the backend (HAProxy mode http, nginx proxy_pass + keepalive).
 #
 # Prints requests/s, p99 latency and each proxy's CPU time per request
 # (utime+stime deltas from /proc/PID/stat, whole process tree, all threads).
 # One run on one box: the ratios mean more than the absolute numbers.
 #
-# usage: bench/e2e/tcp_compare.sh [--sluice PATH] [--no-sluice] [--threads N]
+# usage: bench/e2e/compare.sh [--mode tcp|http] [--sluice PATH] [--no-sluice] [--threads N]
 #          [--connections N] [--duration 10s] [--warmup 2s] [--only LIST] [--keep]
 set -euo pipefail
 
+MODE=tcp
 THREADS=1
 CONNECTIONS=64
 DURATION=10s
@@ -24,6 +27,7 @@ KEEP=0
 usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
+    --mode) MODE="$2"; shift 2 ;;
     --sluice) SLUICE="$2"; shift 2 ;;
     --no-sluice) RUN_SLUICE=0; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$RUN_SLUICE" = 1 ] || ONLY="${ONLY//sluice/}"
+case "$MODE" in tcp|http) ;; *) echo "--mode is tcp or http" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 for tool in wrk haproxy nginx python3; do
@@ -135,8 +140,11 @@ log: { level: warn }
 listeners:
   - name: bench
     listen: 127.0.0.1:$port
-    protocol: tcp
-    cluster: backend
+$(if [ "$MODE" = tcp ]; then
+    printf '    protocol: tcp\n    cluster: backend\n'
+  else
+    printf '    protocol: http\n    routes:\n      - { match: { path_prefix: / }, cluster: backend }\n'
+  fi)
     timeouts: { connect: 1s, idle: 60s }
 clusters:
   - name: backend
@@ -153,7 +161,8 @@ global
   nbthread 1
   maxconn 4096
 defaults
-  mode tcp
+  mode $MODE
+  $([ "$MODE" = http ] && echo "http-reuse always")
   timeout connect 1s
   timeout client 60s
   timeout server 60s
@@ -167,7 +176,27 @@ EOF
 start_nginx() {
   local port="$1"
   nginx_dirs "$WORK/nginx"
-  cat >"$WORK/nginx/nginx.conf" <<EOF
+  if [ "$MODE" = http ]; then
+    cat >"$WORK/nginx/nginx.conf" <<EOF
+$NGINX_COMMON
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+http {
+  access_log off;
+  upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$port;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  else
+    cat >"$WORK/nginx/nginx.conf" <<EOF
 load_module $STREAM_MODULE;
 $NGINX_COMMON
 pid $WORK/nginx/nginx.pid;
@@ -181,6 +210,7 @@ stream {
   }
 }
 EOF
+  fi
   nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/logs/error.log" \
     >"$WORK/nginx/out.log" 2>&1 &
 }
