@@ -717,6 +717,20 @@ void HttpSession::on_timer(int kind) {
   }
 }
 
+void HttpSession::drain() {
+  // Idle between requests: nothing to finish. Otherwise the current response
+  // goes out with Connection: close and the connection ends after it.
+  if (request_state_ == RequestState::head && !request_started_ &&
+      response_state_ == ResponseState::none && client_out_.empty()) {
+    abort();
+    return;
+  }
+  client_keep_alive_ = false;
+  if (request_state_ == RequestState::head && response_state_ == ResponseState::none)
+    close_after_flush();
+  pump();
+}
+
 void HttpSession::abort() {
   if (closing_) return;
   closing_ = true;

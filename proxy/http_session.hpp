@@ -33,6 +33,7 @@ class HttpSession final : public Session, public UpstreamOwner {
 
   void start();
   void abort() override;
+  void drain() override;
   void on_completion(unsigned op, int result, unsigned flags) override;
   void on_timer(int kind) override;
   void on_buffers_available() override;

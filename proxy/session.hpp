@@ -19,6 +19,9 @@ class Session : public IoHandler, public TimerOwner, public BufferWaiter {
   // Closes the connection now; the session frees itself (through
   // Worker::session_ended) once the kernel has returned all its operations.
   virtual void abort() = 0;
+  // The worker is stopping: finish what is in flight, take nothing new, then
+  // close. What is still open at the drain deadline is aborted.
+  virtual void drain() { abort(); }
 
   TimerNode idle_timer;
   size_t live_index = 0;  // position in the worker's list of live sessions

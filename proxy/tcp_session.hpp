@@ -26,6 +26,8 @@ class TcpSession final : public Session {
 
   void start();
   void abort() override;
+  // A relay runs until both sides are done (or the drain deadline).
+  void drain() override {}
   void on_completion(unsigned op, int result, unsigned flags) override;
   void on_timer(int kind) override;
   void on_buffers_available() override;

@@ -27,6 +27,8 @@ constexpr long kTickMs = 250;
 // Keep-alive pool bounds per worker and endpoint.
 constexpr size_t kMaxIdlePerEndpoint = 64;
 constexpr uint64_t kPoolIdleMs = 30000;
+// How long a stopping worker lets in-flight requests and relays finish.
+constexpr uint64_t kDrainMs = 30000;
 
 uint64_t monotonic_ms() {
   timespec ts{};
@@ -53,8 +55,11 @@ void WorkerListener::arm() {
 
 void WorkerListener::close() {
   if (fd_ < 0) return;
+  // Cancel by user_data: the fd is closed below, before the cancel is even
+  // submitted, and the multishot accept's own reference would otherwise keep
+  // the socket listening.
   io_uring_sqe* sqe = worker.ring_.sqe();
-  io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+  io_uring_prep_cancel64(sqe, tag(this, 0), IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, 0);
   ::close(fd_);
   fd_ = -1;
@@ -213,13 +218,19 @@ void Worker::on_completion(unsigned op, int result, unsigned) {
 
 void Worker::on_tick() {
   for (auto& list : timer_lists_) list->expire(now_ms_);
+  if (stopping_ && now_ms_ >= drain_deadline_ms_ && !sessions_.empty()) {
+    LOG_WARN("worker %u: drain timeout, closing %zu connection%s", index_, sessions_.size(),
+             sessions_.size() == 1 ? "" : "s");
+    std::vector<Session*> live = sessions_;
+    for (Session* s : live) s->abort();
+  }
   for (auto& l : listeners_) {
     if (l->paused_ && !stopping_) {
       l->paused_ = false;
       l->arm();
     }
   }
-  if (!stopping_) arm_tick();
+  arm_tick();  // also while draining: timeouts and the drain deadline still apply
 }
 
 void Worker::begin_stop() {
@@ -231,9 +242,10 @@ void Worker::begin_stop() {
       connections.swap(idle);
       for (UpstreamConnection* c : connections) c->close();
     }
-  // abort() may end a session at once, which reshuffles sessions_.
+  // drain() may end a session at once, which reshuffles sessions_.
+  drain_deadline_ms_ = now_ms_ + kDrainMs;
   std::vector<Session*> live = sessions_;
-  for (Session* s : live) s->abort();
+  for (Session* s : live) s->drain();
 }
 
 void Worker::wait_for_buffers(BufferWaiter* waiter) {

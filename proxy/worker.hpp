@@ -114,6 +114,7 @@ class Worker final : public IoHandler {
   std::vector<std::vector<std::vector<UpstreamConnection*>>> pools_;
   size_t live_upstreams_ = 0;
   uint64_t now_ms_ = 0;
+  uint64_t drain_deadline_ms_ = 0;
   bool stopping_ = false;
   friend class WorkerListener;
 };
