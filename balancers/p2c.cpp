@@ -28,6 +28,12 @@ uint32_t P2c::better(const PickInput& in, uint32_t a, uint32_t b) const {
     // fa / wa > fb / wb, without dividing.
     return fa * weight_[b] > fb * weight_[a] ? b : a;
   }
+  // An endpoint without a latency sample (new, or one that never answers: a
+  // stalled endpoint gives no samples) would cost 0 and attract everything; its
+  // in-flight count is the evidence we have, so compare on that alone.
+  if (la.ewma_bits.load(std::memory_order_relaxed) == 0 ||
+      lb.ewma_bits.load(std::memory_order_relaxed) == 0)
+    return fa * weight_[b] > fb * weight_[a] ? b : a;
   // ewma × decay × in_flight / weight compared for both, with decay = 1 / d kept as its
   // denominator d = (1 + x/16)^16 (see decay_factor) and moved across: no division.
   const auto scaled = [&](const EndpointLoad& e, uint64_t f, uint32_t other_weight) {

@@ -141,7 +141,15 @@ void parse_rate_limit(ParseState& state, const Field& field) {
   if (auto f = map.get("scope")) {
     if (auto index = r.choice(*f, {"local", "global"})) {
       limit.scope = static_cast<RateLimit::Scope>(*index);
-      if (limit.scope == RateLimit::Scope::global) state.global_scopes.push_back(*f);
+      if (limit.scope == RateLimit::Scope::global) {
+        state.global_scopes.push_back(*f);
+        // The Redis-backed limiter holds one token bucket per limit, so a global
+        // limit that keys by client, header or route would silently share it.
+        if (limit.key.source != RateLimitKey::Source::global)
+          r.error(*f, "global with a key other than 'global' is not supported yet");
+        if (limit.algorithm != RateLimit::Algorithm::token_bucket)
+          r.error(*f, "global with algorithm sliding_window is not supported yet");
+      }
     }
   }
   if (auto f = map.get("max_keys"))

@@ -181,6 +181,7 @@ void HttpSession::pump() {
   }
   if (!closing_) send_to_client();
   if (upstream_ != nullptr) upstream_->flush();
+  if (!closing_ && request_state_ == RequestState::tunnel) finish_tunnel();
   if (!closing_) adjust_backpressure();
   pumping_ = false;
   if (closing_) return;
@@ -196,6 +197,25 @@ void HttpSession::pump() {
     else
       arm_receive();
   }
+}
+
+bool HttpSession::finish_tunnel() {
+  // Half-closes travel like in the L4 relay: each side's FIN is forwarded once
+  // the bytes before it are sent, and the tunnel ends when both have been.
+  if (upstream_ == nullptr) {
+    abort();
+    return true;
+  }
+  if (upstream_->in.eof && upstream_->in.empty() && client_out_.empty() && !client_out_.sending &&
+      !client_out_.shut) {
+    ::shutdown(client_fd_, SHUT_WR);
+    client_out_.shut = true;
+  }
+  if (client_out_.shut && upstream_->out.shut) {
+    abort();
+    return true;
+  }
+  return false;
 }
 
 void HttpSession::adjust_backpressure() {
@@ -304,6 +324,8 @@ void HttpSession::on_request_head() {
   request_state_ = head.has_body() ? RequestState::body : RequestState::done;
   discard_body_ = false;
   response_seen_ = false;
+  stale_retried_ = false;
+  avoid_pool_ = false;
   tried_ = 0;
 
   const auto& routes = listener_.runtime.config->routes;
@@ -313,6 +335,11 @@ void HttpSession::on_request_head() {
     return;
   }
   const size_t index = static_cast<size_t>(route_ - routes.data());
+  // The listener's limit counts every request on it, then the route's its own.
+  if (const RateLimitRuntime* limit = listener_.runtime.rate_limit;
+      limit != nullptr && !admit(*limit, index)) {
+    return;
+  }
   if (const RateLimitRuntime* limit = listener_.runtime.route_rate_limits[index];
       limit != nullptr && !admit(*limit, index)) {
     return;
@@ -346,9 +373,27 @@ void HttpSession::on_request_head() {
   attempts_left_ = 1 + route_->retries.attempts;
   const http::Header* id = head.find("x-request-id");
   request_id_ = id != nullptr ? std::string(id->value) : next_request_id(worker_.index());
+  // Body bytes that came with the head are checked before anything goes
+  // upstream, so bad chunk framing in one write never reaches an endpoint.
+  if (request_state_ == RequestState::body && !body_framing_ok()) return;
   worker_.timers(static_cast<uint64_t>(route_->timeouts.request.count()))
       .start(request_timer_, worker_.now_ms());
   dispatch();
+}
+
+bool HttpSession::body_framing_ok() {
+  http::BodyScanner probe = request_body_;
+  http::Status status = http::Status::need_more;
+  client_in_.for_each_chunk(worker_.buffers(), [&](std::string_view bytes) {
+    size_t used = 0;
+    status = probe.feed(bytes, used);
+    return status == http::Status::need_more;
+  });
+  if (status != http::Status::error) return true;
+  breaker_.cancel();
+  request_permit_.reset();
+  respond_error(probe.error().status, probe.error().code);
+  return false;
 }
 
 bool HttpSession::admit(const RateLimitRuntime& limit, size_t route_index) {
@@ -380,8 +425,9 @@ void HttpSession::dispatch() {
   ctx.request_id = request_id_;
   ctx.upgrade = request_parser_.head().upgrade;
   http::serialize_request(request_parser_.head(), ctx, out);
+  // Queued, not sent: the pump flushes once it has scanned the body bytes that
+  // came with the head, so a request with bad framing is never forwarded.
   upstream_->out.push_owned(std::move(out));
-  upstream_->flush();
 }
 
 bool HttpSession::connect_upstream() {
@@ -401,7 +447,8 @@ bool HttpSession::connect_upstream() {
   --attempts_left_;
   load_.begin(*cluster_, *endpoint);
   if (cluster_->tracks_latency) dispatched_ns_ = Worker::now_ns();
-  upstream_ = worker_.take_pooled(*cluster_, *endpoint);
+  endpoint_ = *endpoint;
+  upstream_ = avoid_pool_ ? nullptr : worker_.take_pooled(*cluster_, *endpoint);
   upstream_reused_ = upstream_ != nullptr;
   if (upstream_ != nullptr) {
     upstream_->set_owner(this);
@@ -432,6 +479,24 @@ bool HttpSession::connect_upstream() {
     respond_error(502, "connect-failed");  // releases the connection
     return false;
   }
+  return true;
+}
+
+bool HttpSession::retry_stale() {
+  // A pooled connection the endpoint had already closed (the keep-alive race):
+  // an idempotent request without body that got no byte back is safe to send
+  // again (RFC 9112 9.3.1), to the same endpoint on a new connection, once,
+  // without spending a configured retry.
+  if (!upstream_reused_ || stale_retried_ || response_seen_ || request_parser_.head().has_body() ||
+      !idempotent(method_))
+    return false;
+  stale_retried_ = true;
+  avoid_pool_ = true;
+  if (endpoint_ < 64) tried_ &= ~(uint64_t{1} << endpoint_);
+  ++attempts_left_;
+  LOG_DEBUG("retrying %s request on a new connection: pooled one was closed", method_.c_str());
+  release_upstream(false);
+  dispatch();
   return true;
 }
 
@@ -466,7 +531,11 @@ void HttpSession::on_upstream_connected(int result) {
     Pipe unsent;
     unsent.swap(failed->out);
     response_state_ = ResponseState::head;
-    if (!connect_upstream()) return;
+    if (!connect_upstream()) {
+      unsent.release_all(worker_.buffers());
+      pump();
+      return;
+    }
     upstream_->out.swap(unsent);
     unsent.release_all(worker_.buffers());
     pump();
@@ -475,6 +544,7 @@ void HttpSession::on_upstream_connected(int result) {
   breaker_.failed(Worker::now_ns());
   respond_error(result == -ETIMEDOUT ? 504 : 502,
                 result == -ETIMEDOUT ? "connect-timeout" : "connect-failed");
+  pump();  // we are in the upstream's callback: nothing else will send it
 }
 
 void HttpSession::on_upstream_input() {
@@ -491,11 +561,19 @@ void HttpSession::on_upstream_error(int error) {
             std::strerror(-error));
   if (closing_) return;
   if (response_state_ == ResponseState::head && !response_seen_) {
-    if (upstream_reused_ || route_->retries.on_connect_failure) {
-      if (retry("upstream reset")) return;
+    if (retry_stale()) {
+      pump();
+      return;
+    }
+    if (route_->retries.on_connect_failure) {
+      if (retry("upstream reset")) {
+        pump();
+        return;
+      }
     }
     breaker_.failed(Worker::now_ns());
     respond_error(502, "upstream-reset");
+    pump();  // we are in the upstream's callback: nothing else will send it
     return;
   }
   abort();  // mid-response or mid-tunnel: the client cannot be told more
@@ -533,6 +611,9 @@ void HttpSession::read_responses() {
     }
     http::Status status = http::Status::need_more;
     if (response_state_ == ResponseState::body) {
+      // forward_payload() needs to know where this input lives.
+      payload_buffer_ = upstream_->in.front_buffer();
+      payload_offset_ = upstream_->in.front_offset();
       status = response_body_.feed(bytes, used);
       if (status == http::Status::error) {
         abort();
@@ -540,15 +621,16 @@ void HttpSession::read_responses() {
       }
     }
     if (status == http::Status::need_more) used = bytes.size();
-    client_out_.push_slice(worker_.buffers(), upstream_->in.front_buffer(),
-                           upstream_->in.front_offset(), static_cast<uint32_t>(used));
+    if (!dechunk_ || response_state_ != ResponseState::body)
+      client_out_.push_slice(worker_.buffers(), upstream_->in.front_buffer(),
+                             upstream_->in.front_offset(), static_cast<uint32_t>(used));
     upstream_->in.consume(used, worker_.buffers());
     if (status == http::Status::done) finish_response();
   }
   if (upstream_ == nullptr || !upstream_->in.eof || !upstream_->in.empty() || closing_) return;
   switch (response_state_) {
     case ResponseState::head:
-      if (!retry("upstream closed")) {
+      if (!retry_stale() && !retry("upstream closed")) {
         release_upstream(false);
         breaker_.failed(Worker::now_ns());
         respond_error(502, "upstream-closed");
@@ -562,9 +644,7 @@ void HttpSession::read_responses() {
       }
       break;
     case ResponseState::tunnel:
-      release_upstream(false);
-      close_after_flush();
-      break;
+      break;  // the FIN goes on to the client once its bytes are out (pump)
     case ResponseState::none:
       release_upstream(false);
       break;
@@ -616,12 +696,23 @@ void HttpSession::on_response_head() {
   }
   response_until_close_ = head.framing == http::Framing::until_close;
   response_keep_alive_ = head.keep_alive && !response_until_close_;
-  if (response_until_close_) client_keep_alive_ = false;
-  http::serialize_response(head, client_keep_alive_, out);
+  // An HTTP/1.0 client cannot read chunked coding: it gets the payload alone,
+  // delimited by the close.
+  dechunk_ = request_parser_.head().version == 10 && head.framing == http::Framing::chunked;
+  if (response_until_close_ || dechunk_) client_keep_alive_ = false;
+  http::serialize_response(head, client_keep_alive_, out, dechunk_);
   client_out_.push_owned(std::move(out));
   response_body_.reset(head, kLimits);
+  response_body_.set_payload_sink(dechunk_ ? &HttpSession::forward_payload : nullptr, this);
   response_state_ = ResponseState::body;
   if (!head.has_body()) finish_response();
+}
+
+void HttpSession::forward_payload(void* context, size_t offset, size_t length) {
+  auto* self = static_cast<HttpSession*>(context);
+  self->client_out_.push_slice(self->worker_.buffers(), self->payload_buffer_,
+                               self->payload_offset_ + static_cast<uint32_t>(offset),
+                               static_cast<uint32_t>(length));
 }
 
 void HttpSession::finish_response() {

@@ -63,13 +63,21 @@ class HttpSession final : public Session, public UpstreamOwner {
   void read_requests();
   void read_responses();
   void adjust_backpressure();
+  // Forwards half-closes in an upgraded tunnel; true when the session ended.
+  bool finish_tunnel();
 
   void on_request_head();
   void dispatch();
+  // Scans the request body bytes already received; false (and a 400 queued)
+  // when their framing is bad.
+  bool body_framing_ok();
   bool connect_upstream();
   bool retry(const char* why);
+  bool retry_stale();
   void on_response_head();
   void finish_response();
+  // BodyScanner payload sink while de-chunking: forwards one span of payload.
+  static void forward_payload(void* context, size_t offset, size_t length);
   // Queues a short response. keep_alive: the request was well framed, so the
   // connection can go on (its body is skipped); otherwise it closes after.
   void respond_error(int status, std::string_view code, std::string_view body = {},
@@ -112,6 +120,9 @@ class HttpSession final : public Session, public UpstreamOwner {
   int64_t dispatched_ns_ = 0;
   int attempts_left_ = 0;
   bool response_seen_ = false;  // response bytes reached the client: no retry any more
+  bool stale_retried_ = false;  // the one retry after a dead pooled connection is used
+  bool avoid_pool_ = false;     // that retry wants a fresh connection
+  uint32_t endpoint_ = 0;       // the endpoint of the current (or last) attempt
 
   // Its response.
   UpstreamConnection* upstream_ = nullptr;
@@ -121,6 +132,10 @@ class HttpSession final : public Session, public UpstreamOwner {
   ResponseState response_state_ = ResponseState::none;
   bool response_until_close_ = false;
   bool response_keep_alive_ = true;
+  bool dechunk_ = false;  // HTTP/1.0 client, chunked response: payload only
+  // Where the response bytes being scanned live, for forward_payload().
+  uint16_t payload_buffer_ = 0;
+  uint32_t payload_offset_ = 0;
 
   TimerNode header_timer_{this, kHeaderTimer};
   TimerNode request_timer_{this, kRequestTimer};

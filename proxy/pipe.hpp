@@ -44,6 +44,18 @@ class Pipe {
   uint16_t front_buffer() const { return at(0).buffer; }
   uint32_t front_offset() const { return at(0).offset; }
 
+  // Calls fn(bytes) on each queued chunk in order while it returns true.
+  template <typename Fn>
+  void for_each_chunk(const BufferRing& buffers, Fn&& fn) const {
+    size_t owned_index = 0;
+    for (size_t i = 0; i < count_; ++i) {
+      const Chunk& c = at(i);
+      const char* base = c.buffer == kOwned ? owned_[owned_index++].data()
+                                            : reinterpret_cast<const char*>(buffers.data(c.buffer));
+      if (!fn(std::string_view(base + c.offset, c.length))) return;
+    }
+  }
+
   // Points the send message at the queued bytes (up to kMaxIov chunks).
   // The message lives here until the send completes.
   msghdr* prepare_send(const BufferRing& buffers);

@@ -95,8 +95,9 @@ void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
 }
 
 bool WorkerListener::admit(int fd) {
+  // HTTP listeners count requests (in the session), TCP listeners connections.
   const RateLimitRuntime* limit = runtime.rate_limit;
-  if (limit == nullptr) return true;
+  if (limit == nullptr || runtime.config->protocol != config::Protocol::tcp) return true;
   char ip[INET6_ADDRSTRLEN] = "";
   peer_ip(fd, ip, sizeof ip);
   const limiter::Decision d =

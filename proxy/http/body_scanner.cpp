@@ -96,6 +96,7 @@ Status BodyScanner::scan_chunked(std::string_view input, size_t& consumed) {
   while (i < n) {
     if (state_ == State::data) {
       const uint64_t take = std::min<uint64_t>(remaining_, n - i);
+      if (sink_ != nullptr && take > 0) sink_(sink_context_, i, static_cast<size_t>(take));
       remaining_ -= take;
       body_bytes_ += take;
       i += static_cast<size_t>(take);

@@ -24,6 +24,15 @@ class BodyScanner {
   // the next message. error: error(). Framing::none is done at once with consumed 0;
   // Framing::until_close is need_more until eof().
   Status feed(std::string_view input, size_t& consumed);
+  // Where payload bytes lie within the input of each feed() (chunk data without
+  // its framing), for de-chunking towards an HTTP/1.0 client. Offsets are into
+  // that call's input. Null (the default) reports nothing.
+  using PayloadSink = void (*)(void* context, size_t offset, size_t length);
+  void set_payload_sink(PayloadSink sink, void* context) {
+    sink_ = sink;
+    sink_context_ = context;
+  }
+
   // The peer closed its sending side: done for until_close (and finished bodies),
   // otherwise a truncated body.
   Status eof();
@@ -72,6 +81,8 @@ class BodyScanner {
   size_t max_trailer_bytes_ = 0;
   size_t max_trailers_ = 0;
   Error error_;
+  PayloadSink sink_ = nullptr;
+  void* sink_context_ = nullptr;
 };
 
 }  // namespace sluice::proxy::http

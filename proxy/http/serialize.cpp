@@ -110,7 +110,7 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
   out += "\r\n";
 }
 
-void serialize_response(const Head& head, bool keep_alive, std::string& out) {
+void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk) {
   out.reserve(out.size() + head_size_hint(head));
   out += "HTTP/1.1 ";
   out += std::to_string(head.status);
@@ -118,13 +118,17 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out) {
   out += head.reason;
   out += "\r\n";
   const bool switching = head.status == 101;
-  for (const Header& h : head.headers)
-    if (!is_hop_by_hop(head, h.name, switching)) append_header(out, h.name, h.value);
+  for (const Header& h : head.headers) {
+    if (is_hop_by_hop(head, h.name, switching)) continue;
+    if (dechunk && iequals(h.name, "transfer-encoding")) continue;
+    append_header(out, h.name, h.value);
+  }
   if (switching)
     out += "Connection: upgrade\r\n";
   else if (head.status >= 200)
-    out += keep_alive && head.framing != Framing::until_close ? "Connection: keep-alive\r\n"
-                                                              : "Connection: close\r\n";
+    out += keep_alive && !dechunk && head.framing != Framing::until_close
+               ? "Connection: keep-alive\r\n"
+               : "Connection: close\r\n";
   out += "\r\n";
 }
 

@@ -227,7 +227,7 @@ TEST(P2c, PeakEwmaAvoidsATenTimesSlowerEndpoint) {
   EXPECT_GT(ewma.slow_share, 0.0);  // decay lets it be probed again
 }
 
-TEST(P2c, UnsampledEndpointsFallBackToInFlight) {
+TEST(P2c, UnsampledEndpointsAreComparedByInFlight) {
   const auto eps = make_endpoints(2);
   P2c p2c(eps, P2cLoad::ewma_latency);
   Loads loads(2);
@@ -237,7 +237,12 @@ TEST(P2c, UnsampledEndpointsFallBackToInFlight) {
   in.now_ns = 5'000'000'000;
   CoreState core(2);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(p2c.pick(in, core), 1u);
-  observe_latency(loads[1], 2'000'000, in.now_ns, p2c.tau_ns());  // now 1 costs, 0 does not
+  // Only 1 has a sample now. An endpoint without one is not free: one that never
+  // answers never gets a sample, so its in-flight count is what tells.
+  observe_latency(loads[1], 2'000'000, in.now_ns, p2c.tau_ns());
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(p2c.pick(in, core), 1u);
+  // Both sampled: latency x (in-flight + 1) decides; 0 is much faster.
+  observe_latency(loads[0], 10'000, in.now_ns, p2c.tau_ns());
   for (int i = 0; i < 100; ++i) ASSERT_EQ(p2c.pick(in, core), 0u);
 }
 
