@@ -2,7 +2,8 @@
 // proxy/http/), routes each to a direct response or a cluster, forwards it on a
 // pooled keep-alive upstream connection, streams bodies both ways without
 // buffering them whole, answers pipelined requests in order, and tunnels after
-// a 101. Lives on one worker thread.
+// a 101. Lives on one worker thread. The client half is in http_session.cpp,
+// the upstream half in http_upstream_side.cpp.
 #pragma once
 
 #include <netinet/in.h>
@@ -45,6 +46,7 @@ class HttpSession final : public Session, public UpstreamOwner {
 
  private:
   enum Op : unsigned { kReceive = 1, kSend };
+  static constexpr http::Limits kLimits{};
   enum Timer : int { kHeaderTimer = 1, kRequestTimer, kLingerTimer };
   // Where the current request stands on the client side...
   enum class RequestState { head, body, done, tunnel };

@@ -145,7 +145,7 @@ namespace {
 
 // Status line, optional x-sluice-error, extra lines, framing, body.
 void short_response(int status, std::string_view code, bool keep_alive, std::string& out,
-                    std::string_view body, std::string_view extra_headers) {
+                    std::string_view body, std::string_view extra_headers, bool head_only) {
   const std::string_view reason = reason_phrase(status);
   out.reserve(out.size() + 160 + code.size() * 2 + body.size() + extra_headers.size());
   out += "HTTP/1.1 ";
@@ -161,24 +161,25 @@ void short_response(int status, std::string_view code, bool keep_alive, std::str
   out += "\r\n";
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
-  out += body;
+  if (!head_only) out += body;  // a response to HEAD has the length but no body
 }
 
 }  // namespace
 
 void error_response(int status, std::string_view code, bool keep_alive, std::string& out,
-                    std::string_view body, std::string_view extra_headers) {
+                    std::string_view body, std::string_view extra_headers, bool head_only) {
   if (!body.empty()) {
-    short_response(status, code, keep_alive, out, body, extra_headers);
+    short_response(status, code, keep_alive, out, body, extra_headers, head_only);
     return;
   }
   std::string text(code);
   text += '\n';
-  short_response(status, code, keep_alive, out, text, extra_headers);
+  short_response(status, code, keep_alive, out, text, extra_headers, head_only);
 }
 
-void direct_response(int status, std::string_view body, bool keep_alive, std::string& out) {
-  short_response(status, {}, keep_alive, out, body, {});
+void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
+                     bool head_only) {
+  short_response(status, {}, keep_alive, out, body, {}, head_only);
 }
 
 }  // namespace sluice::proxy::http

@@ -41,10 +41,13 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out, boo
 // <code>`, Content-Type: text/plain, Content-Length, Connection: close when
 // !keep_alive, and the body ("<code>\n" when `body` is empty).
 // `extra_headers` are complete "Name: value\r\n" lines (e.g. Retry-After on a 429).
+// head_only: the request was HEAD, so the body is left out (its length stays).
 void error_response(int status, std::string_view code, bool keep_alive, std::string& out,
-                    std::string_view body = {}, std::string_view extra_headers = {});
+                    std::string_view body = {}, std::string_view extra_headers = {},
+                    bool head_only = false);
 // A route's configured `direct_response`: like error_response without x-sluice-error.
-void direct_response(int status, std::string_view body, bool keep_alive, std::string& out);
+void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
+                     bool head_only = false);
 
 // The reason phrase sluice uses for a status ("Bad Request"), "Unknown" if none.
 std::string_view reason_phrase(int status);

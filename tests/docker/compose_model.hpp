@@ -11,7 +11,9 @@
 
 namespace sluice::docker_testing {
 
-inline fs::path compose_path() { return docker_dir() / "compose.yaml"; }
+inline fs::path compose_path() {
+  return docker_dir() / "compose.yaml";
+}
 
 // A service's volume entry, short ("src:dst[:mode]") or long ({type, source, target}) syntax.
 struct Mount {
@@ -32,7 +34,8 @@ inline std::vector<Mount> mounts_of(const YAML::Node& service) {
       m.source = s.substr(0, first);
       std::string rest = first == std::string::npos ? "" : s.substr(first + 1);
       m.target = rest.substr(0, rest.find(':'));
-      m.bind = !m.source.empty() && (m.source[0] == '.' || m.source[0] == '/' || m.source[0] == '~');
+      m.bind =
+          !m.source.empty() && (m.source[0] == '.' || m.source[0] == '/' || m.source[0] == '~');
     } else if (v.IsMap()) {
       m.source = v["source"] ? v["source"].as<std::string>() : "";
       m.target = v["target"] ? v["target"].as<std::string>() : "";
@@ -54,7 +57,8 @@ inline std::optional<fs::path> host_path_of(const YAML::Node& service, const std
   for (const auto& m : mounts_of(service)) {
     if (!m.bind) continue;
     if (target == m.target) return host_path(m);
-    if (target.rfind(m.target + "/", 0) == 0) return host_path(m) / target.substr(m.target.size() + 1);
+    if (target.rfind(m.target + "/", 0) == 0)
+      return host_path(m) / target.substr(m.target.size() + 1);
   }
   return std::nullopt;
 }
@@ -81,7 +85,8 @@ inline std::string static_ip_of(const YAML::Node& service) {
   const YAML::Node networks = service["networks"];
   if (!networks || !networks.IsMap()) return "";
   for (const auto& n : networks) {
-    if (n.second.IsMap() && n.second["ipv4_address"]) return n.second["ipv4_address"].as<std::string>();
+    if (n.second.IsMap() && n.second["ipv4_address"])
+      return n.second["ipv4_address"].as<std::string>();
   }
   return "";
 }

@@ -24,7 +24,8 @@ class Compose : public ::testing::Test {
 };
 
 TEST_F(Compose, HasTheServicesOfTheEdgeDeployment) {
-  for (const char* name : {"sluice", "backend1", "backend2", "redis", "etcd", "prometheus", "grafana"}) {
+  for (const char* name :
+       {"sluice", "backend1", "backend2", "redis", "etcd", "prometheus", "grafana"}) {
     EXPECT_TRUE(service(name).IsDefined()) << "compose.yaml has no service `" << name << "`";
   }
 }
@@ -38,12 +39,14 @@ TEST_F(Compose, EveryServiceHasAnImageOrABuild) {
 
 TEST_F(Compose, SluiceIsBuiltFromDockerfileInTheRepository) {
   const YAML::Node build = service("sluice")["build"];
-  ASSERT_TRUE(build && build.IsMap()) << "service sluice must be `build:` with context and dockerfile";
+  ASSERT_TRUE(build && build.IsMap())
+      << "service sluice must be `build:` with context and dockerfile";
   ASSERT_TRUE(build["context"]) << "sluice build has no context";
   fs::path context = (docker_dir() / build["context"].as<std::string>()).lexically_normal();
   EXPECT_TRUE(fs::exists(context / "CMakeLists.txt"))
       << "build context " << context << " is not the repository root";
-  std::string dockerfile = build["dockerfile"] ? build["dockerfile"].as<std::string>() : "Dockerfile";
+  std::string dockerfile =
+      build["dockerfile"] ? build["dockerfile"].as<std::string>() : "Dockerfile";
   EXPECT_TRUE(fs::is_regular_file(context / dockerfile))
       << "dockerfile " << dockerfile << " not found in context " << context;
 }
@@ -75,7 +78,8 @@ TEST_F(Compose, EveryNamedVolumeIsDeclared) {
 
 TEST_F(Compose, SluiceMountsTheConfigItsCommandNames) {
   const YAML::Node sluice = service("sluice");
-  ASSERT_TRUE(sluice["command"] && sluice["command"].IsSequence()) << "sluice needs an exec-form command";
+  ASSERT_TRUE(sluice["command"] && sluice["command"].IsSequence())
+      << "sluice needs an exec-form command";
   auto cmd = sluice["command"].as<std::vector<std::string>>();
   ASSERT_EQ(cmd.size(), 2u);
   EXPECT_EQ(cmd[0], "--config");
@@ -95,12 +99,14 @@ TEST_F(Compose, SluiceMayUseIoUring) {
       for (char& c : s) c = c == ':' ? '=' : c;  // seccomp:x is the old spelling
       if (s == "seccomp=unconfined") ok = true;
       if (s.rfind("seccomp=", 0) == 0 && s != "seccomp=unconfined") {
-        ok = fs::exists(docker_dir() / s.substr(8));  // a custom profile shipped beside compose.yaml
+        ok =
+            fs::exists(docker_dir() / s.substr(8));  // a custom profile shipped beside compose.yaml
         EXPECT_TRUE(ok) << "seccomp profile " << s.substr(8) << " not found";
       }
     }
   }
-  EXPECT_TRUE(ok) << "service sluice needs security_opt seccomp=unconfined or a profile allowing io_uring";
+  EXPECT_TRUE(ok)
+      << "service sluice needs security_opt seccomp=unconfined or a profile allowing io_uring";
 }
 
 TEST_F(Compose, StaticAddressesAreUniqueAndInsideTheSubnet) {

@@ -18,7 +18,9 @@ fs::path repo_root() {
   return SLUICE_SOURCE_DIR;
 }
 
-fs::path docker_dir() { return repo_root() / "docker"; }
+fs::path docker_dir() {
+  return repo_root() / "docker";
+}
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -114,8 +116,8 @@ std::vector<std::string> split_path(const std::string& path) {
 }
 
 // Whether `pattern` (split into components) matches `path` (components) exactly.
-bool match_parts(const std::vector<std::string>& pat, size_t pi, const std::vector<std::string>& path,
-                 size_t si) {
+bool match_parts(const std::vector<std::string>& pat, size_t pi,
+                 const std::vector<std::string>& path, size_t si) {
   if (pi == pat.size()) return si == path.size();
   if (pat[pi] == "**") {
     for (size_t k = si; k <= path.size(); ++k) {

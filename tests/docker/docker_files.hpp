@@ -40,8 +40,8 @@ struct Instruction {
   std::string args;     // the rest, trimmed
 };
 struct Stage {
-  std::string base;  // image after FROM
-  std::string name;  // after AS, may be empty
+  std::string base;                       // image after FROM
+  std::string name;                       // after AS, may be empty
   std::vector<Instruction> instructions;  // after the FROM
 };
 // The stages of a Dockerfile, in order. Fails the test on an instruction before the first FROM.

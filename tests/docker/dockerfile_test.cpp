@@ -85,11 +85,12 @@ TEST_F(Dockerfile, CopySourcesExistAndAreNotIgnored) {
       }
       for (const auto& src : copy.sources) {
         ++copies;
-        EXPECT_TRUE(fs::exists(repo_root() / src))
-            << "Dockerfile:" << ins.line << ": COPY source " << src << " does not exist in the repository";
+        EXPECT_TRUE(fs::exists(repo_root() / src)) << "Dockerfile:" << ins.line << ": COPY source "
+                                                   << src << " does not exist in the repository";
         if (src != "." && src != "./") {
           EXPECT_FALSE(dockerignored(patterns, src))
-              << "Dockerfile:" << ins.line << ": COPY source " << src << " is excluded by " << ignore_file;
+              << "Dockerfile:" << ins.line << ": COPY source " << src << " is excluded by "
+              << ignore_file;
         }
       }
     }
@@ -103,7 +104,8 @@ TEST_F(Dockerfile, CopySourcesExistAndAreNotIgnored) {
   }
   // ...and not the build trees or .git.
   for (const char* junk : {".git", "build", "build-asan/proxy/sluice"}) {
-    EXPECT_TRUE(dockerignored(patterns, junk)) << junk << " should be excluded from the build context";
+    EXPECT_TRUE(dockerignored(patterns, junk))
+        << junk << " should be excluded from the build context";
   }
 }
 
@@ -141,7 +143,8 @@ TEST_F(Dockerfile, RuntimePackagesExistInDebian) {
   auto packages = runtime_packages();
   ASSERT_FALSE(packages.empty()) << "the runtime stage installs no packages";
   std::regex debian_name("[a-z0-9][a-z0-9+.-]+");
-  for (const auto& p : packages) EXPECT_TRUE(std::regex_match(p, debian_name)) << "not a package name: " << p;
+  for (const auto& p : packages)
+    EXPECT_TRUE(std::regex_match(p, debian_name)) << "not a package name: " << p;
 
   bool have_lists = false;
   if (fs::is_directory("/var/lib/apt/lists")) {
@@ -149,12 +152,14 @@ TEST_F(Dockerfile, RuntimePackagesExistInDebian) {
       have_lists |= e.path().filename().string().find("_Packages") != std::string::npos;
   }
   if (!have_lists || !have_program("apt-cache")) {
-    GTEST_SKIP() << "no apt package lists on this machine (run `apt-get update`): cannot check that "
-                    "the runtime packages exist in Debian";
+    GTEST_SKIP()
+        << "no apt package lists on this machine (run `apt-get update`): cannot check that "
+           "the runtime packages exist in Debian";
   }
   for (const auto& p : packages) {
     auto r = run_command({"apt-cache", "show", "--no-all-versions", p});
-    EXPECT_EQ(r.exit_code, 0) << "apt-cache show " << p << " failed: no such Debian package?\n" << r.output;
+    EXPECT_EQ(r.exit_code, 0) << "apt-cache show " << p << " failed: no such Debian package?\n"
+                              << r.output;
   }
 }
 
@@ -181,8 +186,10 @@ TEST_F(Dockerfile, RuntimePackagesCoverWhatSluiceLinks) {
       continue;
     std::string owner;
     std::vector<std::string> candidates = {fs::weakly_canonical(lib).string(), lib};
-    if (lib.rfind("/usr/lib/", 0) == 0) candidates.push_back(lib.substr(4));  // merged /usr
-    else if (lib.rfind("/lib/", 0) == 0) candidates.push_back("/usr" + lib);
+    if (lib.rfind("/usr/lib/", 0) == 0)
+      candidates.push_back(lib.substr(4));  // merged /usr
+    else if (lib.rfind("/lib/", 0) == 0)
+      candidates.push_back("/usr" + lib);
     for (const auto& c : candidates) {
       auto r = run_command({"dpkg", "-S", c});
       if (r.exit_code == 0) {
@@ -192,8 +199,9 @@ TEST_F(Dockerfile, RuntimePackagesCoverWhatSluiceLinks) {
     }
     EXPECT_FALSE(owner.empty()) << "sluice links " << lib << ", which no Debian package owns";
     if (owner.empty()) continue;
-    EXPECT_TRUE(have.count(owner)) << "sluice links " << soname << " from package " << owner
-                                   << ", which the runtime stage of docker/Dockerfile does not install";
+    EXPECT_TRUE(have.count(owner))
+        << "sluice links " << soname << " from package " << owner
+        << ", which the runtime stage of docker/Dockerfile does not install";
   }
   EXPECT_GT(libs, 0) << "ldd listed no libraries:\n" << ldd.output;
 }

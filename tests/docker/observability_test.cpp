@@ -18,12 +18,9 @@ namespace json = boost::json;
 
 // The metric names the dashboard may use (Prometheus conventions; see docker/README.md).
 const std::set<std::string> kMetrics = {
-    "sluice_http_requests_total",
-    "sluice_upstream_request_duration_seconds_bucket",
-    "sluice_rate_limit_decisions_total",
-    "sluice_circuit_breaker_state",
-    "sluice_endpoint_healthy",
-    "sluice_downstream_connections_active",
+    "sluice_http_requests_total",        "sluice_upstream_request_duration_seconds_bucket",
+    "sluice_rate_limit_decisions_total", "sluice_circuit_breaker_state",
+    "sluice_endpoint_healthy",           "sluice_downstream_connections_active",
 };
 // Each panel the dashboard must have (lower-case substring of its title) and its metric.
 const std::map<std::string, std::string> kPanels = {
@@ -42,7 +39,9 @@ YAML::Node compose_service(const std::string& name) {
   return (*doc)["services"][name];
 }
 
-bool is_compose_service(const std::string& name) { return compose_service(name).IsDefined(); }
+bool is_compose_service(const std::string& name) {
+  return compose_service(name).IsDefined();
+}
 
 TEST(Prometheus, ScrapesSluiceOnItsAdminPortAndOnlyKnownHosts) {
   auto doc = load_yaml(docker_dir() / "prometheus" / "prometheus.yml");
@@ -58,23 +57,28 @@ TEST(Prometheus, ScrapesSluiceOnItsAdminPortAndOnlyKnownHosts) {
         std::string host = host_of(target);
         EXPECT_TRUE(host == "localhost" || is_compose_service(host))
             << "scrape target " << target << " is neither localhost nor a compose service";
-        if (target == "sluice:9901" && job["job_name"].as<std::string>() == "sluice") sluice_target = true;
+        if (target == "sluice:9901" && job["job_name"].as<std::string>() == "sluice")
+          sluice_target = true;
       }
     }
   }
-  EXPECT_TRUE(sluice_target) << "expected job `sluice` scraping sluice:9901 (the planned admin.listen port)";
+  EXPECT_TRUE(sluice_target)
+      << "expected job `sluice` scraping sluice:9901 (the planned admin.listen port)";
 }
 
 TEST(Prometheus, PromtoolAcceptsTheConfig) {
-  if (!have_program("promtool")) GTEST_SKIP() << "promtool (Debian package prometheus) not installed";
-  auto r = run_command({"promtool", "check", "config", "prometheus.yml"}, docker_dir() / "prometheus");
+  if (!have_program("promtool"))
+    GTEST_SKIP() << "promtool (Debian package prometheus) not installed";
+  auto r =
+      run_command({"promtool", "check", "config", "prometheus.yml"}, docker_dir() / "prometheus");
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
 TEST(Prometheus, ComposeMountsTheConfig) {
   auto host = host_path_of(compose_service("prometheus"), "/etc/prometheus/prometheus.yml");
   ASSERT_TRUE(host.has_value()) << "compose does not mount /etc/prometheus/prometheus.yml";
-  EXPECT_EQ(fs::weakly_canonical(*host), fs::weakly_canonical(docker_dir() / "prometheus" / "prometheus.yml"));
+  EXPECT_EQ(fs::weakly_canonical(*host),
+            fs::weakly_canonical(docker_dir() / "prometheus" / "prometheus.yml"));
 }
 
 // The uid of the provisioned Prometheus datasource ("" and a failure if there is none).
@@ -103,7 +107,8 @@ std::string provisioned_datasource_uid() {
 TEST(Grafana, ProvisionsPrometheusAsADatasource) {
   provisioned_datasource_uid();
   for (const char* dir : {"datasources", "dashboards"}) {
-    auto host = host_path_of(compose_service("grafana"), std::string("/etc/grafana/provisioning/") + dir);
+    auto host =
+        host_path_of(compose_service("grafana"), std::string("/etc/grafana/provisioning/") + dir);
     ASSERT_TRUE(host.has_value()) << "compose does not mount /etc/grafana/provisioning/" << dir;
     EXPECT_TRUE(fs::is_directory(*host)) << *host;
   }
@@ -121,8 +126,10 @@ TEST(Grafana, DashboardProviderPointsAtTheMountedDashboards) {
       EXPECT_EQ(p["type"].as<std::string>(""), "file");
       std::string path = p["options"]["path"].as<std::string>("");
       auto host = host_path_of(compose_service("grafana"), path);
-      ASSERT_TRUE(host.has_value()) << e.path() << ": provider path " << path << " is not mounted by compose";
-      EXPECT_TRUE(fs::exists(*host / "sluice.json")) << path << " (" << *host << ") has no sluice.json";
+      ASSERT_TRUE(host.has_value())
+          << e.path() << ": provider path " << path << " is not mounted by compose";
+      EXPECT_TRUE(fs::exists(*host / "sluice.json"))
+          << path << " (" << *host << ") has no sluice.json";
     }
   }
   EXPECT_GT(providers, 0) << "no dashboard provider in " << dir;
@@ -163,8 +170,8 @@ TEST(Grafana, DashboardQueriesSluiceMetrics) {
       }
       std::string expr(t.at("expr").as_string().c_str());
       for (std::sregex_iterator it(expr.begin(), expr.end(), metric_re), end; it != end; ++it) {
-        EXPECT_TRUE(kMetrics.count(it->str())) << "panel `" << title << "` queries unknown metric "
-                                               << it->str();
+        EXPECT_TRUE(kMetrics.count(it->str()))
+            << "panel `" << title << "` queries unknown metric " << it->str();
         used.insert(it->str());
       }
       EXPECT_FALSE(used.empty()) << "panel `" << title << "` queries no sluice metric: " << expr;
@@ -172,7 +179,8 @@ TEST(Grafana, DashboardQueriesSluiceMetrics) {
   }
   for (const auto& [want, metric] : kPanels) {
     bool found = false;
-    for (const auto& [title, used] : metrics_by_title) found |= title.find(want) != std::string::npos && used.count(metric);
+    for (const auto& [title, used] : metrics_by_title)
+      found |= title.find(want) != std::string::npos && used.count(metric);
     EXPECT_TRUE(found) << "no panel titled like `" << want << "` querying " << metric;
   }
 }

@@ -36,8 +36,9 @@ TEST_F(SluiceConfigAndCompose, EveryUpstreamAddressIsAComposeServiceIp) {
       ++endpoints;
       std::string address = e["address"].as<std::string>();
       std::string service = service_with_ip(compose_, host_of(address));
-      EXPECT_FALSE(service.empty()) << "cluster " << cluster["name"].as<std::string>() << ": endpoint "
-                                    << address << " is no compose service's ipv4_address";
+      EXPECT_FALSE(service.empty())
+          << "cluster " << cluster["name"].as<std::string>() << ": endpoint " << address
+          << " is no compose service's ipv4_address";
       EXPECT_NE(service, "sluice") << address << " would loop back into sluice";
     }
   }
@@ -46,7 +47,8 @@ TEST_F(SluiceConfigAndCompose, EveryUpstreamAddressIsAComposeServiceIp) {
 
 TEST_F(SluiceConfigAndCompose, RedisAddressIsTheRedisService) {
   bool global = false;
-  for (const auto& rl : config_["rate_limits"]) global |= rl["scope"].as<std::string>("local") == "global";
+  for (const auto& rl : config_["rate_limits"])
+    global |= rl["scope"].as<std::string>("local") == "global";
   EXPECT_TRUE(global) << "expected a `scope: global` rate limit (the Redis-backed limiter)";
   ASSERT_TRUE(config_["redis"]["address"]) << "sluice.yaml has no redis.address";
   std::string address = config_["redis"]["address"].as<std::string>();
@@ -69,14 +71,15 @@ TEST_F(SluiceConfigAndCompose, ListenersBindAllInterfacesAndArePublished) {
   for (const auto& l : config_["listeners"]) {
     std::string name = l["name"].as<std::string>(), listen = l["listen"].as<std::string>();
     protocols.insert(l["protocol"].as<std::string>());
-    EXPECT_EQ(host_of(listen), "0.0.0.0") << "listener " << name << " on " << listen
-                                          << " is unreachable from outside the container";
-    EXPECT_TRUE(published.count(port_of(listen))) << "listener " << name << ": compose does not publish port "
-                                                  << port_of(listen);
-    EXPECT_TRUE(exposed.count(port_of(listen))) << "listener " << name << ": the Dockerfile does not EXPOSE "
-                                                << port_of(listen);
+    EXPECT_EQ(host_of(listen), "0.0.0.0")
+        << "listener " << name << " on " << listen << " is unreachable from outside the container";
+    EXPECT_TRUE(published.count(port_of(listen)))
+        << "listener " << name << ": compose does not publish port " << port_of(listen);
+    EXPECT_TRUE(exposed.count(port_of(listen)))
+        << "listener " << name << ": the Dockerfile does not EXPOSE " << port_of(listen);
   }
-  EXPECT_EQ(protocols, (std::set<std::string>{"http", "tcp"})) << "expected an http and a tcp listener";
+  EXPECT_EQ(protocols, (std::set<std::string>{"http", "tcp"}))
+      << "expected an http and a tcp listener";
 }
 
 }  // namespace

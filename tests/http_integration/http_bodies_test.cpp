@@ -63,7 +63,8 @@ class Verifier {
 // Samples a process's VmRSS every 20 ms on its own thread.
 class RssSampler {
  public:
-  explicit RssSampler(pid_t pid) : pid_(pid), baseline_(rss_kib(pid).value_or(0)), peak_(baseline_) {
+  explicit RssSampler(pid_t pid)
+      : pid_(pid), baseline_(rss_kib(pid).value_or(0)), peak_(baseline_) {
     thread_ = std::thread([this] {
       while (!stop_) {
         if (auto kib = rss_kib(pid_)) peak_ = std::max<uint64_t>(peak_, *kib);
@@ -107,8 +108,8 @@ class HttpBodiesTest : public HttpSluiceTest {
         Verifier v(kSeed);
         const bool ok = c.stream_body(
             *r, [&](const char* d, size_t n) { v.feed(d, n); }, Millis(110000));
-        c.write(http_response(ok ? 200 : 500, std::to_string(v.bytes()) + " " +
-                                                  std::to_string(v.first_mismatch())));
+        c.write(http_response(
+            ok ? 200 : 500, std::to_string(v.bytes()) + " " + std::to_string(v.first_mismatch())));
         if (!ok) return;
       }
     };
@@ -130,8 +131,8 @@ TEST_F(HttpBodiesTest, ContentLengthUploadStreamsIntact) {
   HttpClient client = connect();
   RssSampler rss(sluice().pid());
   const auto start = Clock::now();
-  ASSERT_TRUE(client.send("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " +
-                          std::to_string(total) + "\r\n\r\n"));
+  ASSERT_TRUE(client.send(
+      "PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n"));
   ByteStream stream(kSeed);
   std::vector<char> chunk(256 * 1024);
   for (uint64_t sent = 0; sent < total;) {
@@ -182,8 +183,8 @@ TEST_F(HttpBodiesTest, DownloadStreamsIntact) {
   ASSERT_EQ(head->status, 200);
   ASSERT_EQ(head->header("content-length").value_or(""), std::to_string(total));
   Verifier v(kSeed);
-  ASSERT_TRUE(client.stream_body(total, [&](const char* d, size_t n) { v.feed(d, n); },
-                                 Millis(100000)))
+  ASSERT_TRUE(client.stream_body(
+      total, [&](const char* d, size_t n) { v.feed(d, n); }, Millis(100000)))
       << "body ended after " << v.bytes() << " bytes";
   rss.stop();
   EXPECT_EQ(v.bytes(), total);
@@ -201,7 +202,8 @@ TEST_F(HttpBodiesTest, ChunkedUploadStreamsIntact) {
   HttpClient client = connect();
   RssSampler rss(sluice().pid());
   const auto start = Clock::now();
-  ASSERT_TRUE(client.send("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      client.send("POST /chunked HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
   ByteStream stream(kSeed);
   const size_t sizes[] = {1, 7, 4096, 16383, 16384, 16385, 65536, 100000, 3, 262144};
   std::string out;

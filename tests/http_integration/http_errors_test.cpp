@@ -34,8 +34,8 @@ class HttpErrorsTest : public HttpSluiceTest {
   // Sends one request on a new connection and expects sluice's own error
   // response — status, code, body "<code>\n", "Connection: close" when the
   // connection ends — within `within`.
-  void expect_error(const std::string& raw, int status, const std::string& code,
-                    bool closes = true, Millis within = Millis(3000)) {
+  void expect_error(const std::string& raw, int status, const std::string& code, bool closes = true,
+                    Millis within = Millis(3000)) {
     HttpClient client = connect();
     ASSERT_TRUE(client.send(raw));
     const auto start = Clock::now();
@@ -168,8 +168,8 @@ TEST_F(HttpErrorsTest, UpstreamSlowerThanTheRequestTimeoutIs504) {
   Upstream up([](UpstreamConn& c) {
     if (c.read_request()) c.read_until_eof(Millis(20000));  // never answers
   });
-  ASSERT_TRUE(start_cluster({up.address()}, "{ attempts: 0 }",
-                            "{ connect: 1s, request: 1s, idle: 30s }"));
+  ASSERT_TRUE(
+      start_cluster({up.address()}, "{ attempts: 0 }", "{ connect: 1s, request: 1s, idle: 30s }"));
   expect_error(request("GET", "/", "t"), 504, "upstream-timeout", true, Millis(5000));
   // The timer wheel ticks every 250 ms: 1 s means 1 to ~1.5 s.
   EXPECT_GE(last_took_.count(), 900);
@@ -188,9 +188,8 @@ TEST_F(HttpErrorsTest, RouteRequestTimeoutOverridesTheListener) {
   });
   HttpConfig config;
   config.clusters = {{"a", {up.address()}}};
-  config.routes = {
-      "{ match: { path_exact: /slow }, cluster: a, timeouts: { request: 500ms } }",
-      "{ match: {}, cluster: a }"};
+  config.routes = {"{ match: { path_exact: /slow }, cluster: a, timeouts: { request: 500ms } }",
+                   "{ match: {}, cluster: a }"};
   config.timeouts = "{ connect: 1s, request: 5s, idle: 30s }";
   ASSERT_TRUE(start_sluice(config));
   expect_error(request("GET", "/slow", "t"), 504, "upstream-timeout");
@@ -201,13 +200,15 @@ TEST_F(HttpErrorsTest, RouteRequestTimeoutOverridesTheListener) {
 
 // Every endpoint refuses and retries are allowed: once all were tried there is
 // no endpoint left to send the request to.
-TEST_F(HttpErrorsTest, AllEndpointsDownWithRetriesLeftIs503) {
+// Every endpoint refused: a connect failure (502), whether or not retries were
+// configured; 503 is for a cluster with no endpoint to try at all.
+TEST_F(HttpErrorsTest, AllEndpointsDownWithRetriesLeftIs502) {
   uint16_t p1 = 0, p2 = 0;
   Socket d1 = reserve_refusing_port(&p1);
   Socket d2 = reserve_refusing_port(&p2);
   ASSERT_TRUE(start_cluster({loopback_address(p1), loopback_address(p2)},
                             "{ attempts: 3, on: [connect-failure] }"));
-  expect_error(request("GET", "/", "t"), 503, "connect-failed");
+  expect_error(request("GET", "/", "t"), 502, "connect-failed");
 }
 
 // ---- retries ----

@@ -36,6 +36,9 @@ bool parse_head(std::string_view head, Response& r) {
   r.raw_head = std::string(head);
   size_t eol = head.find("\r\n");
   std::string_view line = head.substr(0, eol);
+  // Strict, so that stray body bytes in front of a response (a desynced
+  // connection) fail the test instead of being skipped over.
+  if (!line.starts_with("HTTP/1.") || line.find('\n') != std::string_view::npos) return false;
   size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos) return false;
   r.version = line.substr(0, sp1);
@@ -99,7 +102,7 @@ std::optional<std::string> Response::header(std::string_view name) const {
 size_t Response::count(std::string_view name) const {
   const std::string want = lower(name);
   return static_cast<size_t>(std::count_if(headers.begin(), headers.end(),
-                                            [&](const auto& h) { return lower(h.first) == want; }));
+                                           [&](const auto& h) { return lower(h.first) == want; }));
 }
 
 bool Response::chunked() const {

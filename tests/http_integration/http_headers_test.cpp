@@ -59,9 +59,9 @@ TEST_F(HttpHeadersTest, XForwardedForIsAppendedToEarlierHops) {
 
 // A client cannot claim to have come over TLS or to a different host.
 TEST_F(HttpHeadersTest, ClientSuppliedProtoAndHostAreReplaced) {
-  UpstreamRequest seen = forwarded(request(
-      "GET", "/", "real.example",
-      "X-Forwarded-Proto: https\r\nX-Forwarded-Host: spoofed.example\r\n"));
+  UpstreamRequest seen =
+      forwarded(request("GET", "/", "real.example",
+                        "X-Forwarded-Proto: https\r\nX-Forwarded-Host: spoofed.example\r\n"));
   EXPECT_EQ(seen.count("x-forwarded-proto"), 1u);
   EXPECT_EQ(seen.header("x-forwarded-proto").value_or("<none>"), "http");
   EXPECT_EQ(seen.count("x-forwarded-host"), 1u);
@@ -91,13 +91,13 @@ TEST_F(HttpHeadersTest, RequestIdAndTraceContextPassThroughUnchanged) {
 }
 
 TEST_F(HttpHeadersTest, HopByHopRequestHeadersAreRemoved) {
-  UpstreamRequest seen = forwarded(request(
-      "GET", "/", "t",
-      "Connection: keep-alive, X-Hop-A, x-hop-b\r\n"
-      "X-Hop-A: 1\r\nX-Hop-B: 2\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
-      "Trailer: X-Checksum\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\n"
-      "Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-End-To-End: kept\r\n"
-      "Cookie: a=b\r\n"));
+  UpstreamRequest seen =
+      forwarded(request("GET", "/", "t",
+                        "Connection: keep-alive, X-Hop-A, x-hop-b\r\n"
+                        "X-Hop-A: 1\r\nX-Hop-B: 2\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+                        "Trailer: X-Checksum\r\nProxy-Authorization: Basic Zm9vOmJhcg==\r\n"
+                        "Proxy-Connection: keep-alive\r\nUpgrade: h2c\r\nX-End-To-End: kept\r\n"
+                        "Cookie: a=b\r\n"));
   for (const char* name : {"connection", "x-hop-a", "x-hop-b", "keep-alive", "te", "trailer",
                            "proxy-authorization", "proxy-connection", "upgrade"}) {
     EXPECT_EQ(seen.count(name), 0u) << name << " reached the upstream:\n" << seen.raw_head;
@@ -109,8 +109,8 @@ TEST_F(HttpHeadersTest, HopByHopRequestHeadersAreRemoved) {
 // A Connection header naming a framing field must not strip it: the body after
 // the head is forwarded verbatim and needs its Content-Length.
 TEST_F(HttpHeadersTest, ConnectionCannotStripFramingOrHost) {
-  UpstreamRequest seen = forwarded(request("POST", "/", "t", "Connection: Content-Length, Host\r\n",
-                                           "abcdef"));
+  UpstreamRequest seen =
+      forwarded(request("POST", "/", "t", "Connection: Content-Length, Host\r\n", "abcdef"));
   EXPECT_EQ(seen.header("content-length").value_or("<none>"), "6");
   EXPECT_EQ(seen.header("host").value_or("<none>"), "t");
   EXPECT_EQ(seen.body, "abcdef");

@@ -127,10 +127,9 @@ TEST_F(HttpKeepAliveTest, PipelinedRequestsAreAnsweredInOrder) {
   Upstream up(echo_handler("a"));
   ASSERT_TRUE(start_sluice(single_cluster(up.address())));
   HttpClient client = connect();
-  const std::string batch = request("GET", "/first", "t") +
-                            request("POST", "/second", "t", "", "hello pipeline") +
-                            request("GET", "/third", "t") +
-                            request("DELETE", "/fourth", "t", "", "x");
+  const std::string batch =
+      request("GET", "/first", "t") + request("POST", "/second", "t", "", "hello pipeline") +
+      request("GET", "/third", "t") + request("DELETE", "/fourth", "t", "", "x");
   ASSERT_TRUE(client.send(batch));
   const std::vector<std::pair<std::string, std::string>> want = {
       {"/first", ""}, {"/second", "hello pipeline"}, {"/third", ""}, {"/fourth", "x"}};

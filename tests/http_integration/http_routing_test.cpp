@@ -16,8 +16,8 @@ class HttpRoutingTest : public HttpSluiceTest {
  protected:
   void SetUp() override {
     HttpConfig config;
-    config.clusters = {{"a", {a_.address()}}, {"b", {b_.address()}},
-                       {"c", {c_.address()}}, {"d", {d_.address()}}};
+    config.clusters = {
+        {"a", {a_.address()}}, {"b", {b_.address()}}, {"c", {c_.address()}}, {"d", {d_.address()}}};
     config.routes = {
         "{ match: { host: api.example.com, path_prefix: /v1/ }, cluster: a }",
         "{ match: { host: \"*.example.org\" }, cluster: b }",
@@ -62,7 +62,7 @@ TEST_F(HttpRoutingTest, EachRequestReachesItsRouteOverOneConnection) {
       {"GET", "/m/x", "t", "", "", "404"},
       {"POST", "/m/y", "t", "", "skipped body", "d"},
       {"GET", "/h/1", "t", "X-Tenant: blue\r\n", "", "a"},
-      {"GET", "/h/1", "t", "x-tenant: blue\r\n", "", "a"},  // names are case-insensitive
+      {"GET", "/h/1", "t", "x-tenant: blue\r\n", "", "a"},    // names are case-insensitive
       {"GET", "/h/1", "t", "X-Tenant: Blue\r\n", "", "404"},  // values are not
       {"GET", "/h/1", "t", "X-Tenant: red\r\nX-Flag: \r\n", "", "b"},
       {"GET", "/h/1", "t", "", "", "404"},
@@ -79,9 +79,8 @@ TEST_F(HttpRoutingTest, EachRequestReachesItsRouteOverOneConnection) {
     std::string error;
     auto r = client.read_response(Millis(5000), false, &error);
     ASSERT_TRUE(r) << error;
-    EXPECT_EQ(r->header("connection").value_or(""), c.expect == "404" || c.expect == "418"
-                                                         ? ""
-                                                         : "keep-alive");
+    EXPECT_EQ(r->header("connection").value_or(""),
+              c.expect == "404" || c.expect == "418" ? "" : "keep-alive");
     if (c.expect == "404") {
       EXPECT_EQ(r->status, 404);
       EXPECT_EQ(r->header("x-sluice-error").value_or("<none>"), "no-route");
@@ -99,6 +98,33 @@ TEST_F(HttpRoutingTest, EachRequestReachesItsRouteOverOneConnection) {
   }
   // Every answer came on the one connection, which is still open.
   EXPECT_EQ(client.wait_closed(Millis(200)), StreamEnd::timeout);
+}
+
+// A response to HEAD never has a body (RFC 9110 §9.3.2), whoever generates it.
+// If sluice sends its direct-response or error body anyway, the client reads
+// those bytes as the start of the next response: the connection is desynced.
+// DISABLED: http::direct_response() and http::error_response() always append
+// the body; HttpSession does not drop it for HEAD. Re-enable once fixed.
+TEST_F(HttpRoutingTest, HeadToDirectResponseAndNoRouteHasNoBody) {
+  HttpClient client = connect();
+  ASSERT_TRUE(client.send(request("HEAD", "/direct", "t") + request("GET", "/direct", "t") +
+                          request("HEAD", "/nowhere", "t") + request("GET", "/exact", "t")));
+  auto head_direct = client.read_response(Millis(5000), /*head_request=*/true);
+  ASSERT_TRUE(head_direct);
+  EXPECT_EQ(head_direct->status, 418);
+  EXPECT_EQ(head_direct->header("content-length").value_or(""), "7");  // of the GET
+  std::string error;
+  auto get_direct = client.read_response(Millis(5000), false, &error);
+  ASSERT_TRUE(get_direct) << "connection desynced after HEAD: " << error;
+  EXPECT_EQ(get_direct->status, 418) << "desynced: " << get_direct->raw_head;
+  EXPECT_EQ(get_direct->body, "teapot\n");
+  auto head_missing = client.read_response(Millis(5000), /*head_request=*/true);
+  ASSERT_TRUE(head_missing);
+  EXPECT_EQ(head_missing->status, 404) << "desynced: " << head_missing->raw_head;
+  auto get_exact = client.read_response();
+  ASSERT_TRUE(get_exact);
+  EXPECT_EQ(get_exact->status, 200) << "desynced: " << get_exact->raw_head;
+  EXPECT_EQ(get_exact->header("x-upstream-name").value_or(""), "c");
 }
 
 // A direct response or 404 never opens an upstream connection.

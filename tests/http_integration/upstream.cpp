@@ -75,7 +75,7 @@ std::optional<std::string> UpstreamRequest::header(std::string_view name) const 
 size_t UpstreamRequest::count(std::string_view name) const {
   const std::string want = lower(name);
   return static_cast<size_t>(std::count_if(headers.begin(), headers.end(),
-                                            [&](const auto& h) { return lower(h.first) == want; }));
+                                           [&](const auto& h) { return lower(h.first) == want; }));
 }
 
 bool UpstreamRequest::chunked() const {
@@ -130,9 +130,9 @@ std::optional<UpstreamRequest> UpstreamConn::read_request(Millis timeout, bool r
   if (read_body) {
     std::string body;
     bool has_body = r.chunked() || r.header("content-length").has_value();
-    if (has_body &&
-        !stream_body(r, [&](const char* d, size_t n) { body.append(d, n); },
-                     std::chrono::duration_cast<Millis>(deadline - Clock::now()))) {
+    if (has_body && !stream_body(
+                        r, [&](const char* d, size_t n) { body.append(d, n); },
+                        std::chrono::duration_cast<Millis>(deadline - Clock::now()))) {
       r.body = body;
       owner_.record(r);
       return std::nullopt;
@@ -372,7 +372,8 @@ Upstream::Handler echo_handler(std::string name) {
         std::this_thread::sleep_for(Millis(std::atoi(r->target.c_str() + 7)));
       auto conn = r->header("connection");
       const bool close = conn && lower(*conn).find("close") != std::string::npos;
-      std::string extra = "X-Upstream-Name: " + name + "\r\nX-Upstream-Conn: " + std::to_string(c.id()) +
+      std::string extra = "X-Upstream-Name: " + name +
+                          "\r\nX-Upstream-Conn: " + std::to_string(c.id()) +
                           "\r\nX-Upstream-Target: " + r->target + "\r\n";
       if (close) extra += "Connection: close\r\n";
       if (!c.write(http_response(status, r->body, extra))) return;

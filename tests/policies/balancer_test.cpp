@@ -496,7 +496,7 @@ TEST_F(BalancerTest, HttpAllEndpointsDownAnswersPromptly) {
                                    "        retries: { attempts: 2 }\n")),
             0);
   HttpResponse r = HttpClient(port).get("/", "", Millis(2000));
-  EXPECT_EQ(r.status, 503) << r.error;
+  EXPECT_EQ(r.status, 502) << r.error;  // a connect failure, as without retries
   EXPECT_EQ(r.header("x-sluice-error"), "connect-failed");
 }
 

@@ -118,7 +118,8 @@ TEST_F(GlobalLimitTest, ThreeInstancesShareOneLimitThenFailOpen) {
 
   // Redis dies. Within a few sync intervals every instance notices and fails open.
   redis_->kill();
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // A few sync intervals plus the command timeout; generous for sanitizer builds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   Tally down;
   drive(ports, 1, std::chrono::microseconds(20000), Clock::now() + std::chrono::seconds(1), down);
   std::printf("  redis down: admitted %d, limited %d, other %d, slowest %lld us\n",
@@ -143,7 +144,8 @@ TEST_F(GlobalLimitTest, FailClosedWhenRedisIsDown) {
   EXPECT_EQ(up.other.load(), 0);
 
   redis_->kill();
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // A few sync intervals plus the command timeout; generous for sanitizer builds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   Tally down;
   drive({port}, 2, std::chrono::microseconds(10000), Clock::now() + std::chrono::seconds(1), down);
   std::printf("  redis down: admitted %d, limited %d, other %d, slowest %lld us\n",
