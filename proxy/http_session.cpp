@@ -64,29 +64,14 @@ void HttpSession::touch() {
 void HttpSession::arm_receive() {
   if (closing_ || client_in_.receiving || client_in_.eof || client_in_.waiting_buffers) return;
   io_uring_sqe* sqe = worker_.ring().sqe();
-  io_uring_prep_recv_multishot(sqe, client_fd_, nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = BufferRing::kGroup;
+  Pipe::prep_receive(sqe, client_fd_);
   submit(sqe, kReceive);
   client_in_.receiving = true;
 }
 
 void HttpSession::on_receive(int result, unsigned flags) {
   const bool more = flags & IORING_CQE_F_MORE;
-  if (!more) {
-    client_in_.receiving = false;
-    client_in_.pausing = false;
-  }
-  if (flags & IORING_CQE_F_BUFFER) {
-    const auto buffer = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-    worker_.buffers().on_received(buffer);
-    // A lingering connection only drains what the client still sends.
-    if (closing_ || lingering_ || result <= 0) {
-      worker_.buffers().release(buffer);
-    } else {
-      client_in_.push(buffer, static_cast<uint32_t>(result));
-    }
-  }
+  client_in_.take_receive(worker_.buffers(), result, flags, !closing_ && !lingering_);
   if (closing_) return;
   if (result > 0) {
     touch();

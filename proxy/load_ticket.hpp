@@ -19,6 +19,7 @@ class LoadTicket {
 
   void begin(const ClusterRuntime& cluster, uint32_t endpoint) {
     end();
+    if (!cluster.tracks_load) return;
     load_ = cluster.load_pointers[endpoint];
     total_ = cluster.total.get();
     balancers::begin_request(*load_, total_);

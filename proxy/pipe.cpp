@@ -11,6 +11,21 @@ void Pipe::grow() {
   head_ = 0;
 }
 
+void Pipe::take_receive(BufferRing& buffers, int result, unsigned flags, bool keep) {
+  if (!(flags & IORING_CQE_F_MORE)) {
+    receiving = false;
+    pausing = false;
+  }
+  if (!(flags & IORING_CQE_F_BUFFER)) return;
+  const auto buffer = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+  buffers.on_received(buffer);
+  if (keep && result > 0) {
+    push(buffer, static_cast<uint32_t>(result));
+  } else {
+    buffers.release(buffer);
+  }
+}
+
 void Pipe::swap(Pipe& other) {
   std::swap(chunks_, other.chunks_);
   std::swap(head_, other.head_);

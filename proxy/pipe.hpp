@@ -78,6 +78,16 @@ class Pipe {
 
   bool done() const { return eof && shut; }
 
+  // Arms a multishot receive on `fd` into the worker's buffer ring.
+  static void prep_receive(io_uring_sqe* sqe, int fd) {
+    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BufferRing::kGroup;
+  }
+  // Takes one completion of that receive: updates `receiving`, and queues the
+  // buffer it filled when `keep` (otherwise hands the buffer straight back).
+  void take_receive(BufferRing& buffers, int result, unsigned flags, bool keep);
+
  private:
   static constexpr uint16_t kOwned = 0xffff;  // not a buffer id: the front of owned_
   struct Chunk {

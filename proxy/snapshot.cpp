@@ -49,6 +49,9 @@ std::string build_cluster(ClusterRuntime& c, LoadRegistry& loads) {
   if (!built.ok()) return "cluster " + cfg.name + ": " + built.error;
   c.balancer = std::move(built.balancer);
   c.needs_key = cfg.balancer.type == config::BalancerType::consistent_hash;
+  c.tracks_load = cfg.balancer.type == config::BalancerType::least_conn ||
+                  cfg.balancer.type == config::BalancerType::p2c ||
+                  cfg.balancer.bounded_load.has_value();
   c.tracks_latency = cfg.balancer.type == config::BalancerType::p2c &&
                      cfg.balancer.load == config::P2cLoad::ewma_latency;
   c.ewma_tau_ns = options.ewma_tau_ns;

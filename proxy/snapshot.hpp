@@ -27,6 +27,9 @@ struct ClusterRuntime {
   std::shared_ptr<limiter::CircuitBreaker> breaker;
   std::shared_ptr<limiter::ClusterLimits> limits;
   std::shared_ptr<limiter::OutlierDetector> outliers;
+  // The balancer reads the load counters (least_conn, p2c, bounded load), so
+  // requests must count in them; others skip the shared atomics entirely.
+  bool tracks_load = false;
   bool needs_key = false;       // consistent hashing: callers must compute a key
   bool tracks_latency = false;  // p2c with ewma_latency: callers report latencies
   int64_t ewma_tau_ns = 10'000'000'000;

@@ -163,9 +163,7 @@ void TcpSession::arm_receive(int p) {
   Pipe& pipe = pipes_[p];
   if (closing_ || pipe.receiving || pipe.eof || pipe.waiting_buffers) return;
   io_uring_sqe* sqe = worker_.ring().sqe();
-  io_uring_prep_recv_multishot(sqe, source_fd(p), nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = BufferRing::kGroup;
+  Pipe::prep_receive(sqe, source_fd(p));
   submit(sqe, p == 0 ? kRecvClient : kRecvUpstream);
   pipe.receiving = true;
 }
@@ -182,19 +180,7 @@ void TcpSession::pause_receive(int p) {
 void TcpSession::on_receive(int p, int result, unsigned flags) {
   Pipe& pipe = pipes_[p];
   const bool more = flags & IORING_CQE_F_MORE;
-  if (!more) {
-    pipe.receiving = false;
-    pipe.pausing = false;
-  }
-  if (flags & IORING_CQE_F_BUFFER) {
-    const auto buffer = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-    worker_.buffers().on_received(buffer);
-    if (closing_ || result <= 0) {
-      worker_.buffers().release(buffer);
-    } else {
-      pipe.push(buffer, static_cast<uint32_t>(result));
-    }
-  }
+  pipe.take_receive(worker_.buffers(), result, flags, !closing_);
   if (closing_) return;
   if (result > 0) {
     touch();

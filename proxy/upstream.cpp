@@ -45,9 +45,7 @@ int UpstreamConnection::connect(const config::Address& address, config::Duration
 void UpstreamConnection::arm_receive() {
   if (closing_ || !connected_ || in.receiving || in.eof || in.waiting_buffers || paused_) return;
   io_uring_sqe* sqe = worker_.ring().sqe();
-  io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
-  sqe->flags |= IOSQE_BUFFER_SELECT;
-  sqe->buf_group = BufferRing::kGroup;
+  Pipe::prep_receive(sqe, fd_);
   submit(sqe, kReceive);
   in.receiving = true;
 }
@@ -140,19 +138,7 @@ void UpstreamConnection::on_completion(unsigned op, int result, unsigned flags) 
 
 void UpstreamConnection::on_receive(int result, unsigned flags) {
   const bool more = flags & IORING_CQE_F_MORE;
-  if (!more) {
-    in.receiving = false;
-    in.pausing = false;
-  }
-  if (flags & IORING_CQE_F_BUFFER) {
-    const auto buffer = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-    worker_.buffers().on_received(buffer);
-    if (closing_ || result <= 0) {
-      worker_.buffers().release(buffer);
-    } else {
-      in.push(buffer, static_cast<uint32_t>(result));
-    }
-  }
+  in.take_receive(worker_.buffers(), result, flags, !closing_);
   if (closing_) return;
   if (owner_ == nullptr) {
     // Idle in the pool: the endpoint closed it (or sent bytes nobody asked for).

