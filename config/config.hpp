@@ -75,6 +75,7 @@ struct Route {
   std::string rate_limit;  // name in Config::rate_limits, or empty
   Timeouts timeouts;
   Retries retries;
+  uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
 };
 
 struct TlsCertificate {
@@ -99,6 +100,7 @@ struct Listener {
   std::string rate_limit;
   Timeouts timeouts;
   Retries retries;
+  uint64_t max_request_body = 0;  // http: bytes; 0: no limit. Routes inherit it.
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };

@@ -140,6 +140,7 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   Route route;
   route.timeouts = listener.timeouts;
   route.retries = listener.retries;
+  route.max_request_body = listener.max_request_body;
   if (!map.valid()) return route;
   if (auto f = map.require("match")) route.match = parse_match(state, *f);
   auto cluster = map.get("cluster");
@@ -156,6 +157,8 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   HttpOnly unused;  // routes belong to http listeners, where everything applies
   if (auto f = map.get("timeouts")) parse_timeouts(state, *f, route.timeouts, unused);
   if (auto f = map.get("retries")) parse_retries(state, *f, route.retries, unused);
+  if (auto f = map.get("max_request_body"))
+    if (auto n = r.size(*f)) route.max_request_body = *n;
   return route;
 }
 
@@ -241,6 +244,9 @@ void parse_listener(ParseState& state, const Field& field) {
   if (auto f = map.get("retries")) parse_retries(state, *f, listener.retries, http_only);
   if (auto f = map.get("rate_limit"))
     reference(state, Reference::Kind::rate_limit, *f, listener.rate_limit);
+  std::optional<Field> max_body = map.get("max_request_body");
+  if (max_body)
+    if (auto n = r.size(*max_body)) listener.max_request_body = *n;
 
   const bool tcp = protocol == Protocol::tcp;
   auto cluster = map.get("cluster");
@@ -256,6 +262,7 @@ void parse_listener(ParseState& state, const Field& field) {
     if (!cluster) r.error(field.pos(), field.path + ": a tcp listener needs a cluster");
     if (routes)
       r.error(routes->key_pos(), routes->path + ": a tcp listener has no routes; use cluster");
+    if (max_body) r.error(max_body->key_pos(), max_body->path + ": applies to http listeners only");
     if (http_only.request_timeout)
       r.error(http_only.request_timeout->key_pos(),
               http_only.request_timeout->path + ": applies to http listeners only");

@@ -55,6 +55,28 @@ Parsed<Duration> parse_duration(std::string_view text) {
   return Parsed<Duration>::ok(Duration(static_cast<int64_t>(count * scale)));
 }
 
+Parsed<uint64_t> parse_size(std::string_view text) {
+  const std::string expected =
+      "expected a size like 65536, 512KiB, 10MiB or 1GiB, got " + quoted(text);
+  uint64_t count = 0;
+  std::string_view unit;
+  if (!split_count(text, count, unit)) return Parsed<uint64_t>::fail(expected);
+  uint64_t scale = 0;
+  if (unit.empty())
+    scale = 1;
+  else if (unit == "KiB")
+    scale = 1ull << 10;
+  else if (unit == "MiB")
+    scale = 1ull << 20;
+  else if (unit == "GiB")
+    scale = 1ull << 30;
+  else
+    return Parsed<uint64_t>::fail(expected);
+  constexpr uint64_t kMax = 1ull << 50;  // a petabyte: far beyond any body, safe to multiply
+  if (count > kMax / scale) return Parsed<uint64_t>::fail("size " + quoted(text) + " is too large");
+  return Parsed<uint64_t>::ok(count * scale);
+}
+
 Parsed<Rate> parse_rate(std::string_view text) {
   const std::string expected = "expected a rate like 100/s, 600/min or 10/h, got " + quoted(text);
   uint64_t count = 0;

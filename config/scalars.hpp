@@ -29,6 +29,8 @@ Parsed<Duration> parse_duration(std::string_view text);
 
 // "100/s", "600/min", "10/h": a count >= 1 per second, minute or hour.
 Parsed<Rate> parse_rate(std::string_view text);
+// "1048576", "512KiB", "10MiB", "1GiB" -> bytes (binary units, so nothing is ambiguous).
+Parsed<uint64_t> parse_size(std::string_view text);
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (which means 127.0.0.1). Other host names
 // are rejected: resolving them is the job of DNS discovery, not of the parser.

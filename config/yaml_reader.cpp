@@ -159,6 +159,21 @@ std::optional<double> Reader::number(const Field& field) {
   return parsed.value;
 }
 
+std::optional<uint64_t> Reader::size(const Field& field) {
+  auto text = scalar(field, "a size like 65536, 512KiB, 10MiB or 1GiB");
+  if (!text) return std::nullopt;
+  auto parsed = parse_size(*text);
+  if (!parsed) {
+    error(field, parsed.error);
+    return std::nullopt;
+  }
+  if (*parsed.value == 0) {
+    error(field, "must be larger than 0");
+    return std::nullopt;
+  }
+  return parsed.value;
+}
+
 std::optional<Duration> Reader::duration(const Field& field) {
   auto text = scalar(field, "a duration like 250ms, 2s, 1m or 1h");
   if (!text) return std::nullopt;

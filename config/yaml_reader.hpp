@@ -64,6 +64,7 @@ class Reader {
   std::optional<double> number(const Field& field);
   std::optional<Duration> duration(const Field& field);  // always > 0
   std::optional<Rate> rate(const Field& field);
+  std::optional<uint64_t> size(const Field& field);  // always > 0
   std::optional<Address> address(const Field& field);
   // Index of the scalar among `options`; a value off the support table is reported too.
   std::optional<size_t> choice(const Field& field, std::initializer_list<std::string_view> options);

@@ -260,6 +260,16 @@ void HttpSession::read_requests() {
           return;
         }
         if (status == http::Status::need_more) used = bytes.size();
+        if (route_ != nullptr && route_->max_request_body != 0 &&
+            request_body_.body_bytes() > route_->max_request_body) {
+          // Too late for a clean 413 once the upstream has answered; then just close.
+          if (response_seen_) {
+            abort();
+          } else {
+            respond_error(413, "body-too-large");
+          }
+          return;
+        }
         if (!discard_body_ && upstream_ != nullptr)
           upstream_->out.push_slice(worker_.buffers(), client_in_.front_buffer(),
                                     client_in_.front_offset(), static_cast<uint32_t>(used));
@@ -320,6 +330,13 @@ void HttpSession::on_request_head() {
     return;
   }
   const size_t index = static_cast<size_t>(route_ - routes.data());
+  // A declared length over the route's limit is refused before anything moves;
+  // a chunked body is measured as it streams (read_requests).
+  if (route_->max_request_body != 0 && head.framing == http::Framing::content_length &&
+      head.content_length > route_->max_request_body) {
+    respond_error(413, "body-too-large");
+    return;
+  }
   // The listener's limit counts every request on it, then the route's its own.
   if (const RateLimitRuntime* limit = listener_.runtime.rate_limit;
       limit != nullptr && !admit(*limit, index)) {

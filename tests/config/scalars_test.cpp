@@ -38,6 +38,20 @@ TEST(Rate, AcceptsEachUnit) {
   EXPECT_EQ(parse_rate("10/h").value->per, Duration(3'600'000));
 }
 
+TEST(Size, AcceptsBytesAndBinaryUnits) {
+  EXPECT_EQ(*parse_size("65536").value, 65536u);
+  EXPECT_EQ(*parse_size("512KiB").value, 512u * 1024);
+  EXPECT_EQ(*parse_size("10MiB").value, 10u * 1024 * 1024);
+  EXPECT_EQ(*parse_size("1GiB").value, 1ull << 30);
+}
+
+TEST(Size, RejectsOtherShapes) {
+  for (const char* text : {"", "10MB", "10 MiB", "1.5MiB", "MiB", "-1", "10k"})
+    EXPECT_EQ(parse_size(text).error,
+              std::string("expected a size like 65536, 512KiB, 10MiB or 1GiB, got '") + text + "'");
+  EXPECT_EQ(parse_size("2000000GiB").error, "size '2000000GiB' is too large");
+}
+
 TEST(Rate, RejectsOtherShapes) {
   for (const char* text : {"", "100", "100/", "/s", "100/m", "100/sec", "1.5/s", "100 / s", "x/s"})
     EXPECT_EQ(parse_rate(text).error,

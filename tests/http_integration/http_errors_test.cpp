@@ -292,3 +292,42 @@ TEST_F(HttpErrorsTest, RetryableStatusFromTheOnlyEndpointIsPassedThrough) {
 
 }  // namespace
 }  // namespace sluice::testing
+
+namespace sluice::testing {
+namespace {
+
+// max_request_body: a declared length over the route's limit is refused with
+// 413 before any upstream is contacted; a chunked body is cut off with 413 as
+// soon as it grows past the limit; a route can raise the listener's limit.
+TEST_F(HttpErrorsTest, BodyOverTheLimitIs413) {
+  Upstream up(echo_handler("a"));
+  HttpConfig config;
+  config.clusters = {{"a", {up.address()}}};
+  config.routes = {"{ match: { path_prefix: /big }, cluster: a, max_request_body: 8KiB }",
+                   "{ match: {}, cluster: a, max_request_body: 1KiB }"};
+  ASSERT_TRUE(start_sluice(config));
+  const std::string body(2000, 'x');
+  {
+    SCOPED_TRACE("content-length");
+    expect_error(request("POST", "/", "t", "", body), 413, "body-too-large");
+    EXPECT_EQ(up.connections(), 0u) << "the upstream was contacted for a refused body";
+  }
+  {
+    SCOPED_TRACE("chunked");
+    std::string chunked = "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 4; ++i) chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
+    chunked += "0\r\n\r\n";
+    expect_error(chunked, 413, "body-too-large");
+  }
+  {
+    SCOPED_TRACE("route with a higher limit");
+    HttpClient client = connect();
+    ASSERT_TRUE(client.send(request("POST", "/big", "t", "", body)));
+    auto r = client.read_response(Millis(3000));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->raw_head << r->body;
+  }
+}
+
+}  // namespace
+}  // namespace sluice::testing
