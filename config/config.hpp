@@ -69,6 +69,9 @@ struct RouteMatch {
 };
 
 struct Route {
+  // Unique within the listener; the `route` label of metrics and the access log. Defaults to
+  // the route's position ("0", "1", ...), so unnamed routes still get stable-enough labels.
+  std::string name;
   RouteMatch match;
   std::string cluster;  // empty when direct_response is set
   std::optional<DirectResponse> direct_response;
@@ -204,14 +207,23 @@ struct Redis {
   enum class OnError { allow, deny } on_error = OnError::allow;
 };
 
+// The address `admin: {}` listens on.
+inline constexpr const char* kDefaultAdminListen = "127.0.0.1:9901";
+
 struct Admin {
   Address listen;
+  // Cap on per-endpoint metric series (each endpoint is a few label sets): a cluster fed by
+  // discovery can have thousands of endpoints, and a scraper must not pay for all of them.
+  uint32_t max_endpoint_series = 1000;
 };
 
 struct AccessLog {
   std::string path = "stdout";  // "stdout", "off", or a file path
   enum class Format { json, text } format = Format::json;
   double sample = 1.0;  // fraction of requests logged, in [0, 1]
+  // Whether requests are logged at all: `log.access` is present and its path is not "off".
+  // The fields above keep their defaults when it is absent, so they alone cannot tell.
+  bool enabled = false;
 };
 
 struct Log {
@@ -228,6 +240,11 @@ struct Config {
   std::vector<Cluster> clusters;
   std::vector<RateLimit> rate_limits;
   std::optional<Redis> redis;
+  // How long SIGTERM or POST /drain waits for open connections before closing them.
+  Duration drain_timeout{30000};
+  // Hex SHA-256 of the exact bytes parsed (the file's content for parse_config_file), so
+  // /config and logs can tell which version of a file is running.
+  std::string source_hash;
 
   const Cluster* find_cluster(const std::string& name) const {
     for (const auto& c : clusters)

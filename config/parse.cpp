@@ -11,6 +11,7 @@
 #include <cstring>
 #include <sstream>
 
+#include <openssl/evp.h>
 #include <yaml-cpp/eventhandler.h>
 
 #include "config/parse_state.hpp"
@@ -20,6 +21,21 @@ namespace {
 
 // Config files are small; anything bigger is a mistake (a log, a binary) we should not parse.
 constexpr off_t kMaxFileBytes = 16 << 20;
+
+// Hex SHA-256 of `text`, or "" in the unlikely case OpenSSL cannot provide the digest.
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 0xf]);
+  }
+  return out;
+}
 
 void sort_in_file_order(std::vector<Diagnostic>& diagnostics) {
   std::stable_sort(diagnostics.begin(), diagnostics.end(),
@@ -94,6 +110,9 @@ ParseResult parse_config_text(const std::string& text, const std::string& file) 
     sort_in_file_order(result.errors);
     result.config = std::move(state.config);
     result.config.source_path = file;
+    // Hashed here rather than in parse_config_file so that every Config carries the hash of
+    // exactly the text it came from, whichever entry point parsed it.
+    result.config.source_hash = sha256_hex(text);
   } catch (const std::exception& e) {
     // Nothing above is expected to throw but allocation; the caller must still get an answer.
     result.errors.push_back(Diagnostic{file, 0, 0, std::string("internal error: ") + e.what()});

@@ -1,4 +1,5 @@
-// The top level of the file and its small sections: workers, admin, log, rate_limits, redis.
+// The top level of the file and its small sections: workers, drain_timeout, admin, log,
+// rate_limits, redis.
 #include "config/parse_state.hpp"
 #include "config/scalars.hpp"
 
@@ -13,6 +14,8 @@ void parse_root(ParseState& state, const Field& root) {
   MapReader map(r, root);
   if (!map.valid()) return;
   if (auto f = map.get("workers")) parse_workers(state, *f);
+  if (auto f = map.get("drain_timeout"))
+    if (auto d = r.duration(*f)) state.config.drain_timeout = *d;
   if (auto f = map.get("admin")) parse_admin(state, *f);
   if (auto f = map.get("log")) parse_log(state, *f);
   if (auto f = map.require("listeners")) parse_listeners(state, *f);
@@ -46,12 +49,18 @@ void parse_admin(ParseState& state, const Field& field) {
   Reader& r = state.reader;
   MapReader map(r, field);
   Admin admin;
-  if (auto f = map.require("listen")) {
+  if (auto f = map.get("listen")) {
     if (auto address = r.address(*f)) {
       admin.listen = *address;
       state.listens.push_back({*address, *f, "admin"});
     }
+  } else if (map.valid()) {
+    // `admin: {}` means "on, where it usually is"; a collision then points at `admin` itself.
+    admin.listen = *parse_address(kDefaultAdminListen).value;
+    state.listens.push_back({admin.listen, field, "admin"});
   }
+  if (auto f = map.get("max_endpoint_series"))
+    if (auto n = r.integer(*f, 0, 1'000'000)) admin.max_endpoint_series = static_cast<uint32_t>(*n);
   state.config.admin = admin;
 }
 
@@ -81,6 +90,7 @@ void parse_log(ParseState& state, const Field& field) {
           access.sample = *sample;
       }
     }
+    access.enabled = access.path != "off";
   }
 }
 

@@ -133,7 +133,16 @@ void reference(ParseState& state, Reference::Kind kind, const Field& field, std:
   }
 }
 
-Route parse_route(ParseState& state, const Field& field, const Listener& listener) {
+// A route's name and where it comes from, for the uniqueness check: the `name` field, or the
+// route itself when the name is its position.
+struct RouteNameAt {
+  std::string name;
+  Field field;
+  bool explicit_name;
+};
+
+Route parse_route(ParseState& state, const Field& field, const Listener& listener,
+                  std::vector<RouteNameAt>& names) {
   Reader& r = state.reader;
   MapReader map(r, field);
   // A route inherits the listener's timeouts and retries and may override each of them.
@@ -141,7 +150,16 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   route.timeouts = listener.timeouts;
   route.retries = listener.retries;
   route.max_request_body = listener.max_request_body;
+  route.name = std::to_string(listener.routes.size());
   if (!map.valid()) return route;
+  if (auto f = map.get("name")) {
+    if (auto name = r.name(*f)) {
+      route.name = *name;
+      names.push_back({*name, *f, true});
+    }
+  } else {
+    names.push_back({route.name, field, false});
+  }
   if (auto f = map.require("match")) route.match = parse_match(state, *f);
   auto cluster = map.get("cluster");
   auto direct = map.get("direct_response");
@@ -160,6 +178,29 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   if (auto f = map.get("max_request_body"))
     if (auto n = r.size(*f)) route.max_request_body = *n;
   return route;
+}
+
+// Names label metrics, so two routes of one listener may not share one, whether it was
+// written or is a position. The later route (in file order) is the one reported.
+void check_route_names(Reader& r, const std::vector<RouteNameAt>& names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (names[i].name != names[j].name) continue;
+      const std::string first = line_col(names[j].field.pos());
+      if (names[i].explicit_name)
+        r.error(names[i].field,
+                "duplicate route name '" + names[i].name + "' (" +
+                    (names[j].explicit_name ? "first at " : "the default name of the route at ") +
+                    first + ")");
+      else
+        r.error(names[i].field.pos(), names[i].field.path + ": this route's default name '" +
+                                          names[i].name +
+                                          "' (its position) is already used by "
+                                          "the route at " +
+                                          first + "; give it a name");
+      break;
+    }
+  }
 }
 
 bool tls_is_valid_sni(const std::string& name) {
@@ -255,7 +296,10 @@ void parse_listener(ParseState& state, const Field& field) {
   if (routes) {
     auto items = r.list(*routes);
     if (routes->value.IsSequence() && items.empty()) r.error(*routes, "needs at least one route");
-    for (const auto& item : items) listener.routes.push_back(parse_route(state, item, listener));
+    std::vector<RouteNameAt> names;
+    for (const auto& item : items)
+      listener.routes.push_back(parse_route(state, item, listener, names));
+    check_route_names(r, names);
   }
 
   if (protocol == Protocol::tcp) {

@@ -30,7 +30,7 @@ constexpr uint64_t kLingerMs = 2000;
 
 HttpSession::HttpSession(Worker& worker, WorkerListener& listener, int client_fd)
     : worker_(worker),
-      listener_(listener),
+      listener_(&listener),
       client_fd_(client_fd),
       request_parser_(http::HeadParser::request(kLimits)),
       response_parser_(http::HeadParser::response(kLimits, "GET")) {}
@@ -44,7 +44,10 @@ HttpSession::~HttpSession() {
 void HttpSession::start() {
   int one = 1;
   setsockopt(client_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  peer_ip(client_fd_, client_ip_, sizeof client_ip_);
+  uint16_t port = 0;
+  peer_ip(client_fd_, client_ip_, sizeof client_ip_, &port);
+  if (worker_.access_log_enabled())
+    format_address(client_ip_, port, client_address_, sizeof client_address_);
   touch();
   worker_.timers(kHeaderTimeoutMs).start(header_timer_, worker_.now_ms());
   arm_receive();
@@ -58,7 +61,7 @@ void HttpSession::submit(io_uring_sqe* sqe, unsigned op) {
 }
 
 void HttpSession::touch() {
-  listener_.idle_timers.start(idle_timer, worker_.now_ms());
+  listener_->idle_timers.start(idle_timer, worker_.now_ms());
 }
 
 void HttpSession::arm_receive() {
@@ -72,6 +75,7 @@ void HttpSession::arm_receive() {
 void HttpSession::on_receive(int result, unsigned flags) {
   const bool more = flags & IORING_CQE_F_MORE;
   client_in_.take_receive(worker_.buffers(), result, flags, !closing_ && !lingering_);
+  if (result > 0) listener_counters->bytes_received.add(static_cast<uint64_t>(result));
   if (closing_) return;
   if (result > 0) {
     touch();
@@ -112,6 +116,7 @@ void HttpSession::send_to_client() {
 
 void HttpSession::on_send(int result) {
   client_out_.sending = false;
+  if (result > 0) listener_counters->bytes_sent.add(static_cast<uint64_t>(result));
   if (closing_) return;
   if (result < 0) {
     abort();
@@ -235,6 +240,7 @@ void HttpSession::read_requests() {
       case RequestState::head: {
         if (!request_started_) {
           request_started_ = true;
+          begin_exchange();
           worker_.timers(kHeaderTimeoutMs).start(header_timer_, worker_.now_ms());
         }
         http::Status status = request_parser_.feed(bytes, used);
@@ -313,8 +319,12 @@ void HttpSession::read_requests() {
 void HttpSession::on_request_head() {
   TimerList::stop(header_timer_);
   const http::Head& head = request_parser_.head();
+  exchange_.has_head = true;
+  // The client's id, for the access log even when sluice answers itself; one
+  // is made up only for requests that go upstream (dispatch).
+  if (const http::Header* id = head.find("x-request-id")) request_id_.assign(id->value);
   method_.assign(head.method);
-  client_keep_alive_ = head.keep_alive;
+  client_keep_alive_ = head.keep_alive && !listener_removed_;
   request_body_.reset(head, kLimits);
   request_state_ = head.has_body() ? RequestState::body : RequestState::done;
   discard_body_ = false;
@@ -323,7 +333,7 @@ void HttpSession::on_request_head() {
   avoid_pool_ = false;
   tried_ = 0;
 
-  const auto& routes = listener_.runtime.config->routes;
+  const auto& routes = listener_->runtime.config->routes;
   route_ = http::match_route(routes, head);
   if (route_ == nullptr) {
     respond_error(404, "no-route", {}, {}, true);
@@ -338,15 +348,15 @@ void HttpSession::on_request_head() {
     return;
   }
   // The listener's limit counts every request on it, then the route's its own.
-  if (const RateLimitRuntime* limit = listener_.runtime.rate_limit;
+  if (const RateLimitRuntime* limit = listener_->runtime.rate_limit;
       limit != nullptr && !admit(*limit, index)) {
     return;
   }
-  if (const RateLimitRuntime* limit = listener_.runtime.route_rate_limits[index];
+  if (const RateLimitRuntime* limit = listener_->runtime.route_rate_limits[index];
       limit != nullptr && !admit(*limit, index)) {
     return;
   }
-  cluster_ = listener_.runtime.route_clusters[index];
+  cluster_ = listener_->runtime.route_clusters[index];
   if (cluster_ != nullptr && cluster_->needs_key)
     key_ = request_key(cluster_->config->balancer.key, head, client_ip_);
   if (route_->direct_response) {
@@ -355,6 +365,7 @@ void HttpSession::on_request_head() {
     http::direct_response(route_->direct_response->status, route_->direct_response->body,
                           client_keep_alive_, out, method_ == "HEAD");
     client_out_.push_owned(std::move(out));
+    note_response(route_->direct_response->status);
     response_state_ = ResponseState::none;
     if (request_state_ == RequestState::done) finish_response();
     return;
@@ -369,12 +380,13 @@ void HttpSession::on_request_head() {
   }
   if (!breaker_.begin(*cluster_, Worker::now_ns())) {
     request_permit_.reset();
+    exchange_.breaker = access_log::BreakerOutcome::rejected;
     respond_error(503, "circuit-open", {}, {}, true);
     return;
   }
+  if (cluster_->breaker) exchange_.breaker = access_log::BreakerOutcome::allowed;
   attempts_left_ = 1 + route_->retries.attempts;
-  const http::Header* id = head.find("x-request-id");
-  request_id_ = id != nullptr ? std::string(id->value) : next_request_id(worker_.index());
+  if (request_id_.empty()) request_id_ = next_request_id(worker_.index());
   // Body bytes that came with the head are checked before anything goes
   // upstream, so bad chunk framing in one write never reaches an endpoint.
   if (request_state_ == RequestState::body && !body_framing_ok()) return;
@@ -400,9 +412,17 @@ bool HttpSession::body_framing_ok() {
 
 bool HttpSession::admit(const RateLimitRuntime& limit, size_t route_index) {
   const limiter::Decision d =
-      limit.admit(limit_key(limit.config->key, &request_parser_.head(), client_ip_, route_index),
+      limit.admit(limit_key(limit.config->key, &request_parser_.head(), client_ip_,
+                            listener_->runtime.route_keys[route_index]),
                   Worker::now_ns());
-  if (d.admitted) return true;
+  metrics::RateLimitCounters& counters = limit.stats->per_worker.at(worker_.index());
+  if (d.admitted) {
+    counters.admitted.add();
+    exchange_.limit = access_log::LimitOutcome::admitted;
+    return true;
+  }
+  counters.limited.add();
+  exchange_.limit = access_log::LimitOutcome::limited;
   // IETF httpapi ratelimit headers (structured-field form) plus Retry-After in
   // whole seconds, rounded up so a client that obeys it is admitted.
   constexpr int64_t kSecond = 1000000000;
@@ -418,7 +438,7 @@ bool HttpSession::admit(const RateLimitRuntime& limit, size_t route_index) {
 
 void HttpSession::respond_error(int status, std::string_view code, std::string_view body,
                                 std::string_view extra_headers, bool keep_alive) {
-  LOG_DEBUG("listener %s: %d %s", listener_.runtime.config->name.c_str(), status,
+  LOG_DEBUG("listener %s: %d %s", listener_->runtime.config->name.c_str(), status,
             std::string(code).c_str());
   release_upstream(false);
   response_state_ = ResponseState::none;
@@ -426,7 +446,9 @@ void HttpSession::respond_error(int status, std::string_view code, std::string_v
   std::string out;
   http::error_response(status, code, keep_alive, out, body, extra_headers, method_ == "HEAD");
   client_out_.push_owned(std::move(out));
+  note_response(status, code);
   if (!keep_alive) {
+    end_exchange();  // not after the lingering close
     close_after_flush();
     return;
   }
@@ -464,6 +486,7 @@ void HttpSession::on_timer(int kind) {
       if (response_state_ == ResponseState::head && !response_seen_) {
         release_upstream(false);
         breaker_.failed(Worker::now_ns());
+        if (metrics::ClusterCounters* c = cluster_counters()) c->timeouts.add();
         respond_error(504, "upstream-timeout");
         pump();
         return;
@@ -495,6 +518,7 @@ void HttpSession::abort() {
   TimerList::stop(request_timer_);
   if (client_in_.waiting_buffers) worker_.forget_waiting(this);
   release_upstream(false);
+  end_exchange();
   breaker_.cancel();
   request_permit_.reset();
   pending_permit_.reset();

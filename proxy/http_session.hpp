@@ -12,6 +12,7 @@
 #include <string>
 
 #include "limiter/concurrency_limit.hpp"
+#include "proxy/access_log/record.hpp"
 #include "proxy/http/body_scanner.hpp"
 #include "proxy/http/head_parser.hpp"
 #include "proxy/load_ticket.hpp"
@@ -89,8 +90,24 @@ class HttpSession final : public Session, public UpstreamOwner {
   void close_after_flush();
   void release_upstream(bool reusable);
 
+  // Metrics and the access log (http_exchange.cpp). An exchange is one
+  // request and its response: it begins with the head's first bytes and ends
+  // when the response is complete or the connection goes.
+  void begin_exchange();
+  // Between requests: moves a session accepted before a reload onto the
+  // running config, like a new connection would be.
+  void follow_reload();
+  // The status of the response queued to the client (sluice's own or the
+  // endpoint's); `error` is the x-sluice-error code of sluice's own.
+  void note_response(int status, std::string_view error = {});
+  // An attempt went to an endpoint (also each retry); the response head that came back.
+  void note_dispatch(bool retry);
+  void note_upstream_head(int status);
+  void end_exchange();
+  metrics::ClusterCounters* cluster_counters();
+
   Worker& worker_;
-  WorkerListener& listener_;
+  WorkerListener* listener_;  // of the generation the session runs under
   int client_fd_;
   char client_ip_[INET6_ADDRSTRLEN] = "";
   Pipe client_in_;
@@ -101,6 +118,7 @@ class HttpSession final : public Session, public UpstreamOwner {
   bool pumping_ = false;
   bool close_after_flush_ = false;
   bool lingering_ = false;
+  bool listener_removed_ = false;  // a reload removed its listener: no further requests
 
   // The request being served.
   http::HeadParser request_parser_;
@@ -138,6 +156,23 @@ class HttpSession final : public Session, public UpstreamOwner {
   // Where the response bytes being scanned live, for forward_payload().
   uint16_t payload_buffer_ = 0;
   uint32_t payload_offset_ = 0;
+
+  // The exchange in progress, for the metrics and the access log.
+  struct Exchange {
+    bool active = false;
+    bool has_head = false;    // the request head parsed: method and path are known
+    bool dispatched = false;  // an endpoint was picked: endpoint_ is this request's
+    int status = 0;           // of the response queued to the client; 0: none yet
+    std::string_view error;
+    int64_t start_ns = 0;  // monotonic
+    int64_t start_unix_ns = 0;
+    int64_t upstream_ns = -1;  // last attempt: dispatch to response head
+    uint64_t in_mark = 0;      // client_in_/client_out_ totals at the start
+    uint64_t out_mark = 0;
+    access_log::LimitOutcome limit = access_log::LimitOutcome::none;
+    access_log::BreakerOutcome breaker = access_log::BreakerOutcome::none;
+  } exchange_;
+  char client_address_[64] = "";  // "ip:port", for the access log
 
   TimerNode header_timer_{this, kHeaderTimer};
   TimerNode request_timer_{this, kRequestTimer};

@@ -39,7 +39,7 @@ void HttpSession::dispatch() {
 }
 
 bool HttpSession::connect_upstream() {
-  std::optional<uint32_t> endpoint = worker_.pick_endpoint(*cluster_, key_, tried_);
+  std::optional<uint32_t> endpoint = worker_.pick_endpoint(*generation, *cluster_, key_, tried_);
   if (!endpoint) {
     // Every endpoint failed this request: the cluster did. None at all (all
     // ejected, none configured) says nothing about the endpoints' health.
@@ -56,11 +56,11 @@ bool HttpSession::connect_upstream() {
     return false;
   }
   if (*endpoint < 64) tried_ |= uint64_t{1} << *endpoint;
+  note_dispatch(exchange_.dispatched);
   --attempts_left_;
   load_.begin(*cluster_, *endpoint);
-  if (cluster_->tracks_latency) dispatched_ns_ = Worker::now_ns();
   endpoint_ = *endpoint;
-  upstream_ = avoid_pool_ ? nullptr : worker_.take_pooled(*cluster_, *endpoint);
+  upstream_ = avoid_pool_ ? nullptr : worker_.take_pooled(*generation, *cluster_, *endpoint);
   upstream_reused_ = upstream_ != nullptr;
   if (upstream_ != nullptr) {
     upstream_->set_owner(this);
@@ -82,7 +82,8 @@ bool HttpSession::connect_upstream() {
       return false;
     }
   }
-  upstream_ = new UpstreamConnection(worker_, *cluster_, *endpoint, std::move(connection));
+  upstream_ =
+      new UpstreamConnection(worker_, *generation, *cluster_, *endpoint, std::move(connection));
   upstream_->set_owner(this);
   const int error =
       upstream_->connect(cluster_->config->endpoints[*endpoint].address, route_->timeouts.connect);
@@ -130,6 +131,7 @@ bool HttpSession::retry(const char* why) {
 void HttpSession::on_upstream_connected(int result) {
   pending_permit_.reset();
   if (result == 0 || closing_) return;
+  cluster_counters()->connect_failures.add();
   report_endpoint(*cluster_, upstream_->endpoint, EndpointResult::connect_failure,
                   Worker::now_ns());
   const config::Cluster& cluster = *cluster_->config;
@@ -169,7 +171,7 @@ void HttpSession::on_upstream_sent() {
 void HttpSession::on_upstream_error(int error) {
   // The connection has closed itself; whatever it held is gone.
   upstream_ = nullptr;
-  LOG_DEBUG("listener %s: upstream connection failed: %s", listener_.runtime.config->name.c_str(),
+  LOG_DEBUG("listener %s: upstream connection failed: %s", listener_->runtime.config->name.c_str(),
             std::strerror(-error));
   if (closing_) return;
   if (response_state_ == ResponseState::head && !response_seen_) {
@@ -273,6 +275,7 @@ void HttpSession::on_response_head() {
     response_parser_.reset(method_);
     return;
   }
+  note_upstream_head(head.status);
   if (head.status == 101) {
     if (!request_parser_.head().upgrade) {
       release_upstream(false);
@@ -281,6 +284,7 @@ void HttpSession::on_response_head() {
     }
     http::serialize_response(head, true, out);
     client_out_.push_owned(std::move(out));
+    note_response(101);
     response_seen_ = true;
     TimerList::stop(request_timer_);
     response_state_ = ResponseState::tunnel;
@@ -314,6 +318,7 @@ void HttpSession::on_response_head() {
   if (response_until_close_ || dechunk_) client_keep_alive_ = false;
   http::serialize_response(head, client_keep_alive_, out, dechunk_);
   client_out_.push_owned(std::move(out));
+  note_response(head.status);
   response_body_.reset(head, kLimits);
   response_body_.set_payload_sink(dechunk_ ? &HttpSession::forward_payload : nullptr, this);
   response_state_ = ResponseState::body;
@@ -335,6 +340,7 @@ void HttpSession::finish_response() {
     release_upstream(response_keep_alive_ && request_state_ == RequestState::done &&
                      upstream_ != nullptr && upstream_->in.empty() && upstream_->out.empty());
   }
+  end_exchange();
   response_state_ = ResponseState::none;
   if (request_state_ != RequestState::done) {
     // The response ended before the request body: the rest of it has nowhere to go.

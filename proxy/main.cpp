@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     auto config = load(argv[2]);
     if (!config) return 1;
     sluice::log::set_level(to_log_level(config->log.level));
-    return sluice::proxy::run_server(config);
+    return sluice::proxy::run_server(argv[2], config);
   }
   std::fputs(kUsage, stderr);
   return 2;

@@ -40,6 +40,7 @@ void Pipe::push_chunk(Chunk chunk) {
   at(count_) = chunk;
   ++count_;
   queued_ += chunk.length;
+  pushed_ += chunk.length;
 }
 
 void Pipe::push_slice(BufferRing& buffers, uint16_t buffer, uint32_t offset, uint32_t length) {

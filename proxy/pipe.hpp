@@ -38,6 +38,9 @@ class Pipe {
 
   bool empty() const { return count_ == 0; }
   size_t queued_bytes() const { return queued_; }
+  // Every byte ever queued: the access log's per-request byte counts are
+  // differences of this.
+  uint64_t pushed_total() const { return pushed_; }
 
   // The first queued bytes, contiguous (one chunk), and where they live.
   std::string_view front(const BufferRing& buffers) const;
@@ -106,6 +109,7 @@ class Pipe {
   size_t head_ = 0;
   size_t count_ = 0;
   size_t queued_ = 0;
+  uint64_t pushed_ = 0;
   std::deque<std::string> owned_;  // in queue order, one per kOwned chunk
   iovec iov_[kMaxIov]{};
   msghdr msg_{};

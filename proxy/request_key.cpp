@@ -38,14 +38,19 @@ uint64_t connection_key(std::string_view client_ip) {
   return balancers::hash_key(client_ip);
 }
 
+uint64_t route_key(std::string_view listener, std::string_view route) {
+  return balancers::fmix64(balancers::hash_key(listener) ^
+                           (balancers::hash_key(route) * 0x9e3779b97f4a7c15ULL));
+}
+
 uint64_t limit_key(const config::RateLimitKey& key, const http::Head* head,
-                   std::string_view client_ip, size_t route_index) {
+                   std::string_view client_ip, uint64_t route_key) {
   using Source = config::RateLimitKey::Source;
   switch (key.source) {
     case Source::client_ip:
       return balancers::hash_key(client_ip);
     case Source::route:
-      return balancers::fmix64(route_index + 1);
+      return route_key;
     case Source::global:
       return 0;
     case Source::header: {

@@ -20,10 +20,15 @@ uint64_t request_key(const config::HashKey& key, const http::Head& head,
 uint64_t connection_key(std::string_view client_ip);
 
 // The key a rate limit counts by: the client IP, a header's value (HTTP only;
-// `head` is null for TCP), the route (its index: one bucket per route), or one
+// `head` is null for TCP), the route (`route_key`, see route_key()), or one
 // key for everything.
 uint64_t limit_key(const config::RateLimitKey& key, const http::Head* head,
-                   std::string_view client_ip, size_t route_index);
+                   std::string_view client_ip, uint64_t route_key);
+
+// A route's identity for `key: route` limits: its listener's and its own name,
+// so a route keeps its bucket when a reload inserts routes before it, and
+// routes of different listeners never share one.
+uint64_t route_key(std::string_view listener, std::string_view route);
 
 // Finds `name` in a Cookie header value ("a=1; b=2"); empty when absent.
 std::string_view cookie_value(std::string_view cookies, std::string_view name);

@@ -3,16 +3,14 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
-#include <future>
-#include <thread>
-#include <vector>
 
+#include "proxy/control_plane.hpp"
 #include "proxy/log.hpp"
-#include "proxy/snapshot.hpp"
-#include "proxy/state_store.hpp"
-#include "proxy/worker.hpp"
 
 namespace sluice::proxy {
 
@@ -30,77 +28,81 @@ void raise_descriptor_limit() {
     LOG_WARN("cannot raise the descriptor limit to %llu", static_cast<unsigned long long>(wanted));
 }
 
-}  // namespace
-
-int run_server(std::shared_ptr<const config::Config> config) {
-  raise_descriptor_limit();
-  // Signals go to this thread only: block them before any worker exists so the
-  // workers inherit the mask, then take them synchronously with sigwait.
+// Signals go to the control thread only: blocked before any worker exists so
+// the workers inherit the mask, then read from a signalfd in the control loop.
+int take_signals() {
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
-  StateStore state;
-  std::string error;
-  auto snapshot = Snapshot::build(config, state, error);
-  if (!snapshot) {
-    LOG_ERROR("%s", error.c_str());
+// Drains the signalfd and acts on each signal.
+void handle_signals(int fd, ControlPlane& control) {
+  signalfd_siginfo info{};
+  while (::read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    switch (info.ssi_signo) {
+      case SIGHUP:
+        if (std::string why = control.reload(); why.empty()) {
+          LOG_INFO("SIGHUP: configuration reloaded");
+        } else {
+          LOG_ERROR("SIGHUP: reload failed; keeping the running config:\n%s", why.c_str());
+        }
+        break;
+      case SIGUSR1:
+        LOG_INFO("SIGUSR1: reopening the access log");
+        control.reopen_access_log();
+        break;
+      default:
+        if (!control.draining())
+          LOG_INFO("%s received: draining", info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        control.begin_drain();
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+int run_server(const std::string& config_path, std::shared_ptr<const config::Config> config) {
+  raise_descriptor_limit();
+  const int signal_fd = take_signals();
+  if (signal_fd < 0) {
+    LOG_ERROR("signalfd failed");
     return 1;
   }
-  unsigned count = config->workers != 0 ? config->workers : std::thread::hardware_concurrency();
-  if (count == 0) count = 1;
-
-  std::vector<std::unique_ptr<Worker>> workers;
-  std::vector<std::future<std::string>> ready;
-  for (unsigned i = 0; i < count; ++i) {
-    workers.push_back(std::make_unique<Worker>(i, snapshot));
-    std::promise<std::string> promise;
-    ready.push_back(promise.get_future());
-    workers.back()->start(std::move(promise));
-  }
-  std::string failure;
-  for (auto& f : ready) {
-    std::string error = f.get();
-    if (!error.empty() && failure.empty()) failure = error;
-  }
-  if (!failure.empty()) {
-    LOG_ERROR("%s", failure.c_str());
-    for (auto& w : workers) w->request_stop();
-    workers.clear();
-    return 1;
-  }
-  for (const auto& l : config->listeners)
-    LOG_INFO("listener %s: %s on %s", l.name.c_str(),
-             l.protocol == config::Protocol::tcp ? "tcp" : "http", l.listen.text.c_str());
-  LOG_INFO("sluice started: %u worker%s", count, count == 1 ? "" : "s");
-
-  // The control loop: signals, and the timer that syncs global limits with Redis.
-  for (;;) {
-    const auto interval = state.tick_interval();
-    timespec wait{static_cast<time_t>(interval.count() / 1000),
-                  static_cast<long>(interval.count() % 1000) * 1000000};
-    const int sig = sigtimedwait(&signals, nullptr, &wait);
-    if (sig < 0) {
-      state.tick(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                     std::chrono::steady_clock::now().time_since_epoch())
-                     .count());
-      continue;
+  int status = 0;
+  {
+    ControlPlane control(config_path, config);
+    if (std::string error = control.start(); !error.empty()) {
+      LOG_ERROR("%s", error.c_str());
+      status = 1;
+    } else {
+      for (const auto& l : config->listeners)
+        LOG_INFO("listener %s: %s on %s", l.name.c_str(),
+                 l.protocol == config::Protocol::tcp ? "tcp" : "http", l.listen.text.c_str());
+      LOG_INFO("sluice started: %u worker%s", control.worker_count(),
+               control.worker_count() == 1 ? "" : "s");
+      using Clock = std::chrono::steady_clock;
+      auto next_tick = Clock::now() + control.tick_interval();
+      while (!(control.draining() && control.drained())) {
+        // While draining, wake often to notice the workers finishing.
+        auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - Clock::now());
+        if (control.draining()) wait = std::min(wait, std::chrono::milliseconds(20));
+        if (control.wait(std::max(wait, std::chrono::milliseconds(0)), signal_fd))
+          handle_signals(signal_fd, control);
+        if (Clock::now() >= next_tick) {
+          control.tick();
+          next_tick = Clock::now() + control.tick_interval();
+        }
+      }
     }
-    if (sig == SIGHUP) {
-      LOG_WARN("SIGHUP: configuration reload is not supported yet; keeping the running config");
-      continue;
-    }
-    LOG_INFO("%s received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    break;
-  }
-  for (auto& w : workers) w->request_stop();
-  workers.clear();  // joins
-  LOG_INFO("sluice stopped");
-  return 0;
+  }  // joins the workers
+  ::close(signal_fd);
+  if (status == 0) LOG_INFO("sluice stopped");
+  return status;
 }
 
 }  // namespace sluice::proxy

@@ -4,10 +4,13 @@
 
 #include <cstddef>
 
+#include "proxy/metrics/counters.hpp"
 #include "proxy/timer_list.hpp"
 #include "proxy/uring.hpp"
 
 namespace sluice::proxy {
+
+struct WorkerGeneration;
 
 class Session : public IoHandler, public TimerOwner, public BufferWaiter {
  public:
@@ -24,7 +27,9 @@ class Session : public IoHandler, public TimerOwner, public BufferWaiter {
   virtual void drain() { abort(); }
 
   TimerNode idle_timer;
-  size_t live_index = 0;  // position in the worker's list of live sessions
+  size_t live_index = 0;                   // position in the worker's list of live sessions
+  WorkerGeneration* generation = nullptr;  // what it was accepted under
+  metrics::ListenerCounters* listener_counters = nullptr;  // this worker's slot
 };
 
 }  // namespace sluice::proxy

@@ -3,25 +3,11 @@
 #include <algorithm>
 
 #include "balancers/registry.hpp"
+#include "config/to_json.hpp"
+#include "proxy/request_key.hpp"
 
 namespace sluice::proxy {
 namespace {
-
-const char* balancer_name(config::BalancerType type) {
-  switch (type) {
-    case config::BalancerType::round_robin:
-      return "round_robin";
-    case config::BalancerType::weighted_round_robin:
-      return "weighted_round_robin";
-    case config::BalancerType::least_conn:
-      return "least_conn";
-    case config::BalancerType::consistent_hash:
-      return "consistent_hash";
-    case config::BalancerType::p2c:
-      return "p2c";
-  }
-  return "round_robin";
-}
 
 balancers::Options balancer_options(const config::Balancer& b) {
   balancers::Options o;
@@ -45,7 +31,7 @@ std::string build_cluster(ClusterRuntime& c, LoadRegistry& loads) {
   }
   const balancers::Options options = balancer_options(cfg.balancer);
   balancers::BuildResult built =
-      balancers::make_balancer(balancer_name(cfg.balancer.type), endpoints, options);
+      balancers::make_balancer(config::balancer_type_name(cfg.balancer.type), endpoints, options);
   if (!built.ok()) return "cluster " + cfg.name + ": " + built.error;
   c.balancer = std::move(built.balancer);
   c.needs_key = cfg.balancer.type == config::BalancerType::consistent_hash;
@@ -77,7 +63,8 @@ RateLimitRuntime build_rate_limit(const config::RateLimit& limit, const config::
 }  // namespace
 
 std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Config> config,
-                                                StateStore& state, std::string& error) {
+                                                StateStore& state, metrics::Registry& metrics,
+                                                std::string& error) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
   snap->clusters.reserve(config->clusters.size());  // listeners point into it
@@ -90,10 +77,13 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
     runtime.breaker = state.breaker(c);
     runtime.limits = state.limits(c);
     runtime.outliers = state.outliers(c);
+    runtime.stats = metrics.cluster(c.name);
   }
   snap->rate_limits.reserve(config->rate_limits.size());
-  for (const auto& r : config->rate_limits)
+  for (const auto& r : config->rate_limits) {
     snap->rate_limits.push_back(build_rate_limit(r, *config, state));
+    snap->rate_limits.back().stats = metrics.rate_limit(r.name);
+  }
   auto find = [&](const std::string& name) -> const ClusterRuntime* {
     for (const auto& c : snap->clusters)
       if (c.config->name == name) return &c;
@@ -109,10 +99,15 @@ std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Co
     lr.config = &l;
     lr.cluster = find(l.cluster);
     lr.rate_limit = find_limit(l.rate_limit);
+    const bool http = l.protocol == config::Protocol::http;
+    lr.stats = metrics.listener(l.name, http ? "http" : "tcp");
     for (const auto& r : l.routes) {
       lr.route_clusters.push_back(find(r.cluster));
       lr.route_rate_limits.push_back(find_limit(r.rate_limit));
+      lr.route_keys.push_back(route_key(l.name, r.name));
+      lr.route_stats.push_back(metrics.route(l.name, r.name, r.cluster));
     }
+    if (http) lr.unrouted_stats = metrics.route(l.name, "", "");
     snap->listeners.push_back(std::move(lr));
   }
   return snap;

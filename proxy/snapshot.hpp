@@ -11,6 +11,7 @@
 #include "balancers/load.hpp"
 #include "config/config.hpp"
 #include "limiter/decision.hpp"
+#include "proxy/metrics/registry.hpp"
 #include "proxy/state_store.hpp"
 
 namespace sluice::proxy {
@@ -33,6 +34,7 @@ struct ClusterRuntime {
   bool needs_key = false;       // consistent hashing: callers must compute a key
   bool tracks_latency = false;  // p2c with ewma_latency: callers report latencies
   int64_t ewma_tau_ns = 10'000'000'000;
+  std::shared_ptr<metrics::ClusterStats> stats;  // kept across reloads by the metrics registry
 
   balancers::LoadView load_view() const { return {load_pointers, total.get()}; }
 };
@@ -44,6 +46,7 @@ struct RateLimitRuntime {
   std::shared_ptr<limiter::KeyedRateLimiter> local;
   std::shared_ptr<limiter::GlobalLimiter> global;
   std::string policy;  // RateLimit-Policy value, e.g. "per-client";q=100;w=1
+  std::shared_ptr<metrics::RateLimitStats> stats;
 
   limiter::Decision admit(uint64_t key, limiter::Nanos now) const {
     return local ? local->admit(key, now) : global->admit(now);
@@ -58,6 +61,12 @@ struct ListenerRuntime {
   // responses) and the rate limit (null for none).
   std::vector<const ClusterRuntime*> route_clusters;
   std::vector<const RateLimitRuntime*> route_rate_limits;
+  std::vector<uint64_t> route_keys;  // for `key: route` limits, see route_key()
+  std::shared_ptr<metrics::ListenerStats> stats;
+  // http listeners: responses per route (same positions), and for requests
+  // that reached no route (bad requests, no match).
+  std::vector<std::shared_ptr<metrics::RouteStats>> route_stats;
+  std::shared_ptr<metrics::RouteStats> unrouted_stats;
 };
 
 struct Snapshot {
@@ -66,9 +75,11 @@ struct Snapshot {
   std::vector<RateLimitRuntime> rate_limits;
   std::vector<ListenerRuntime> listeners;
 
-  // Null with `error` set when a cluster's balancer cannot be built.
+  // Null with `error` set when a cluster's balancer cannot be built. State and
+  // stats come from `state` and `metrics`, so names that stay keep theirs.
   static std::shared_ptr<const Snapshot> build(std::shared_ptr<const config::Config> config,
-                                               StateStore& state, std::string& error);
+                                               StateStore& state, metrics::Registry& metrics,
+                                               std::string& error);
 };
 
 }  // namespace sluice::proxy

@@ -6,11 +6,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sluice::proxy {
 
-int open_listen_socket(const config::Address& address, std::string& error) {
+int open_bound_socket(const config::Address& address, std::string& error) {
   int fd = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = std::string("socket: ") + std::strerror(errno);
@@ -24,25 +25,34 @@ int open_listen_socket(const config::Address& address, std::string& error) {
     ::close(fd);
     return -1;
   }
-  if (::listen(fd, SOMAXCONN) != 0) {
-    error = "cannot listen on " + address.text + ": " + std::strerror(errno);
-    ::close(fd);
-    return -1;
-  }
   return fd;
 }
 
-void peer_ip(int fd, char* out, size_t size) {
+bool start_listening(int fd) {
+  return ::listen(fd, SOMAXCONN) == 0;
+}
+
+void peer_ip(int fd, char* out, size_t size, uint16_t* port) {
   out[0] = '\0';
+  if (port != nullptr) *port = 0;
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
+  if (port != nullptr)
+    *port =
+        ntohs(peer.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port
+                                         : reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
   const void* address =
       peer.ss_family == AF_INET6
           ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr)
           : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr);
   if (inet_ntop(peer.ss_family, address, out, static_cast<socklen_t>(size)) == nullptr)
     out[0] = '\0';
+}
+
+void format_address(const char* ip, uint16_t port, char* out, size_t size) {
+  const bool v6 = std::strchr(ip, ':') != nullptr;
+  std::snprintf(out, size, v6 ? "[%s]:%u" : "%s:%u", ip, static_cast<unsigned>(port));
 }
 
 }  // namespace sluice::proxy

@@ -1,17 +1,26 @@
 // Socket setup done once per listener per worker (control-path syscalls).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "config/config.hpp"
 
 namespace sluice::proxy {
 
-// A listening socket with SO_REUSEPORT, so every worker binds its
-// own and the kernel spreads connections. Returns -1 and sets `error` on failure.
-int open_listen_socket(const config::Address& address, std::string& error);
+// A socket bound with SO_REUSEPORT, so every worker binds its own and the
+// kernel spreads connections. Not listening yet: it joins the address's
+// accept group, and takes connections, only once its worker calls
+// start_listening(), so none wait in a backlog nobody serves. Returns -1 and
+// sets `error` on failure.
+int open_bound_socket(const config::Address& address, std::string& error);
+bool start_listening(int fd);
 
 // The peer's IP address as text ("127.0.0.1", "::1"); empty on failure.
-void peer_ip(int fd, char* out, size_t size);
+// `port`, when given, receives the peer's port (0 on failure).
+void peer_ip(int fd, char* out, size_t size, uint16_t* port = nullptr);
+
+// "ip:port" or "[ip]:port" from peer_ip's results, for logs.
+void format_address(const char* ip, uint16_t port, char* out, size_t size);
 
 }  // namespace sluice::proxy

@@ -41,6 +41,14 @@ TcpSession::~TcpSession() {
 }
 
 void TcpSession::start() {
+  started_ns_ = Worker::now_ns();
+  if (worker_.access_log_enabled()) {
+    // Now: once the peer has gone, getpeername() fails.
+    char ip[INET6_ADDRSTRLEN] = "";
+    uint16_t port = 0;
+    peer_ip(client_fd_, ip, sizeof ip, &port);
+    format_address(ip, port, client_address_, sizeof client_address_);
+  }
   set_nodelay(client_fd_);
   if (listener_.runtime.cluster->needs_key) {
     char ip[INET6_ADDRSTRLEN] = "";
@@ -54,15 +62,18 @@ void TcpSession::start() {
     if (!connection_permit_) {
       LOG_DEBUG("cluster %s: max_connections reached, refusing a connection",
                 cluster.config->name.c_str());
-      abort();
+      fail("cluster-max-connections");
       return;
     }
   }
+  const bool has_breaker = cluster.breaker != nullptr;
   if (!breaker_.begin(cluster, Worker::now_ns())) {
+    breaker_outcome_ = access_log::BreakerOutcome::rejected;
     LOG_DEBUG("cluster %s: circuit open, refusing a connection", cluster.config->name.c_str());
-    abort();
+    fail("circuit-open");
     return;
   }
+  if (has_breaker) breaker_outcome_ = access_log::BreakerOutcome::allowed;
   connect_next();
 }
 
@@ -77,14 +88,17 @@ void TcpSession::touch() {
 
 void TcpSession::connect_next() {
   const ClusterRuntime& cluster = *listener_.runtime.cluster;
-  std::optional<uint32_t> pick = worker_.pick_endpoint(cluster, key_, tried_);
+  std::optional<uint32_t> pick = worker_.pick_endpoint(*generation, cluster, key_, tried_);
   if (!pick) {
     if (tried_ != 0) breaker_.failed(Worker::now_ns());
     LOG_WARN("listener %s: no endpoint of cluster %s is available",
              listener_.runtime.config->name.c_str(), cluster.config->name.c_str());
-    abort();
+    fail(tried_ != 0 ? "connect-failed" : "no-endpoint");
     return;
   }
+  cluster_counters().requests.add();
+  if (attempted_) cluster_counters().retries.add();
+  attempted_ = true;
   endpoint_ = *pick;
   if (endpoint_ < 64) tried_ |= uint64_t{1} << endpoint_;
   --attempts_left_;
@@ -95,18 +109,18 @@ void TcpSession::connect_next() {
       LOG_DEBUG("cluster %s: max_pending reached, refusing a connection",
                 cluster.config->name.c_str());
       breaker_.cancel();
-      abort();
+      fail("cluster-max-pending");
       return;
     }
   }
-  if (cluster.tracks_latency) connect_started_ns_ = Worker::now_ns();
+  connect_started_ns_ = Worker::now_ns();
 
   const config::Address& address = cluster.config->endpoints[endpoint_].address;
   upstream_fd_ = ::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (upstream_fd_ < 0) {
     LOG_ERROR_THROTTLED("listener %s: cannot create upstream socket: %s",
                         listener_.runtime.config->name.c_str(), std::strerror(errno));
-    abort();
+    fail("connect-failed");
     return;
   }
   io_uring_sqe* sqe = worker_.ring().sqe();
@@ -134,6 +148,7 @@ void TcpSession::on_connect(int result) {
     ::close(upstream_fd_);
     upstream_fd_ = -1;
     load_.end();
+    cluster_counters().connect_failures.add();
     if (attempts_left_ > 0) {
       connect_next();
     } else {
@@ -141,11 +156,15 @@ void TcpSession::on_connect(int result) {
       LOG_WARN("listener %s: no endpoint of cluster %s accepted the connection (last: %s)",
                listener_.runtime.config->name.c_str(),
                listener_.runtime.cluster->config->name.c_str(), why);
-      abort();
+      fail(result == -ECANCELED ? "connect-timeout" : "connect-failed");
     }
     return;
   }
   connected_ = true;
+  connect_ns_ = Worker::now_ns() - connect_started_ns_;
+  cluster_counters().duration.observe_ns(connect_ns_);  // L4: the connect is the exchange
+  cluster_counters().connections_active.add();
+  upstream_counted_ = true;
   breaker_.succeeded(Worker::now_ns());
   set_nodelay(upstream_fd_);
   const ClusterRuntime& cluster = *listener_.runtime.cluster;
@@ -181,6 +200,12 @@ void TcpSession::on_receive(int p, int result, unsigned flags) {
   Pipe& pipe = pipes_[p];
   const bool more = flags & IORING_CQE_F_MORE;
   pipe.take_receive(worker_.buffers(), result, flags, !closing_);
+  if (result > 0) {
+    if (p == 0)
+      listener_counters->bytes_received.add(static_cast<uint64_t>(result));
+    else
+      cluster_counters().bytes_received.add(static_cast<uint64_t>(result));
+  }
   if (closing_) return;
   if (result > 0) {
     touch();
@@ -228,6 +253,12 @@ void TcpSession::send(int p) {
 void TcpSession::on_send(int p, int result) {
   Pipe& pipe = pipes_[p];
   pipe.sending = false;
+  if (result > 0) {
+    if (p == 1)
+      listener_counters->bytes_sent.add(static_cast<uint64_t>(result));
+    else
+      cluster_counters().bytes_sent.add(static_cast<uint64_t>(result));
+  }
   if (closing_) return;
   if (result < 0) {
     LOG_DEBUG("listener %s: send to %s failed: %s", listener_.runtime.config->name.c_str(),
@@ -272,9 +303,16 @@ void TcpSession::on_timer(int) {
   abort();
 }
 
+void TcpSession::fail(std::string_view why) {
+  if (error_.empty()) error_ = why;
+  abort();
+}
+
 void TcpSession::abort() {
   if (closing_) return;
   closing_ = true;
+  if (upstream_counted_) cluster_counters().connections_active.sub();
+  log_connection();
   TimerList::stop(idle_timer);
   if (pipes_[0].waiting_buffers || pipes_[1].waiting_buffers) worker_.forget_waiting(this);
   for (int fd : {client_fd_, upstream_fd_}) {
@@ -308,6 +346,38 @@ void TcpSession::on_completion(unsigned op, int result, unsigned flags) {
   }
   in_callback_ = false;
   if (closing_ && in_flight_ == 0) worker_.session_ended(this);
+}
+
+metrics::ClusterCounters& TcpSession::cluster_counters() {
+  return listener_.runtime.cluster->stats->per_worker.at(worker_.index());
+}
+
+void TcpSession::log_connection() {
+  access_log::RecordRing* ring = worker_.access_log_sample(*generation);
+  if (ring == nullptr) return;
+  access_log::AccessRecord r;
+  r.kind = access_log::Kind::tcp;
+  r.duration_ns = Worker::now_ns() - started_ns_;
+  r.start_unix_ns = Worker::unix_now_ns() - r.duration_ns;
+  r.upstream_duration_ns = connect_ns_;
+  r.bytes_received = pipes_[0].pushed_total();
+  r.bytes_sent = pipes_[1].pushed_total() - pipes_[1].queued_bytes();
+  r.breaker = breaker_outcome_;
+  r.rate_limit = listener_.runtime.rate_limit != nullptr ? access_log::LimitOutcome::admitted
+                                                         : access_log::LimitOutcome::none;
+  const ClusterRuntime& cluster = *listener_.runtime.cluster;
+  access_log::set(r.client, client_address_);
+  access_log::set(r.listener, listener_.runtime.config->name);
+  access_log::set(r.route, "");
+  access_log::set(r.cluster, cluster.config->name);
+  access_log::set(
+      r.endpoint,
+      attempted_ ? std::string_view(cluster.config->endpoints[endpoint_].address.text) : "");
+  access_log::set(r.method, "");
+  access_log::set(r.path, "");
+  access_log::set(r.request_id, "");
+  access_log::set(r.error, error_);
+  ring->try_push(r);
 }
 
 }  // namespace sluice::proxy

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "limiter/concurrency_limit.hpp"
+#include "proxy/access_log/record.hpp"
 #include "proxy/load_ticket.hpp"
 #include "proxy/outcome.hpp"
 #include "proxy/pipe.hpp"
@@ -49,6 +51,11 @@ class TcpSession final : public Session {
   void forward_fin(int p);
   void touch();
   void finish_if_done();
+  // Ends the relay for `why` (an access log error code; empty: a normal end).
+  void fail(std::string_view why);
+  // The access log line for the whole connection, when sampled.
+  void log_connection();
+  metrics::ClusterCounters& cluster_counters();
 
   Worker& worker_;
   WorkerListener& listener_;
@@ -67,7 +74,14 @@ class TcpSession final : public Session {
   limiter::ConcurrencyPermit connection_permit_;  // cluster max_connections
   limiter::ConcurrencyPermit pending_permit_;     // cluster max_pending, while connecting
   int64_t connect_started_ns_ = 0;
-  uint64_t tried_ = 0;  // endpoints already tried (first 64), so retries go elsewhere
+  int64_t started_ns_ = 0;
+  int64_t connect_ns_ = -1;        // how long the successful connect took
+  bool attempted_ = false;         // an endpoint was picked: endpoint_ is meaningful
+  bool upstream_counted_ = false;  // counted in the cluster's active connections
+  std::string_view error_;         // why the relay ended early, for the access log
+  access_log::BreakerOutcome breaker_outcome_ = access_log::BreakerOutcome::none;
+  char client_address_[64] = "";  // "ip:port", when the access log is on
+  uint64_t tried_ = 0;            // endpoints already tried (first 64), so retries go elsewhere
   __kernel_timespec connect_timeout_{};
 };
 

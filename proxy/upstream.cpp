@@ -9,17 +9,25 @@
 
 namespace sluice::proxy {
 
-UpstreamConnection::UpstreamConnection(Worker& worker, const ClusterRuntime& cluster,
-                                       uint32_t endpoint, limiter::ConcurrencyPermit permit)
-    : cluster(cluster), endpoint(endpoint), worker_(worker), permit_(std::move(permit)) {
-  worker_.upstream_opened();
+UpstreamConnection::UpstreamConnection(Worker& worker, WorkerGeneration& generation,
+                                       const ClusterRuntime& cluster, uint32_t endpoint,
+                                       limiter::ConcurrencyPermit permit)
+    : generation(generation),
+      cluster(cluster),
+      endpoint(endpoint),
+      worker_(worker),
+      permit_(std::move(permit)),
+      counters_(cluster.stats->per_worker.at(worker.index())) {
+  worker_.upstream_opened(generation);
+  counters_.connections_active.add();
 }
 
 UpstreamConnection::~UpstreamConnection() {
   in.release_all(worker_.buffers());
   out.release_all(worker_.buffers());
   if (fd_ >= 0) ::close(fd_);
-  worker_.upstream_freed();
+  counters_.connections_active.sub();
+  worker_.upstream_freed(generation);
 }
 
 void UpstreamConnection::submit(io_uring_sqe* sqe, unsigned op) {
@@ -139,6 +147,7 @@ void UpstreamConnection::on_completion(unsigned op, int result, unsigned flags) 
 void UpstreamConnection::on_receive(int result, unsigned flags) {
   const bool more = flags & IORING_CQE_F_MORE;
   in.take_receive(worker_.buffers(), result, flags, !closing_);
+  if (result > 0) counters_.bytes_received.add(static_cast<uint64_t>(result));
   if (closing_) return;
   if (owner_ == nullptr) {
     // Idle in the pool: the endpoint closed it (or sent bytes nobody asked for).
@@ -169,6 +178,7 @@ void UpstreamConnection::on_receive(int result, unsigned flags) {
 
 void UpstreamConnection::on_send(int result) {
   out.sending = false;
+  if (result > 0) counters_.bytes_sent.add(static_cast<uint64_t>(result));
   if (closing_) return;
   if (result < 0) {
     fail(result);

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "limiter/concurrency_limit.hpp"
+#include "proxy/metrics/counters.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/timer_list.hpp"
 #include "proxy/uring.hpp"
@@ -15,6 +16,7 @@ namespace sluice::proxy {
 
 class Worker;
 struct ClusterRuntime;
+struct WorkerGeneration;
 
 // What an upstream connection reports to the session that owns it.
 class UpstreamOwner {
@@ -33,8 +35,9 @@ class UpstreamOwner {
 class UpstreamConnection final : public IoHandler, public TimerOwner, public BufferWaiter {
  public:
   // `permit` holds this connection's place under the cluster's max_connections.
-  UpstreamConnection(Worker& worker, const ClusterRuntime& cluster, uint32_t endpoint,
-                     limiter::ConcurrencyPermit permit = {});
+  // `cluster` belongs to `generation`'s snapshot, which the connection keeps in use.
+  UpstreamConnection(Worker& worker, WorkerGeneration& generation, const ClusterRuntime& cluster,
+                     uint32_t endpoint, limiter::ConcurrencyPermit permit = {});
 
   // Starts connecting; the owner hears on_upstream_connected. Returns -errno
   // when no socket could be made (nothing was submitted; the caller closes it).
@@ -61,6 +64,7 @@ class UpstreamConnection final : public IoHandler, public TimerOwner, public Buf
   void on_timer(int kind) override { close(); }  // idle in the pool for too long
   void on_buffers_available() override { resume_receive(); }
 
+  WorkerGeneration& generation;
   const ClusterRuntime& cluster;
   const uint32_t endpoint;
   Pipe in;   // received from the endpoint, not yet taken by the owner
@@ -79,6 +83,7 @@ class UpstreamConnection final : public IoHandler, public TimerOwner, public Buf
 
   Worker& worker_;
   limiter::ConcurrencyPermit permit_;
+  metrics::ClusterCounters& counters_;  // this worker's slot of the cluster's stats
   UpstreamOwner* owner_ = nullptr;
   int fd_ = -1;
   unsigned in_flight_ = 0;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include "proxy/http_session.hpp"
 #include "proxy/log.hpp"
@@ -27,8 +28,6 @@ constexpr long kTickMs = 250;
 // Keep-alive pool bounds per worker and endpoint.
 constexpr size_t kMaxIdlePerEndpoint = 64;
 constexpr uint64_t kPoolIdleMs = 30000;
-// How long a stopping worker lets in-flight requests and relays finish.
-constexpr uint64_t kDrainMs = 30000;
 
 uint64_t monotonic_ms() {
   timespec ts{};
@@ -37,8 +36,9 @@ uint64_t monotonic_ms() {
 }
 }  // namespace
 
-WorkerListener::WorkerListener(Worker& w, const ListenerRuntime& r, int fd)
+WorkerListener::WorkerListener(Worker& w, WorkerGeneration& g, const ListenerRuntime& r, int fd)
     : worker(w),
+      generation(g),
       runtime(r),
       idle_timers(w.timers(static_cast<uint64_t>(r.config->timeouts.idle.count()))),
       fd_(fd) {}
@@ -53,31 +53,43 @@ void WorkerListener::arm() {
   armed_ = true;
 }
 
-void WorkerListener::close() {
-  if (fd_ < 0) return;
-  // Cancel by user_data: the fd is closed below, before the cancel is even
-  // submitted, and the multishot accept's own reference would otherwise keep
-  // the socket listening.
+void WorkerListener::cancel_accept() {
+  // Cancel by user_data: after close() the fd no longer finds the request,
+  // and the multishot accept's own reference would keep the socket listening.
+  if (!armed_) return;
   io_uring_sqe* sqe = worker.ring_.sqe();
   io_uring_prep_cancel64(sqe, tag(this, 0), IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, 0);
+}
+
+void WorkerListener::close() {
+  if (fd_ < 0) return;
+  cancel_accept();
   ::close(fd_);
   fd_ = -1;
+}
+
+int WorkerListener::detach() {
+  cancel_accept();
+  paused_ = false;
+  return std::exchange(fd_, -1);
 }
 
 void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
   if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
   if (result >= 0) {
+    // A connection the accept took before a reload cancelled it is still
+    // served, under this (older) generation.
     if (worker.stopping_ || !admit(result)) {
       ::close(result);
     } else {
       if (runtime.config->protocol == config::Protocol::http) {
         auto* session = new HttpSession(worker, *this, result);
-        worker.session_started(session);
+        worker.session_started(session, *this);
         session->start();
       } else {
         auto* session = new TcpSession(worker, *this, result);
-        worker.session_started(session);
+        worker.session_started(session, *this);
         session->start();
       }
     }
@@ -92,6 +104,7 @@ void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
              std::strerror(-result));
   }
   if (!armed_ && !paused_ && !worker.stopping_) arm();
+  if (!armed_) worker.listener_disarmed(generation);
 }
 
 bool WorkerListener::admit(int fd) {
@@ -102,20 +115,16 @@ bool WorkerListener::admit(int fd) {
   peer_ip(fd, ip, sizeof ip);
   const limiter::Decision d =
       limit->admit(limit_key(limit->config->key, nullptr, ip, 0), Worker::now_ns());
+  metrics::RateLimitCounters& counters = limit->stats->per_worker.at(worker.index());
+  (d.admitted ? counters.admitted : counters.limited).add();
   if (!d.admitted)
     LOG_DEBUG("listener %s: connection from %s refused by rate limit %s",
               runtime.config->name.c_str(), ip, limit->config->name.c_str());
   return d.admitted;
 }
 
-Worker::Worker(unsigned index, std::shared_ptr<const Snapshot> snapshot)
-    : index_(index), snapshot_(std::move(snapshot)) {
-  // Different seeds and start cursors, so workers do not march through endpoints in lockstep.
-  for (size_t i = 0; i < snapshot_->clusters.size(); ++i)
-    cores_.emplace_back(0x9e3779b97f4a7c15ULL * (index + 1) + i, index);
-  pools_.resize(snapshot_->clusters.size());
-  for (const ClusterRuntime& c : snapshot_->clusters)
-    pools_[c.index].resize(c.config->endpoints.size());
+Worker::Worker(unsigned index, access_log::AccessLogWriter* access_log)
+    : index_(index), access_log_(access_log) {
   tick_interval_.tv_nsec = kTickMs * 1000000;
 }
 
@@ -124,9 +133,20 @@ Worker::~Worker() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-void Worker::start(std::promise<std::string> ready) {
+void Worker::start(WorkerUpdate first, std::promise<std::string> ready) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
-  thread_ = std::thread([this, ready = std::move(ready)]() mutable { run(ready); });
+  thread_ = std::thread(
+      [this, first = std::move(first), ready = std::move(ready)]() mutable { run(first, ready); });
+}
+
+void Worker::publish(WorkerUpdate update) {
+  {
+    std::lock_guard lock(published_mutex_);
+    published_.push_back(std::move(update));
+  }
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof one);
+  (void)ignored;
 }
 
 void Worker::request_stop() {
@@ -140,25 +160,35 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::run(std::promise<std::string>& ready) {
-  std::string error = setup();
+void Worker::run(WorkerUpdate& first, std::promise<std::string>& ready) {
+  std::string error = setup(first);
   ready.set_value(error);
-  if (!error.empty()) return;
+  if (!error.empty()) {
+    finished_.store(true, std::memory_order_release);
+    return;
+  }
   loop();
+  generations_.clear();  // nothing uses them any more
+  finished_.store(true, std::memory_order_release);
 }
 
-std::string Worker::setup() {
-  if (wake_fd_ < 0) return std::string("eventfd: ") + std::strerror(errno);
-  if (std::string e = ring_.init(kRingEntries); !e.empty()) return e;
-  if (std::string e = buffers_.init(ring_, kBufferCount, kBufferSize); !e.empty()) return e;
-  for (const ListenerRuntime& l : snapshot_->listeners) {
-    std::string error;
-    int fd = open_listen_socket(l.config->listen, error);
-    if (fd < 0) return "listener " + l.config->name + ": " + error;
-    listeners_.push_back(std::make_unique<WorkerListener>(*this, l, fd));
+std::string Worker::setup(WorkerUpdate& first) {
+  auto close_fds = [&] {
+    for (int fd : first.listener_fds)
+      if (fd >= 0) ::close(fd);
+  };
+  if (wake_fd_ < 0) {
+    close_fds();
+    return std::string("eventfd: ") + std::strerror(errno);
+  }
+  std::string e = ring_.init(kRingEntries);
+  if (e.empty()) e = buffers_.init(ring_, kBufferCount, kBufferSize);
+  if (!e.empty()) {
+    close_fds();
+    return e;
   }
   now_ms_ = monotonic_ms();
-  for (auto& l : listeners_) l->arm();
+  adopt(std::move(first));
   arm_wake();
   arm_tick();
   io_uring_submit(ring_.raw());
@@ -199,14 +229,98 @@ void Worker::loop() {
     }
     io_uring_cq_advance(ring, seen);
     buffers_.flush();
+    if (sweep_pending_) sweep_generations();
     if (!waiting_buffers_.empty() && buffers_.available() >= kBufferCount / 8)
       wake_waiting_sessions();
   }
   LOG_DEBUG("worker %u: stopped", index_);
 }
 
+void Worker::adopt(WorkerUpdate update) {
+  const Snapshot& snap = *update.snapshot;
+  if (stopping_) {
+    for (int fd : update.listener_fds)
+      if (fd >= 0) ::close(fd);
+    return;
+  }
+  WorkerGeneration* running = generations_.empty() ? nullptr : generations_.back().get();
+  auto generation = std::make_unique<WorkerGeneration>();
+  WorkerGeneration& g = *generation;
+  g.number = running != nullptr ? running->number + 1 : 1;
+  g.snapshot = update.snapshot;
+  g.access_sampler = access_log::Sampler(snap.config->log.access.sample, index_);
+  // Different seeds and start cursors, so workers do not march through endpoints in lockstep.
+  for (size_t i = 0; i < snap.clusters.size(); ++i)
+    g.cores.emplace_back(0x9e3779b97f4a7c15ULL * (index_ + 1) + i + g.number, index_);
+  g.pools.resize(snap.clusters.size());
+  for (const ClusterRuntime& c : snap.clusters) g.pools[c.index].resize(c.config->endpoints.size());
+  for (size_t i = 0; i < snap.listeners.size(); ++i) {
+    const ListenerRuntime& l = snap.listeners[i];
+    int fd = i < update.listener_fds.size() ? update.listener_fds[i] : -1;
+    if (fd >= 0 && !start_listening(fd)) {
+      LOG_ERROR("worker %u: cannot listen on %s: %s", index_, l.config->listen.text.c_str(),
+                std::strerror(errno));
+      ::close(fd);
+      fd = -1;
+    }
+    if (fd < 0 && running != nullptr) {
+      for (auto& old : running->listeners)
+        if (old->runtime.config->listen.text == l.config->listen.text) fd = old->detach();
+    }
+    if (fd < 0) {
+      LOG_ERROR("worker %u: listener %s has no socket; it does not accept here", index_,
+                l.config->name.c_str());
+      continue;
+    }
+    g.listeners.push_back(std::make_unique<WorkerListener>(*this, g, l, fd));
+  }
+  if (running != nullptr) {
+    for (auto& old : running->listeners) old->close();  // addresses no longer configured
+    close_pools(*running);
+  }
+  generations_.push_back(std::move(generation));
+  for (auto& l : g.listeners) l->arm();
+  adopted_.fetch_add(1, std::memory_order_release);
+  if (running != nullptr) maybe_retire(*running);
+}
+
+void Worker::adopt_published() {
+  std::vector<WorkerUpdate> updates;
+  {
+    std::lock_guard lock(published_mutex_);
+    updates.swap(published_);
+  }
+  for (WorkerUpdate& u : updates) adopt(std::move(u));
+}
+
+void Worker::close_pools(WorkerGeneration& generation) {
+  for (auto& cluster : generation.pools)
+    for (auto& idle : cluster) {
+      std::vector<UpstreamConnection*> connections;
+      connections.swap(idle);
+      for (UpstreamConnection* c : connections) c->close();
+    }
+}
+
+void Worker::maybe_retire(WorkerGeneration& generation) {
+  if (&generation != generations_.back().get()) sweep_pending_ = true;
+}
+
+void Worker::sweep_generations() {
+  sweep_pending_ = false;
+  const WorkerGeneration* running = generations_.back().get();
+  auto unused = [&](const std::unique_ptr<WorkerGeneration>& g) {
+    if (g.get() == running || g->sessions != 0 || g->upstreams != 0) return false;
+    for (auto& l : g->listeners)
+      if (l->armed()) return false;  // its cancelled accept has not completed yet
+    return true;
+  };
+  std::erase_if(generations_, unused);
+}
+
 void Worker::on_completion(unsigned op, int result, unsigned) {
   if (op == kWake) {
+    adopt_published();
     if (stop_requested_.load(std::memory_order_acquire)) {
       begin_stop();
     } else {
@@ -225,7 +339,7 @@ void Worker::on_tick() {
     std::vector<Session*> live = sessions_;
     for (Session* s : live) s->abort();
   }
-  for (auto& l : listeners_) {
+  for (auto& l : generations_.back()->listeners) {
     if (l->paused_ && !stopping_) {
       l->paused_ = false;
       l->arm();
@@ -236,15 +350,14 @@ void Worker::on_tick() {
 
 void Worker::begin_stop() {
   stopping_ = true;
-  for (auto& l : listeners_) l->close();
-  for (auto& cluster : pools_)
-    for (auto& idle : cluster) {
-      std::vector<UpstreamConnection*> connections;
-      connections.swap(idle);
-      for (UpstreamConnection* c : connections) c->close();
-    }
+  for (auto& g : generations_) {
+    for (auto& l : g->listeners) l->close();
+    close_pools(*g);
+  }
   // drain() may end a session at once, which reshuffles sessions_.
-  drain_deadline_ms_ = now_ms_ + kDrainMs;
+  // In-flight requests and relays get the running config's drain_timeout.
+  drain_deadline_ms_ =
+      now_ms_ + static_cast<uint64_t>(generations_.back()->snapshot->config->drain_timeout.count());
   std::vector<Session*> live = sessions_;
   for (Session* s : live) s->drain();
 }
@@ -258,8 +371,9 @@ void Worker::forget_waiting(BufferWaiter* waiter) {
   std::erase(waiting_buffers_, waiter);
 }
 
-UpstreamConnection* Worker::take_pooled(const ClusterRuntime& cluster, uint32_t endpoint) {
-  auto& idle = pools_[cluster.index][endpoint];
+UpstreamConnection* Worker::take_pooled(WorkerGeneration& generation, const ClusterRuntime& cluster,
+                                        uint32_t endpoint) {
+  auto& idle = generation.pools[cluster.index][endpoint];
   while (!idle.empty()) {
     UpstreamConnection* c = idle.back();
     idle.pop_back();
@@ -270,8 +384,10 @@ UpstreamConnection* Worker::take_pooled(const ClusterRuntime& cluster, uint32_t 
 }
 
 bool Worker::pool(UpstreamConnection* connection) {
-  auto& idle = pools_[connection->cluster.index][connection->endpoint];
-  if (stopping_ || idle.size() >= kMaxIdlePerEndpoint) return false;
+  WorkerGeneration& g = connection->generation;
+  auto& idle = g.pools[connection->cluster.index][connection->endpoint];
+  if (stopping_ || &g != generations_.back().get() || idle.size() >= kMaxIdlePerEndpoint)
+    return false;
   connection->set_owner(nullptr);
   idle.push_back(connection);
   timers(kPoolIdleMs).start(connection->pool_timer, now_ms_);
@@ -279,7 +395,19 @@ bool Worker::pool(UpstreamConnection* connection) {
 }
 
 void Worker::unpool(UpstreamConnection* connection) {
-  std::erase(pools_[connection->cluster.index][connection->endpoint], connection);
+  std::erase(connection->generation.pools[connection->cluster.index][connection->endpoint],
+             connection);
+}
+
+void Worker::upstream_opened(WorkerGeneration& generation) {
+  ++live_upstreams_;
+  ++generation.upstreams;
+}
+
+void Worker::upstream_freed(WorkerGeneration& generation) {
+  --live_upstreams_;
+  --generation.upstreams;
+  maybe_retire(generation);
 }
 
 void Worker::wake_waiting_sessions() {
@@ -288,7 +416,8 @@ void Worker::wake_waiting_sessions() {
   for (BufferWaiter* w : waiting) w->on_buffers_available();
 }
 
-std::optional<uint32_t> Worker::pick_endpoint(const ClusterRuntime& cluster, uint64_t key,
+std::optional<uint32_t> Worker::pick_endpoint(WorkerGeneration& generation,
+                                              const ClusterRuntime& cluster, uint64_t key,
                                               uint64_t tried) {
   if (cluster.outliers) {
     // Ejected endpoints are skipped like tried ones (the detector caps how many).
@@ -303,12 +432,18 @@ std::optional<uint32_t> Worker::pick_endpoint(const ClusterRuntime& cluster, uin
   in.excluded = balancers::Exclusion(std::span<const uint64_t>(tried_words), {});
   in.load = cluster.load_view();
   if (cluster.tracks_latency) in.now_ns = now_ns();
-  return cluster.balancer->pick(in, cores_[cluster.index]);
+  return cluster.balancer->pick(in, generation.cores[cluster.index]);
 }
 
 int64_t Worker::now_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+int64_t Worker::unix_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
@@ -319,9 +454,34 @@ TimerList& Worker::timers(uint64_t timeout_ms) {
   return *timer_lists_.back();
 }
 
-void Worker::session_started(Session* session) {
+void Worker::session_started(Session* session, WorkerListener& listener) {
   session->live_index = sessions_.size();
+  session->generation = &listener.generation;
+  ++listener.generation.sessions;
+  session->listener_counters = &listener.runtime.stats->per_worker.at(index_);
+  session->listener_counters->connections.add();
+  session->listener_counters->active.add();
   sessions_.push_back(session);
+}
+
+void Worker::move_session(Session* session, WorkerListener& to) {
+  WorkerGeneration& from = *session->generation;
+  --from.sessions;
+  session->listener_counters->active.sub();
+  session->generation = &to.generation;
+  ++to.generation.sessions;
+  session->listener_counters = &to.runtime.stats->per_worker.at(index_);
+  session->listener_counters->active.add();
+  maybe_retire(from);
+}
+
+WorkerListener* Worker::running_listener(const WorkerListener& listener) {
+  const config::Listener& cfg = *listener.runtime.config;
+  for (auto& l : generations_.back()->listeners)
+    if (l->runtime.config->listen.text == cfg.listen.text &&
+        l->runtime.config->protocol == cfg.protocol)
+      return l.get();
+  return nullptr;
 }
 
 void Worker::session_ended(Session* session) {
@@ -329,7 +489,11 @@ void Worker::session_ended(Session* session) {
   sessions_[session->live_index] = last;
   last->live_index = session->live_index;
   sessions_.pop_back();
+  WorkerGeneration& generation = *session->generation;
+  session->listener_counters->active.sub();
   delete session;
+  --generation.sessions;
+  maybe_retire(generation);
 }
 
 }  // namespace sluice::proxy

@@ -262,8 +262,7 @@ clusters:
 
 TEST(Parse, AdminAddressCollidesWithListener) {
   EXPECT_THAT(errors_of(kMinimal + "admin: { listen: 127.0.0.1:8080 }\n"),
-              ElementsAre("t.yaml:9:1: admin is not supported yet",
-                          "t.yaml:9:18: admin.listen: address 127.0.0.1:8080 is already used by "
+              ElementsAre("t.yaml:9:18: admin.listen: address 127.0.0.1:8080 is already used by "
                           "listener 'web' (line 3:13)"));
 }
 
@@ -476,7 +475,6 @@ log: { access: { sample: 1.5, format: xml } }
           "supported yet",
           "t.yaml:14:71: rate_limits[0].scope: a global rate limit needs a top-level redis "
           "section",
-          "t.yaml:15:8: log.access is not supported yet",
           "t.yaml:15:26: log.access.sample: must be between 0 and 1, got 1.5",
           "t.yaml:15:39: log.access.format: expected one of json, text, got 'xml'"));
 }

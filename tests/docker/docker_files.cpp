@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -219,6 +221,45 @@ CopyArgs parse_copy(const std::string& args) {
   if (!out.sources.empty()) {
     out.destination = out.sources.back();
     out.sources.pop_back();
+  }
+  return out;
+}
+
+Healthcheck parse_healthcheck(const std::string& args) {
+  Healthcheck out;
+  std::string rest = trim(args);
+  while (rest.rfind("--", 0) == 0) {
+    size_t end = rest.find_first_of(" \t");
+    std::string option = rest.substr(2, end == std::string::npos ? end : end - 2);
+    size_t eq = option.find('=');
+    out.options[option.substr(0, eq)] = eq == std::string::npos ? "" : option.substr(eq + 1);
+    rest = end == std::string::npos ? "" : trim(rest.substr(end));
+  }
+  if (upper(rest) == "NONE") {
+    out.none = true;
+    return out;
+  }
+  if (upper(rest.substr(0, 4)) != "CMD " && upper(rest.substr(0, 4)) != "CMD\t") {
+    ADD_FAILURE() << "HEALTHCHECK without CMD: " << args;
+    return out;
+  }
+  rest = trim(rest.substr(4));
+  if (rest.empty() || rest[0] != '[') {
+    out.shell = rest;
+    return out;
+  }
+  boost::system::error_code ec;
+  auto v = boost::json::parse(rest, ec);
+  if (ec || !v.is_array()) {
+    ADD_FAILURE() << "HEALTHCHECK CMD is neither a JSON array nor shell form: " << rest;
+    return out;
+  }
+  for (const auto& e : v.as_array()) {
+    if (!e.is_string()) {
+      ADD_FAILURE() << "HEALTHCHECK CMD has a non-string element: " << rest;
+      return {};
+    }
+    out.exec.emplace_back(e.as_string().c_str());
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,16 @@ struct CopyArgs {
   std::string destination;
 };
 CopyArgs parse_copy(const std::string& args);
+// A HEALTHCHECK instruction: `NONE`, or its --options and its command.
+struct Healthcheck {
+  bool none = false;
+  std::map<std::string, std::string> options;  // "interval" -> "10s"
+  std::vector<std::string> exec;               // CMD in exec (JSON array) form
+  std::string shell;                           // CMD in shell form ("" when exec form)
+};
+// Parses the arguments of a HEALTHCHECK; adds a test failure when they do not parse.
+Healthcheck parse_healthcheck(const std::string& args);
+
 // The packages of every `apt-get install` in a RUN command (options dropped).
 std::vector<std::string> apt_installed_packages(const std::string& run_args);
 

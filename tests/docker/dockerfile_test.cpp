@@ -1,6 +1,7 @@
 // docker/Dockerfile: a Debian bookworm build stage that installs through
 // scripts/install-deps.sh, a bookworm-slim runtime stage running as non-root, every COPY source
-// present and not ignored, and runtime packages that exist and cover what sluice links.
+// present and not ignored, runtime packages that exist and cover what sluice links, and a
+// HEALTHCHECK on /ready of the admin port docker/sluice.yaml listens on.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "docker_files.hpp"
 
@@ -133,10 +135,48 @@ TEST_F(Dockerfile, RuntimeStageRunsSluiceAsNonRoot) {
   EXPECT_EQ(json_array("CMD"), (std::vector<std::string>{"--config", "/etc/sluice/sluice.yaml"}));
 }
 
-TEST_F(Dockerfile, NoHealthcheckUntilTheAdminListenerExists) {
-  // A HEALTHCHECK would need curl/nc in the image and an endpoint sluice does not serve yet.
-  EXPECT_TRUE(all(runtime(), "HEALTHCHECK").empty())
-      << "sluice has no /live endpoint yet; update this test when the admin listener lands";
+TEST_F(Dockerfile, HealthcheckProbesReadyOnTheAdminPortOfTheConfig) {
+  // The static half; live_sluice_test.cpp runs the probe against a real sluice.
+  auto checks = all(runtime(), "HEALTHCHECK");
+  ASSERT_EQ(checks.size(), 1u) << "the runtime stage needs exactly one HEALTHCHECK";
+  Healthcheck hc = parse_healthcheck(checks.front()->args);
+  ASSERT_FALSE(hc.none) << "HEALTHCHECK NONE: sluice serves /ready on its admin listener";
+  ASSERT_FALSE(hc.exec.empty())
+      << "use the exec form: the shell form runs /bin/sh (dash), which has no /dev/tcp";
+  EXPECT_TRUE(hc.options.count("timeout")) << "give the probe a --timeout (Docker's is 30s)";
+
+  // The probe's program must be in the image: bash is Essential in Debian (in the slim
+  // base); anything else (curl, wget) must be installed by the runtime stage.
+  const std::string program = fs::path(hc.exec.front()).filename().string();
+  if (program != "bash") {
+    auto packages = runtime_packages();
+    EXPECT_TRUE(std::find(packages.begin(), packages.end(), program) != packages.end())
+        << "the HEALTHCHECK runs " << program << ", which the runtime stage does not install";
+  }
+
+  auto config = load_yaml(docker_dir() / "sluice.yaml");
+  ASSERT_TRUE(config.has_value());
+  ASSERT_TRUE((*config)["admin"]["listen"])
+      << "docker/sluice.yaml has no admin.listen: the HEALTHCHECK would have nothing to probe";
+  const std::string listen = (*config)["admin"]["listen"].as<std::string>();
+  const std::string host = host_of(listen), port = port_of(listen);
+  EXPECT_TRUE(host == "0.0.0.0" || host == "127.0.0.1")
+      << "admin.listen " << listen << " is not reachable on 127.0.0.1 inside the container";
+
+  std::string command;
+  for (const auto& a : hc.exec) command += a + " ";
+  EXPECT_NE(command.find("/ready"), std::string::npos)
+      << "the HEALTHCHECK should ask /ready (503 while draining), not /live: " << command;
+  bool names_port = false;
+  for (const char* prefix : {"127.0.0.1:", "127.0.0.1/", "localhost:", "localhost/"})
+    names_port |= command.find(prefix + port) != std::string::npos;
+  EXPECT_TRUE(names_port) << "the HEALTHCHECK does not probe 127.0.0.1:" << port
+                          << " (admin.listen " << listen << "): " << command;
+
+  bool exposed = false;
+  for (const auto* e : all(runtime(), "EXPOSE"))
+    for (const auto& p : split_words(e->args)) exposed |= p.substr(0, p.find('/')) == port;
+  EXPECT_TRUE(exposed) << "the Dockerfile does not EXPOSE the admin port " << port;
 }
 
 TEST_F(Dockerfile, RuntimePackagesExistInDebian) {

@@ -1,6 +1,8 @@
 // docker/prometheus and docker/grafana: Prometheus scrapes compose services (sluice on its
-// planned admin port), Grafana's provisioning points at the mounted datasource and dashboards,
-// and the dashboard is valid JSON whose queries use sluice's metric names.
+// admin port), Grafana's provisioning points at the mounted datasource and dashboards, and the
+// dashboard is valid JSON with the panels issue #6 asks for. Whether sluice really exports
+// every metric and label the dashboard queries is checked against a running sluice in
+// live_sluice_test.cpp.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -16,12 +18,6 @@ namespace {
 
 namespace json = boost::json;
 
-// The metric names the dashboard may use (Prometheus conventions; see docker/README.md).
-const std::set<std::string> kMetrics = {
-    "sluice_http_requests_total",        "sluice_upstream_request_duration_seconds_bucket",
-    "sluice_rate_limit_decisions_total", "sluice_circuit_breaker_state",
-    "sluice_endpoint_healthy",           "sluice_downstream_connections_active",
-};
 // Each panel the dashboard must have (lower-case substring of its title) and its metric.
 const std::map<std::string, std::string> kPanels = {
     {"request rate", "sluice_http_requests_total"},
@@ -63,7 +59,7 @@ TEST(Prometheus, ScrapesSluiceOnItsAdminPortAndOnlyKnownHosts) {
     }
   }
   EXPECT_TRUE(sluice_target)
-      << "expected job `sluice` scraping sluice:9901 (the planned admin.listen port)";
+      << "expected job `sluice` scraping sluice:9901 (admin.listen in docker/sluice.yaml)";
 }
 
 TEST(Prometheus, PromtoolAcceptsTheConfig) {
@@ -169,11 +165,8 @@ TEST(Grafana, DashboardQueriesSluiceMetrics) {
         }
       }
       std::string expr(t.at("expr").as_string().c_str());
-      for (std::sregex_iterator it(expr.begin(), expr.end(), metric_re), end; it != end; ++it) {
-        EXPECT_TRUE(kMetrics.count(it->str()))
-            << "panel `" << title << "` queries unknown metric " << it->str();
+      for (std::sregex_iterator it(expr.begin(), expr.end(), metric_re), end; it != end; ++it)
         used.insert(it->str());
-      }
       EXPECT_FALSE(used.empty()) << "panel `" << title << "` queries no sluice metric: " << expr;
     }
   }

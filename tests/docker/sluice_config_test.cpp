@@ -82,5 +82,37 @@ TEST_F(SluiceConfigAndCompose, ListenersBindAllInterfacesAndArePublished) {
       << "expected an http and a tcp listener";
 }
 
+TEST_F(SluiceConfigAndCompose, AdminIsScrapedByPrometheusAndPublishedOnLoopbackOnly) {
+  ASSERT_TRUE(config_["admin"]["listen"]) << "sluice.yaml has no admin.listen: no /metrics";
+  const std::string listen = config_["admin"]["listen"].as<std::string>();
+  EXPECT_EQ(host_of(listen), "0.0.0.0")
+      << "admin.listen " << listen << ": Prometheus scrapes it from another container";
+
+  auto prometheus = load_yaml(docker_dir() / "prometheus" / "prometheus.yml");
+  ASSERT_TRUE(prometheus.has_value());
+  bool scraped = false;
+  for (const auto& job : (*prometheus)["scrape_configs"])
+    for (const auto& sc : job["static_configs"])
+      for (const auto& t : sc["targets"])
+        scraped |= t.as<std::string>() == "sluice:" + port_of(listen);
+  EXPECT_TRUE(scraped) << "Prometheus does not scrape sluice:" << port_of(listen);
+
+  // The admin has no authentication (it can drain and reload): never on the host's
+  // public interfaces.
+  for (const auto& p : compose_["services"]["sluice"]["ports"]) {
+    std::string published = p.IsScalar() ? p.as<std::string>() : "";
+    if (p.IsMap()) {
+      published = p["host_ip"].as<std::string>("") + ":" + p["published"].as<std::string>("") +
+                  ":" + p["target"].as<std::string>("");
+    }
+    published = published.substr(0, published.find('/'));
+    if (published.substr(published.rfind(':') + 1) != port_of(listen)) continue;
+    EXPECT_EQ(published.rfind("127.0.0.1:", 0), 0u)
+        << "compose publishes the admin port as " << published
+        << ": bind it to the host's loopback (127.0.0.1:" << port_of(listen) << ":"
+        << port_of(listen) << ")";
+  }
+}
+
 }  // namespace
 }  // namespace sluice::docker_testing

@@ -1,0 +1,88 @@
+// One access log entry: what a worker knows about one HTTP request or one TCP
+// connection when it ends. Fixed size and trivially copyable, so handing it to
+// the writer thread is a memcpy into a ring slot: no heap, no pointers into
+// memory the worker will reuse. A worker fills its own record; after try_push
+// the ring holds a copy, so the record may be reused at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+
+namespace sluice::access_log {
+
+// A bounded string stored inline. `truncated` is set when `set` had to cut.
+template <size_t N>
+struct FixedText {
+  static_assert(N > 0 && N <= 65535);
+  using Length = std::conditional_t<(N < 256), uint8_t, uint16_t>;
+
+  Length len = 0;
+  bool truncated = false;
+  char data[N];  // only the first `len` bytes are meaningful
+
+  std::string_view view() const noexcept { return {data, len}; }
+  bool empty() const noexcept { return len == 0; }
+};
+
+// Copies at most N bytes. A cut never splits a UTF-8 sequence of a well-formed
+// string, so a truncated path stays readable (the formatter repairs anything
+// that was malformed to begin with).
+template <size_t N>
+void set(FixedText<N>& field, std::string_view value) noexcept {
+  size_t n = value.size();
+  field.truncated = n > N;
+  if (field.truncated) {
+    n = N;
+    // value[n] is the first byte left out; if it continues a sequence, the
+    // sequence started within the kept bytes and must go too (at most 3 bytes).
+    for (int back = 0; back < 3 && n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80;
+         ++back) {
+      --n;
+    }
+  }
+  std::memcpy(field.data, value.data(), n);
+  field.len = static_cast<typename FixedText<N>::Length>(n);
+}
+
+enum class Kind : uint8_t { http, tcp };
+enum class LimitOutcome : uint8_t { none, admitted, limited };
+enum class BreakerOutcome : uint8_t { none, allowed, probe, rejected };
+
+std::string_view to_string(Kind kind) noexcept;
+std::string_view to_string(LimitOutcome outcome) noexcept;
+std::string_view to_string(BreakerOutcome outcome) noexcept;
+
+// Filled by one worker thread; read by the writer thread after the ring handoff.
+// Default construction leaves the text bytes uninitialized (only `len` counts),
+// so a worker pays for the fields it sets, not for 1 KiB of zeroes.
+struct AccessRecord {
+  static constexpr size_t kPathMax = 512;
+
+  int64_t start_unix_ns = 0;          // when the request/connection started (CLOCK_REALTIME)
+  int64_t duration_ns = 0;            // total, start to last byte to the client
+  int64_t upstream_duration_ns = -1;  // negative: no upstream exchange took place
+  uint64_t bytes_received = 0;        // from the client
+  uint64_t bytes_sent = 0;            // to the client
+  int32_t status = 0;                 // HTTP status; tcp: 0 or a result code
+  Kind kind = Kind::http;
+  LimitOutcome rate_limit = LimitOutcome::none;
+  BreakerOutcome breaker = BreakerOutcome::none;
+
+  FixedText<64> client;  // "ip:port", "[v6]:port"
+  FixedText<64> listener;
+  FixedText<64> route;  // http only
+  FixedText<64> cluster;
+  FixedText<64> endpoint;
+  FixedText<16> method;      // http only
+  FixedText<kPathMax> path;  // http only; raw request target
+  FixedText<64> request_id;
+  FixedText<40> error;  // e.g. the x-sluice-error token; empty: none
+};
+
+static_assert(std::is_trivially_copyable_v<AccessRecord>);
+static_assert(sizeof(AccessRecord) <= 1024);
+
+}  // namespace sluice::access_log

@@ -1,0 +1,115 @@
+// The counters the request path increments. Each worker owns its own slot of
+// every stats object (PerWorker), so an increment is a plain load and store on
+// a cache line no other core writes: no shared atomic read-modify-write per
+// request. The scraper (control thread) reads the slots with relaxed loads and
+// sums them; a value may be one increment behind, never torn.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace sluice::proxy::metrics {
+
+// Written by one worker thread only; read by any.
+class Counter {
+ public:
+  void add(uint64_t n = 1) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+// Up and down, written by one worker thread only. Summed across workers, the
+// per-worker values may be negative (a connection counted up on one snapshot's
+// slot and down on another never happens: both use the same stats object).
+class Gauge {
+ public:
+  void add(int64_t n = 1) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void sub(int64_t n = 1) noexcept { add(-n); }
+  int64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<int64_t> value_{0};
+};
+
+// Status classes 1xx..5xx as indexes 0..4 (anything else counts as 5xx).
+constexpr size_t kCodeClasses = 5;
+constexpr size_t code_class_index(int status) noexcept {
+  return status >= 100 && status < 600 ? static_cast<size_t>(status / 100 - 1) : 4;
+}
+
+// Upstream request durations. Bounds are in seconds for exposition; the
+// request path compares nanoseconds.
+constexpr size_t kLatencyBuckets = 14;
+constexpr int64_t kLatencyBoundsNs[kLatencyBuckets] = {
+    500'000,       1'000'000,     2'500'000,     5'000'000,     10'000'000,
+    25'000'000,    50'000'000,    100'000'000,   250'000'000,   500'000'000,
+    1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
+
+struct LatencyHistogram {
+  Counter buckets[kLatencyBuckets + 1];  // non-cumulative; the last is +Inf
+  Counter sum_ns;
+  void observe_ns(int64_t ns) noexcept {
+    size_t i = 0;
+    while (i < kLatencyBuckets && ns > kLatencyBoundsNs[i]) ++i;
+    buckets[i].add();
+    sum_ns.add(ns > 0 ? static_cast<uint64_t>(ns) : 0);
+  }
+};
+
+// One slot per worker, each on its own cache lines.
+template <class Slot>
+class PerWorker {
+ public:
+  explicit PerWorker(unsigned workers) : count_(workers), slots_(new Padded[workers]) {}
+  Slot& at(unsigned worker) noexcept { return slots_[worker].slot; }
+  const Slot& at(unsigned worker) const noexcept { return slots_[worker].slot; }
+  unsigned size() const noexcept { return count_; }
+
+ private:
+  struct alignas(64) Padded {
+    Slot slot;
+  };
+  unsigned count_;
+  std::unique_ptr<Padded[]> slots_;
+};
+
+// Downstream side of one listener.
+struct ListenerCounters {
+  Counter connections;  // accepted
+  Gauge active;
+  Counter bytes_received;
+  Counter bytes_sent;
+};
+
+// HTTP responses sent for one (listener, route, cluster), by status class.
+struct RouteCounters {
+  Counter responses[kCodeClasses];
+};
+
+// Upstream side of one cluster.
+struct ClusterCounters {
+  Counter requests;                 // HTTP requests sent, or TCP connections relayed
+  Counter responses[kCodeClasses];  // HTTP responses received, by class
+  Counter connect_failures;         // failed or timed-out connects
+  Counter retries;                  // further attempts after a failure
+  Counter timeouts;                 // requests that hit their request timeout
+  Gauge connections_active;         // open upstream connections (pooled ones too)
+  Counter bytes_sent;               // to the endpoints
+  Counter bytes_received;           // from the endpoints
+  LatencyHistogram duration;        // dispatch to response head (HTTP), connect time (TCP)
+};
+
+struct RateLimitCounters {
+  Counter admitted;
+  Counter limited;
+};
+
+}  // namespace sluice::proxy::metrics

@@ -1,0 +1,365 @@
+#include "proxy/metrics/exposition.hpp"
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <numeric>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+namespace sluice::proxy::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
+
+constexpr const char* kCodeClassNames[kCodeClasses] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+// Families in the order they are built; empty ones are dropped at the end. A deque, so that
+// a builder can hold several families it is filling at once.
+class Families {
+ public:
+  MetricFamily& add(std::string name, std::string help, MetricType type) {
+    return all_.emplace_back(MetricFamily{std::move(name), std::move(help), type, {}});
+  }
+  std::vector<MetricFamily> take() {
+    std::vector<MetricFamily> out;
+    for (auto& f : all_) {
+      if (!f.metric.empty()) out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+ private:
+  std::deque<MetricFamily> all_;
+};
+
+void sample(MetricFamily& family, Labels labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (family.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  family.metric.push_back(std::move(m));
+}
+
+// Sum of one counter or gauge over every worker's slot.
+template <class Slot, class Field>
+auto sum(const PerWorker<Slot>& slots, Field field) {
+  decltype(field(slots.at(0)).value()) total = 0;
+  for (unsigned w = 0; w < slots.size(); ++w) total += field(slots.at(w)).value();
+  return total;
+}
+
+// The same, for a column given as a function of one slot.
+template <class Slot>
+double sum_column(const PerWorker<Slot>& slots, double (*value)(const Slot&)) {
+  double total = 0;
+  for (unsigned w = 0; w < slots.size(); ++w) total += value(slots.at(w));
+  return total;
+}
+
+double seconds_from_ns(uint64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+void add_process(Families& out, const ProcessInfo& p) {
+  sample(out.add("sluice_build_info", "Always 1; the version label says which sluice build runs.",
+                 MetricType::Gauge),
+         {{"version", p.version}}, 1);
+  sample(out.add("sluice_process_start_time_seconds",
+                 "When the process started, in unix time (seconds).", MetricType::Gauge),
+         {}, p.start_time_seconds);
+  sample(out.add("sluice_config_info",
+                 "Always 1; the hash label identifies the configuration in effect.",
+                 MetricType::Gauge),
+         {{"hash", p.config_hash}}, 1);
+  auto& reloads = out.add("sluice_config_reloads_total",
+                          "Configuration reloads attempted since start, by result (count).",
+                          MetricType::Counter);
+  sample(reloads, {{"result", "success"}}, static_cast<double>(p.reloads_succeeded));
+  sample(reloads, {{"result", "failure"}}, static_cast<double>(p.reloads_failed));
+  sample(out.add("sluice_config_last_reload_success_timestamp_seconds",
+                 "When a configuration was last loaded successfully, initial load included, in "
+                 "unix time (seconds); 0 before any.",
+                 MetricType::Gauge),
+         {}, p.last_reload_success_seconds);
+}
+
+void add_listeners(Families& out, const std::vector<std::shared_ptr<const ListenerStats>>& all) {
+  auto& info =
+      out.add("sluice_listener_info", "Always 1; the protocol label says what the listener speaks.",
+              MetricType::Gauge);
+  for (const auto& l : all) sample(info, {{"listener", l->name}, {"protocol", l->protocol}}, 1);
+
+  struct Column {
+    const char* name;
+    const char* help;
+    MetricType type;
+    double (*value)(const ListenerCounters&);
+  };
+  static constexpr Column kColumns[] = {
+      {"sluice_downstream_connections_total", "Client connections accepted (count).",
+       MetricType::Counter,
+       [](const ListenerCounters& c) { return double(c.connections.value()); }},
+      {"sluice_downstream_connections_active", "Client connections open now (count).",
+       MetricType::Gauge, [](const ListenerCounters& c) { return double(c.active.value()); }},
+      {"sluice_downstream_bytes_received_total", "Bytes received from clients (bytes).",
+       MetricType::Counter,
+       [](const ListenerCounters& c) { return double(c.bytes_received.value()); }},
+      {"sluice_downstream_bytes_sent_total", "Bytes sent to clients (bytes).", MetricType::Counter,
+       [](const ListenerCounters& c) { return double(c.bytes_sent.value()); }}};
+  for (const auto& col : kColumns) {
+    auto& family = out.add(col.name, col.help, col.type);
+    for (const auto& l : all)
+      sample(family, {{"listener", l->name}}, sum_column(l->per_worker, col.value));
+  }
+}
+
+void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStats>>& all) {
+  auto& family = out.add("sluice_http_requests_total",
+                         "HTTP responses sent to clients, by status class (count). route=\"\": "
+                         "no route matched; cluster=\"\": answered by sluice itself.",
+                         MetricType::Counter);
+  for (const auto& r : all) {
+    for (size_t c = 0; c < kCodeClasses; ++c) {
+      auto n = sum(
+          r->per_worker, [c](auto& s) -> auto& { return s.responses[c]; });
+      sample(family,
+             {{"listener", r->listener},
+              {"route", r->route},
+              {"cluster", r->cluster},
+              {"code_class", kCodeClassNames[c]}},
+             double(n));
+    }
+  }
+}
+
+void add_cluster_counters(Families& out,
+                          const std::vector<std::shared_ptr<const ClusterStats>>& all) {
+  struct Column {
+    const char* name;
+    const char* help;
+    MetricType type;
+    double (*value)(const ClusterCounters&);
+  };
+  static constexpr Column kColumns[] = {
+      {"sluice_upstream_requests_total",
+       "Requests sent to endpoints (HTTP), or connections relayed (TCP) (count).",
+       MetricType::Counter, [](const ClusterCounters& c) { return double(c.requests.value()); }},
+      {"sluice_upstream_connect_failures_total",
+       "Connects to endpoints that failed or timed out (count).", MetricType::Counter,
+       [](const ClusterCounters& c) { return double(c.connect_failures.value()); }},
+      {"sluice_upstream_retries_total", "Further attempts after a failed one (count).",
+       MetricType::Counter, [](const ClusterCounters& c) { return double(c.retries.value()); }},
+      {"sluice_upstream_timeouts_total", "Requests that hit their request timeout (count).",
+       MetricType::Counter, [](const ClusterCounters& c) { return double(c.timeouts.value()); }},
+      {"sluice_upstream_connections_active",
+       "Connections to endpoints open now, pooled idle ones included (count).", MetricType::Gauge,
+       [](const ClusterCounters& c) { return double(c.connections_active.value()); }},
+      {"sluice_upstream_bytes_sent_total", "Bytes sent to endpoints (bytes).", MetricType::Counter,
+       [](const ClusterCounters& c) { return double(c.bytes_sent.value()); }},
+      {"sluice_upstream_bytes_received_total", "Bytes received from endpoints (bytes).",
+       MetricType::Counter,
+       [](const ClusterCounters& c) { return double(c.bytes_received.value()); }}};
+  for (const auto& col : kColumns) {
+    auto& family = out.add(col.name, col.help, col.type);
+    for (const auto& cl : all)
+      sample(family, {{"cluster", cl->name}}, sum_column(cl->per_worker, col.value));
+  }
+
+  auto& responses = out.add("sluice_upstream_responses_total",
+                            "HTTP responses received from endpoints, by status class (count).",
+                            MetricType::Counter);
+  for (const auto& cl : all) {
+    for (size_t c = 0; c < kCodeClasses; ++c) {
+      auto n = sum(
+          cl->per_worker, [c](auto& s) -> auto& { return s.responses[c]; });
+      sample(responses, {{"cluster", cl->name}, {"code_class", kCodeClassNames[c]}}, double(n));
+    }
+  }
+}
+
+void add_cluster_durations(Families& out,
+                           const std::vector<std::shared_ptr<const ClusterStats>>& all) {
+  auto& family = out.add("sluice_upstream_request_duration_seconds",
+                         "Time from dispatch to response head (HTTP), or to connected (TCP), "
+                         "in seconds.",
+                         MetricType::Histogram);
+  for (const auto& cl : all) {
+    // Each bucket is read once, so the cumulative counts are monotone and _count equals the
+    // +Inf bucket even while workers keep observing.
+    uint64_t buckets[kLatencyBuckets + 1] = {};
+    uint64_t sum_ns = 0;
+    for (unsigned w = 0; w < cl->per_worker.size(); ++w) {
+      const auto& h = cl->per_worker.at(w).duration;
+      for (size_t b = 0; b <= kLatencyBuckets; ++b) buckets[b] += h.buckets[b].value();
+      sum_ns += h.sum_ns.value();
+    }
+    ClientMetric m;
+    m.label = {{"cluster", cl->name}};
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= kLatencyBuckets; ++b) {
+      cumulative += buckets[b];
+      double bound = b < kLatencyBuckets ? seconds_from_ns(kLatencyBoundsNs[b])
+                                         : std::numeric_limits<double>::infinity();
+      m.histogram.bucket.push_back({cumulative, bound});
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = seconds_from_ns(sum_ns);
+    family.metric.push_back(std::move(m));
+  }
+}
+
+void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const RateLimitStats>>& all) {
+  auto& family =
+      out.add("sluice_rate_limit_decisions_total",
+              "Rate-limit decisions, by policy and outcome (count).", MetricType::Counter);
+  for (const auto& r : all) {
+    auto admitted = sum(
+        r->per_worker, [](auto& c) -> auto& { return c.admitted; });
+    auto limited = sum(
+        r->per_worker, [](auto& c) -> auto& { return c.limited; });
+    sample(family, {{"policy", r->name}, {"outcome", "admitted"}}, double(admitted));
+    sample(family, {{"policy", r->name}, {"outcome", "limited"}}, double(limited));
+  }
+}
+
+// Clusters by first occurrence of their name: a duplicate would be a duplicate series.
+std::vector<const ClusterStatus*> unique_clusters(std::span<const ClusterStatus> clusters) {
+  std::unordered_set<std::string_view> seen;
+  std::vector<const ClusterStatus*> out;
+  for (const auto& c : clusters) {
+    if (seen.insert(c.name).second) out.push_back(&c);
+  }
+  return out;
+}
+
+void add_breakers(Families& out, const std::vector<const ClusterStatus*>& clusters) {
+  auto& state = out.add("sluice_circuit_breaker_state",
+                        "Circuit breaker state: 0 closed, 1 open, 2 half-open.", MetricType::Gauge);
+  auto& transitions =
+      out.add("sluice_circuit_breaker_transitions_total",
+              "Circuit breaker state changes, by the state entered (count).", MetricType::Counter);
+  auto& rejected =
+      out.add("sluice_circuit_breaker_rejected_total",
+              "Requests the circuit breaker turned away (count).", MetricType::Counter);
+  for (const auto* c : clusters) {
+    if (!c->breaker) continue;
+    const auto& b = *c->breaker;
+    double code = b.state == limiter::BreakerState::open        ? 1
+                  : b.state == limiter::BreakerState::half_open ? 2
+                                                                : 0;
+    sample(state, {{"cluster", c->name}}, code);
+    double opened = double(b.opened_by_consecutive + b.opened_by_ratio + b.reopened);
+    sample(transitions, {{"cluster", c->name}, {"to", "open"}}, opened);
+    sample(transitions, {{"cluster", c->name}, {"to", "half_open"}}, double(b.half_opened));
+    sample(transitions, {{"cluster", c->name}, {"to", "closed"}}, double(b.closed));
+    sample(rejected, {{"cluster", c->name}}, double(b.rejected));
+  }
+  auto& ejections = out.add("sluice_outlier_ejections_total",
+                            "Endpoints ejected by outlier detection (count).", MetricType::Counter);
+  for (const auto* c : clusters) {
+    if (c->outlier_ejections)
+      sample(ejections, {{"cluster", c->name}}, double(*c->outlier_ejections));
+  }
+}
+
+// How many endpoints of each cluster to export: equal shares of the cap, with what small
+// clusters do not use going to the bigger ones (so one huge cluster cannot hide all others).
+std::vector<size_t> endpoint_quotas(const std::vector<size_t>& sizes, size_t cap) {
+  std::vector<size_t> order(sizes.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] < sizes[b]; });
+  std::vector<size_t> quota(sizes.size());
+  size_t remaining = cap;
+  size_t left = sizes.size();
+  for (size_t i : order) {
+    quota[i] = std::min(sizes[i], remaining / left);
+    remaining -= quota[i];
+    --left;
+  }
+  return quota;
+}
+
+void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clusters, size_t cap) {
+  // Endpoints by first occurrence of their address, per cluster.
+  std::vector<std::vector<const EndpointStatus*>> unique(clusters.size());
+  std::vector<size_t> sizes(clusters.size());
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    std::unordered_set<std::string_view> seen;
+    for (const auto& e : clusters[i]->endpoints) {
+      if (seen.insert(e.address).second) unique[i].push_back(&e);
+    }
+    sizes[i] = unique[i].size();
+  }
+  auto quota = endpoint_quotas(sizes, cap);
+
+  auto& healthy = out.add("sluice_endpoint_healthy",
+                          "1 if the endpoint passes health checks, else 0.", MetricType::Gauge);
+  auto& ejected =
+      out.add("sluice_endpoint_ejected", "1 if outlier detection has ejected the endpoint, else 0.",
+              MetricType::Gauge);
+  auto& in_flight = out.add("sluice_endpoint_requests_in_flight",
+                            "Requests (or TCP connections) to the endpoint in progress (count).",
+                            MetricType::Gauge);
+  auto& weight = out.add("sluice_endpoint_weight",
+                         "Configured load-balancing weight of the endpoint (dimensionless).",
+                         MetricType::Gauge);
+  size_t dropped = 0;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    dropped += sizes[i] - quota[i];
+    for (size_t k = 0; k < quota[i]; ++k) {
+      const auto& e = *unique[i][k];
+      Labels labels{{"cluster", clusters[i]->name}, {"endpoint", e.address}};
+      sample(healthy, labels, e.healthy ? 1 : 0);
+      sample(ejected, labels, e.ejected ? 1 : 0);
+      if (e.in_flight) sample(in_flight, labels, double(*e.in_flight));
+      sample(weight, std::move(labels), double(e.weight));
+    }
+  }
+  sample(out.add("sluice_endpoint_series_dropped",
+                 "Endpoints left out of the sluice_endpoint_* series by the series cap (count).",
+                 MetricType::Gauge),
+         {}, double(dropped));
+}
+
+void add_access_log(Families& out, const ProcessInfo& p) {
+  sample(out.add("sluice_access_log_lines_total", "Access log lines written (count).",
+                 MetricType::Counter),
+         {}, double(p.access_log_lines));
+  sample(out.add("sluice_access_log_dropped_total",
+                 "Access log lines dropped instead of written (count).", MetricType::Counter),
+         {}, double(p.access_log_dropped));
+}
+
+}  // namespace
+
+std::string render(const Registry& registry, std::span<const ClusterStatus> clusters) {
+  auto live = registry.live();
+  auto status = unique_clusters(clusters);
+  Families out;
+  add_process(out, registry.process());
+  add_listeners(out, live.listeners);
+  add_routes(out, live.routes);
+  add_cluster_counters(out, live.clusters);
+  add_cluster_durations(out, live.clusters);
+  add_rate_limits(out, live.rate_limits);
+  add_breakers(out, status);
+  add_endpoints(out, status, registry.endpoint_series_cap());
+  add_access_log(out, registry.process());
+  return prometheus::TextSerializer().Serialize(out.take());
+}
+
+}  // namespace sluice::proxy::metrics

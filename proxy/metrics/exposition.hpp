@@ -1,0 +1,54 @@
+// Prometheus text exposition of the registry and of the cluster state the proxy layer reads
+// at scrape time (breakers, outlier detectors, endpoint health and load).
+//
+// Thread safety: render() is for the control thread only (it prunes the registry). It reads
+// the workers' slots with relaxed loads while they keep counting, so a value may be a few
+// increments behind; it never takes a lock the workers could wait on.
+//
+// Output conventions:
+// - Per-worker slots are summed; label sets are emitted in key order.
+// - sluice_http_requests_total and sluice_upstream_responses_total emit all five code
+//   classes for every route/cluster, zeros included: a series that appears only with its
+//   first increment loses that increment to rate().
+// - Families with no series at all (no rate-limit policy configured, say) are left out,
+//   except sluice_endpoint_series_dropped and the process-level ones, which are always there.
+// - Endpoint series are capped by Registry::endpoint_series_cap() (counted in endpoints,
+//   each exporting healthy/ejected/in-flight/weight). The cap is shared out fairly: every
+//   cluster gets an equal share and what small clusters leave over goes to the big ones;
+//   within a cluster the first endpoints in the given order are kept. Duplicate cluster
+//   names or endpoint addresses are exported once (first wins) instead of as duplicate
+//   series that Prometheus would reject.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "limiter/circuit_breaker.hpp"
+#include "proxy/metrics/registry.hpp"
+
+namespace sluice::proxy::metrics {
+
+struct EndpointStatus {
+  std::string address;  // as shown to operators, e.g. "10.0.0.7:8080"
+  uint32_t weight = 1;
+  bool healthy = true;
+  bool ejected = false;  // by outlier detection
+  // None: the cluster's balancer does not count requests per endpoint (no
+  // series, rather than a misleading 0).
+  std::optional<int64_t> in_flight = 0;
+};
+
+// Filled by the proxy layer at scrape time; a plain copy so render() needs nothing of proxy/.
+struct ClusterStatus {
+  std::string name;
+  std::optional<limiter::CircuitBreakerStats> breaker;  // none: no breaker configured
+  std::optional<uint64_t> outlier_ejections;            // none: no outlier detection
+  std::vector<EndpointStatus> endpoints;
+};
+
+std::string render(const Registry& registry, std::span<const ClusterStatus> clusters);
+
+}  // namespace sluice::proxy::metrics

@@ -1,0 +1,117 @@
+// The access log across reloads: `sample` may change on reload and applies to
+// new connections; turning the access log on or off is a change of its path,
+// which needs a restart, so a reload must either refuse it (400 naming
+// log.access) or really do it, never answer 200 and keep the old behaviour.
+// One worker, so the log's order is the order requests finished in: a last
+// "barrier" request whose line shows up proves every earlier line is written.
+#include <thread>
+
+#include "tests/observability/obs_fixture.hpp"
+
+namespace sluice::testing {
+namespace {
+
+class AccessLogReloadTest : public ObsTest {
+ protected:
+  std::string yaml(const std::string& log_section) {
+    if (backends_.empty()) add_backend("b0");
+    if (port_ == 0) port_ = free_loopback_port();
+    return "workers: 1\n" + admin_yaml() + log_section +
+           "listeners:\n"
+           "  - name: web\n"
+           "    listen: 127.0.0.1:" +
+           std::to_string(port_) +
+           "\n"
+           "    protocol: http\n"
+           "    routes:\n"
+           "      - { name: app, match: { path_prefix: / }, cluster: c }\n"
+           "clusters:\n"
+           "  - { name: c, endpoints: [ { address: " +
+           backends_[0].address() + " } ] }\n";
+  }
+
+  // Lines sluice wrote to its stdout (the access log with path: stdout).
+  std::vector<boost::json::object> stdout_lines() {
+    std::string error;
+    auto lines = parse_access_log(sluice().stdout_text(), &error);
+    EXPECT_EQ(error, "");
+    return lines;
+  }
+  // Polls stdout until it holds at least `n` access log lines.
+  std::vector<boost::json::object> wait_stdout_lines(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + Millis(5000);
+    auto lines = stdout_lines();
+    while (lines.size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(Millis(10));
+      lines = stdout_lines();
+    }
+    return lines;
+  }
+  void get(const std::string& target) {
+    EXPECT_EQ(fetch_once(port_, request("GET", target)).status, 200) << target;
+  }
+
+  uint16_t port_ = 0;
+};
+
+std::vector<std::string> paths(const std::vector<boost::json::object>& lines) {
+  std::vector<std::string> out;
+  for (const auto& l : lines) out.push_back(field(l, "path"));
+  return out;
+}
+
+TEST_F(AccessLogReloadTest, SampleZeroLogsNothingUntilAReloadSetsItBack) {
+  const std::string log = "log: { access: { path: " + dir_.file("access.log") + ", sample: 0 } }\n";
+  ASSERT_TRUE(start_sluice(yaml(log)));
+  for (int i = 0; i < 5; ++i) get("/unlogged");
+  write_config(yaml("log: { access: { path: " + dir_.file("access.log") + ", sample: 1 } }\n"));
+  ASSERT_EQ(admin("POST", "/reload").status, 200);
+  get("/barrier");
+  auto lines = wait_log_lines(dir_.file("access.log"), 1);
+  EXPECT_EQ(paths(lines), std::vector<std::string>{"/barrier"});
+  EXPECT_EQ(wait_metric("sluice_access_log_lines_total", 1), 1);
+  EXPECT_EQ(scrape().get("sluice_http_requests_total{listener=\"web\",route=\"app\",cluster=\"c\","
+                         "code_class=\"2xx\"}"),
+            6);
+}
+
+TEST_F(AccessLogReloadTest, RemovingTheAccessLogStopsLoggingOrIsRefused) {
+  ASSERT_TRUE(start_sluice(yaml("log: { access: { path: stdout } }\n")));
+  get("/before");
+  ASSERT_EQ(wait_stdout_lines(1).size(), 1u);
+
+  write_config(yaml(""));
+  AdminReply r = admin("POST", "/reload");
+  if (r.status == 400) {
+    EXPECT_NE(r.body.find("log.access"), std::string::npos) << r.body;
+    return;
+  }
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The reload said yes: the running config has no access log now.
+  get("/after-removal");
+  write_config(yaml("log: { access: { path: stdout } }\n"));
+  ASSERT_EQ(admin("POST", "/reload").status, 200);
+  get("/barrier");
+  auto lines = wait_stdout_lines(2);
+  EXPECT_EQ(paths(lines), (std::vector<std::string>{"/before", "/barrier"}))
+      << "a reload that removed log.access answered 200 but requests are still logged";
+}
+
+TEST_F(AccessLogReloadTest, AddingAnAccessLogStartsLoggingOrIsRefused) {
+  ASSERT_TRUE(start_sluice(yaml("")));
+  get("/before");
+  write_config(yaml("log: { access: { path: stdout } }\n"));
+  AdminReply r = admin("POST", "/reload");
+  if (r.status == 400) {
+    EXPECT_NE(r.body.find("log.access"), std::string::npos) << r.body;
+    return;
+  }
+  ASSERT_EQ(r.status, 200) << r.body;
+  get("/after");
+  auto lines = wait_stdout_lines(1);
+  EXPECT_EQ(paths(lines), std::vector<std::string>{"/after"})
+      << "a reload that added log.access answered 200 but nothing is logged";
+}
+
+}  // namespace
+}  // namespace sluice::testing
