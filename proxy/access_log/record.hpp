@@ -43,7 +43,8 @@ void set(FixedText<N>& field, std::string_view value) noexcept {
       --n;
     }
   }
-  std::memcpy(field.data, value.data(), n);
+  // An empty view may have a null data(): memcpy from null is undefined even for 0 bytes.
+  if (n != 0) std::memcpy(field.data, value.data(), n);
   field.len = static_cast<typename FixedText<N>::Length>(n);
 }
 
