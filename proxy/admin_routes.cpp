@@ -40,15 +40,7 @@ std::vector<metrics::ClusterStatus> cluster_statuses(
     if (c.outliers) s.outlier_ejections = c.outliers->ejections();
     if (auto it = carried.find(s.name); it != carried.end()) {
       // Counts of the breaker/detector a reload replaced, so counters go on.
-      const limiter::CircuitBreakerStats& b = it->second.breaker;
-      if (s.breaker) {
-        s.breaker->opened_by_consecutive += b.opened_by_consecutive;
-        s.breaker->opened_by_ratio += b.opened_by_ratio;
-        s.breaker->half_opened += b.half_opened;
-        s.breaker->closed += b.closed;
-        s.breaker->reopened += b.reopened;
-        s.breaker->rejected += b.rejected;
-      }
+      if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
     for (size_t i = 0; i < c.config->endpoints.size(); ++i) {

@@ -163,15 +163,8 @@ void ControlPlane::carry_counts(const Snapshot& next) {
     for (const ClusterRuntime& c : next.clusters)
       if (c.config->name == old.config->name) now = &c;
     Carried& carried = carried_[old.config->name];
-    if (old.breaker && (now == nullptr || now->breaker != old.breaker)) {
-      const limiter::CircuitBreakerStats s = old.breaker->stats();
-      carried.breaker.opened_by_consecutive += s.opened_by_consecutive;
-      carried.breaker.opened_by_ratio += s.opened_by_ratio;
-      carried.breaker.half_opened += s.half_opened;
-      carried.breaker.closed += s.closed;
-      carried.breaker.reopened += s.reopened;
-      carried.breaker.rejected += s.rejected;
-    }
+    if (old.breaker && (now == nullptr || now->breaker != old.breaker))
+      Carried::add_counts(carried.breaker, old.breaker->stats());
     if (old.outliers && (now == nullptr || now->outliers != old.outliers))
       carried.ejections += old.outliers->ejections();
   }

@@ -26,8 +26,19 @@ class ControlPlane {
  public:
   // Counts of breakers and outlier detectors a reload replaced (carry_counts).
   struct Carried {
-    limiter::CircuitBreakerStats breaker;
+    limiter::CircuitBreakerStats breaker;  // counts only; `state` is unused
     uint64_t ejections = 0;
+
+    // Adds the transition and rejection counts of `from` to `into`.
+    static void add_counts(limiter::CircuitBreakerStats& into,
+                           const limiter::CircuitBreakerStats& from) {
+      into.opened_by_consecutive += from.opened_by_consecutive;
+      into.opened_by_ratio += from.opened_by_ratio;
+      into.half_opened += from.half_opened;
+      into.closed += from.closed;
+      into.reopened += from.reopened;
+      into.rejected += from.rejected;
+    }
   };
 
   ControlPlane(std::string config_path, std::shared_ptr<const config::Config> config);

@@ -53,8 +53,8 @@ void HttpSession::note_dispatch(bool retry) {
   if (retry) c.retries.add();
 }
 
-void HttpSession::note_upstream_head(int status) {
-  const int64_t took = Worker::now_ns() - dispatched_ns_;
+void HttpSession::note_upstream_head(int status, int64_t now_ns) {
+  const int64_t took = now_ns - dispatched_ns_;
   exchange_.upstream_ns = took;
   metrics::ClusterCounters& c = *cluster_counters();
   c.responses[metrics::code_class_index(status)].add();

@@ -102,7 +102,7 @@ class HttpSession final : public Session, public UpstreamOwner {
   void note_response(int status, std::string_view error = {});
   // An attempt went to an endpoint (also each retry); the response head that came back.
   void note_dispatch(bool retry);
-  void note_upstream_head(int status);
+  void note_upstream_head(int status, int64_t now_ns);
   void end_exchange();
   metrics::ClusterCounters* cluster_counters();
 

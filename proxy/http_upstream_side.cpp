@@ -275,7 +275,8 @@ void HttpSession::on_response_head() {
     response_parser_.reset(method_);
     return;
   }
-  note_upstream_head(head.status);
+  const int64_t now = Worker::now_ns();
+  note_upstream_head(head.status, now);
   if (head.status == 101) {
     if (!request_parser_.head().upgrade) {
       release_upstream(false);
@@ -292,7 +293,6 @@ void HttpSession::on_response_head() {
     return;
   }
   // The endpoint's answer counts for passive health whether or not it is retried.
-  const int64_t now = Worker::now_ns();
   const bool server_error = head.status >= 500;
   report_endpoint(*cluster_, upstream_->endpoint,
                   server_error ? EndpointResult::server_error : EndpointResult::ok, now);

@@ -164,7 +164,6 @@ void TcpSession::on_connect(int result) {
   connect_ns_ = Worker::now_ns() - connect_started_ns_;
   cluster_counters().duration.observe_ns(connect_ns_);  // L4: the connect is the exchange
   cluster_counters().connections_active.add();
-  upstream_counted_ = true;
   breaker_.succeeded(Worker::now_ns());
   set_nodelay(upstream_fd_);
   const ClusterRuntime& cluster = *listener_.runtime.cluster;
@@ -311,7 +310,7 @@ void TcpSession::fail(std::string_view why) {
 void TcpSession::abort() {
   if (closing_) return;
   closing_ = true;
-  if (upstream_counted_) cluster_counters().connections_active.sub();
+  if (connected_) cluster_counters().connections_active.sub();
   log_connection();
   TimerList::stop(idle_timer);
   if (pipes_[0].waiting_buffers || pipes_[1].waiting_buffers) worker_.forget_waiting(this);

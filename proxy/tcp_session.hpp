@@ -75,10 +75,9 @@ class TcpSession final : public Session {
   limiter::ConcurrencyPermit pending_permit_;     // cluster max_pending, while connecting
   int64_t connect_started_ns_ = 0;
   int64_t started_ns_ = 0;
-  int64_t connect_ns_ = -1;        // how long the successful connect took
-  bool attempted_ = false;         // an endpoint was picked: endpoint_ is meaningful
-  bool upstream_counted_ = false;  // counted in the cluster's active connections
-  std::string_view error_;         // why the relay ended early, for the access log
+  int64_t connect_ns_ = -1;  // how long the successful connect took
+  bool attempted_ = false;   // an endpoint was picked: endpoint_ is meaningful
+  std::string_view error_;   // why the relay ended early, for the access log
   access_log::BreakerOutcome breaker_outcome_ = access_log::BreakerOutcome::none;
   char client_address_[64] = "";  // "ip:port", when the access log is on
   uint64_t tried_ = 0;            // endpoints already tried (first 64), so retries go elsewhere

@@ -58,20 +58,8 @@ start_sluice() {
   cat >"$WORK/sluice.yaml" <<EOF
 workers: 1
 log: { level: warn }
-listeners:
-  - name: bench
-    listen: 127.0.0.1:$port
-$(if [ "$MODE" = tcp ]; then
-    printf '    protocol: tcp\n    cluster: backend\n'
-  else
-    printf '    protocol: http\n    routes:\n      - { match: { path_prefix: / }, cluster: backend }\n'
-  fi)
-    timeouts: { connect: 1s, idle: 60s }
-clusters:
-  - name: backend
-    balancer: { type: round_robin }
-    endpoints: [ { address: 127.0.0.1:$BACKEND_PORT } ]
 EOF
+  sluice_proxy_yaml "$port" >>"$WORK/sluice.yaml"
   "$SLUICE" --config "$WORK/sluice.yaml" >"$WORK/sluice.log" 2>&1 &
 }
 

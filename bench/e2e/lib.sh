@@ -99,6 +99,27 @@ EOF
   wait_port "$BACKEND_PORT"
 }
 
+# The listener and cluster part of a sluice config: one listener on port $1
+# (tcp or http by $MODE) in front of the backend. Callers add the globals.
+sluice_proxy_yaml() {
+  local port="$1"
+  cat <<EOF
+listeners:
+  - name: bench
+    listen: 127.0.0.1:$port
+$(if [ "$MODE" = tcp ]; then
+    printf '    protocol: tcp\n    cluster: backend\n'
+  else
+    printf '    protocol: http\n    routes:\n      - { name: all, match: { path_prefix: / }, cluster: backend }\n'
+  fi)
+    timeouts: { connect: 1s, idle: 60s }
+clusters:
+  - name: backend
+    balancer: { type: round_robin }
+    endpoints: [ { address: 127.0.0.1:$BACKEND_PORT } ]
+EOF
+}
+
 # Sets SLUICE to a Release build of the sluice binary unless it is already set.
 ensure_sluice() {
   [ -n "${SLUICE:-}" ] && return 0

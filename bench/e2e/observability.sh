@@ -90,21 +90,7 @@ write_config() {
     else
       echo "log: { level: warn }"
     fi
-    cat <<EOF
-listeners:
-  - name: bench
-    listen: 127.0.0.1:$port
-$(if [ "$MODE" = tcp ]; then
-    printf '    protocol: tcp\n    cluster: backend\n'
-  else
-    printf '    protocol: http\n    routes:\n      - { name: all, match: { path_prefix: / }, cluster: backend }\n'
-  fi)
-    timeouts: { connect: 1s, idle: 60s }
-clusters:
-  - name: backend
-    balancer: { type: round_robin }
-    endpoints: [ { address: 127.0.0.1:$BACKEND_PORT } ]
-EOF
+    sluice_proxy_yaml "$port"
   } >"$WORK/sluice-$config.yaml"
 }
 
