@@ -1,7 +1,7 @@
 // AdminServer over real sockets on 127.0.0.1: exact responses, errors, limits, deadlines.
 // The server runs in a thread of its own that calls poll_once() in a loop, as the control
 // thread would; the test thread is the client.
-#include "proxy/admin/admin_server.hpp"
+#include "proxy/control/admin/admin_server.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

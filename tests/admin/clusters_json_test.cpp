@@ -1,13 +1,13 @@
 // clusters_json: a real Snapshot built from a parsed config, with live state poked into its
 // breaker, limits, outlier detector and load counters; the JSON is compared whole.
-#include "proxy/admin/clusters_json.hpp"
+#include "proxy/control/admin/clusters_json.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include "config/parse.hpp"
-#include "proxy/state_store.hpp"
+#include "proxy/control/state_store.hpp"
 
 namespace sluice::proxy::admin {
 namespace {

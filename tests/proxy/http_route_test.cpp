@@ -4,7 +4,7 @@
 #include <string>
 
 #include "http_test_util.hpp"
-#include "proxy/http/route.hpp"
+#include "proxy/l7/h1/route.hpp"
 
 namespace sluice::proxy::http {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "http_test_util.hpp"
-#include "proxy/http/serialize.hpp"
+#include "proxy/l7/h1/serialize.hpp"
 
 namespace sluice::proxy::http {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/http/body_scanner.hpp"
-#include "proxy/http/head_parser.hpp"
+#include "proxy/l7/h1/body_scanner.hpp"
+#include "proxy/l7/h1/head_parser.hpp"
 
 namespace sluice::proxy::http::test {
 

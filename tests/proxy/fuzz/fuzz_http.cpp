@@ -13,10 +13,10 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/http/body_scanner.hpp"
-#include "proxy/http/head_parser.hpp"
-#include "proxy/http/route.hpp"
-#include "proxy/http/serialize.hpp"
+#include "proxy/l7/h1/body_scanner.hpp"
+#include "proxy/l7/h1/head_parser.hpp"
+#include "proxy/l7/h1/route.hpp"
+#include "proxy/l7/h1/serialize.hpp"
 
 namespace http = sluice::proxy::http;
 

@@ -1,0 +1,103 @@
+// The admin API: what each path of the admin listener answers. Handlers run on
+// the control thread inside the control loop (see AdminServer::poll_once).
+#include <string>
+#include <vector>
+
+#include "config/to_json.hpp"
+#include "proxy/control/admin/clusters_json.hpp"
+#include "proxy/control/control_plane.hpp"
+#include "proxy/core/log.hpp"
+#include "proxy/metrics/exposition.hpp"
+
+namespace sluice::proxy {
+namespace {
+
+admin::AdminResponse text(int status, std::string body) {
+  admin::AdminResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+admin::AdminResponse json(std::string body) {
+  admin::AdminResponse r;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+// What /metrics reports per cluster beyond the workers' counters: breaker and
+// outlier state, and per endpoint its weight, ejection and in-flight count.
+std::vector<metrics::ClusterStatus> cluster_statuses(
+    const Snapshot& snapshot, const std::map<std::string, ControlPlane::Carried>& carried) {
+  const int64_t now = Worker::now_ns();
+  std::vector<metrics::ClusterStatus> out;
+  out.reserve(snapshot.clusters.size());
+  for (const ClusterRuntime& c : snapshot.clusters) {
+    metrics::ClusterStatus& s = out.emplace_back();
+    s.name = c.config->name;
+    if (c.breaker) s.breaker = c.breaker->stats();
+    if (c.outliers) s.outlier_ejections = c.outliers->ejections();
+    if (auto it = carried.find(s.name); it != carried.end()) {
+      // Counts of the breaker/detector a reload replaced, so counters go on.
+      if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
+      if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
+    }
+    for (size_t i = 0; i < c.config->endpoints.size(); ++i) {
+      metrics::EndpointStatus& e = s.endpoints.emplace_back();
+      e.address = c.config->endpoints[i].address.text;
+      e.weight = c.config->endpoints[i].weight;
+      e.ejected = c.outliers != nullptr && c.outliers->is_ejected(i, now);
+      // No active health checks yet: an endpoint is healthy unless ejected.
+      e.healthy = !e.ejected;
+      e.in_flight = std::nullopt;
+      if (c.tracks_load && i < c.loads.size())
+        e.in_flight = c.loads[i]->in_flight.load(std::memory_order_relaxed);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ControlPlane::metrics_text() {
+  if (access_log_)
+    metrics_.set_access_log_counts(access_log_->lines_written(), access_log_->lines_dropped());
+  const std::vector<metrics::ClusterStatus> clusters = cluster_statuses(*snapshot_, carried_);
+  return metrics::render(metrics_, clusters);
+}
+
+void ControlPlane::install_admin_routes() {
+  admin_.route("GET", "/live", [](const admin::AdminRequest&) { return text(200, "live\n"); });
+  admin_.route("GET", "/ready", [this](const admin::AdminRequest&) {
+    if (ready()) return text(200, "ready\n");
+    return text(503, draining_ ? "draining\n" : "starting\n");
+  });
+  admin_.route("GET", "/metrics", [this](const admin::AdminRequest&) {
+    admin::AdminResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics_text();
+    return r;
+  });
+  admin_.route("GET", "/config",
+               [this](const admin::AdminRequest&) { return json(config::to_json(*config_)); });
+  admin_.route("GET", "/clusters", [this](const admin::AdminRequest&) {
+    return json(admin::clusters_json(*snapshot_, Worker::now_ns()));
+  });
+  admin_.route("POST", "/reload", [this](const admin::AdminRequest&) {
+    std::string why = reload();
+    if (why.empty()) {
+      LOG_INFO("POST /reload: configuration reloaded");
+      return text(200, "reloaded\n");
+    }
+    LOG_ERROR("POST /reload: reload failed; keeping the running config:\n%s", why.c_str());
+    return text(400, why);
+  });
+  admin_.route("POST", "/drain", [this](const admin::AdminRequest&) {
+    if (!draining_) LOG_INFO("POST /drain: draining");
+    begin_drain();
+    return text(202, "draining\n");
+  });
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,41 @@
+// What one worker derived from one published snapshot. Sessions and upstream
+// connections started under a generation keep it (their listener's runtime,
+// the clusters, balancer cursors, keep-alive pools) until they end, so a reload
+// never changes a request or a relay midway; an old generation is freed once
+// nothing uses it any more. Worker thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "balancers/balancer.hpp"
+#include "proxy/access_log/sampler.hpp"
+#include "proxy/worker/snapshot.hpp"
+
+namespace sluice::proxy {
+
+class UpstreamConnection;
+class WorkerListener;
+
+// From the control thread to one worker: a snapshot to adopt, and per snapshot
+// listener the socket this worker accepts on: a fresh one, or -1 to keep the
+// socket the running generation has for the same address.
+struct WorkerUpdate {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<int> listener_fds;
+};
+
+struct WorkerGeneration {
+  uint64_t number = 0;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<std::unique_ptr<WorkerListener>> listeners;
+  std::vector<balancers::CoreState> cores;  // per cluster: this worker's balancer state
+  // pools[cluster][endpoint]: idle connections, most recently used last.
+  std::vector<std::vector<std::vector<UpstreamConnection*>>> pools;
+  access_log::Sampler access_sampler;  // log.access.sample of this snapshot
+  size_t sessions = 0;                 // live sessions accepted under it
+  size_t upstreams = 0;                // live upstream connections opened under it
+};
+
+}  // namespace sluice::proxy
