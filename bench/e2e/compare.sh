@@ -10,8 +10,11 @@
 # (utime+stime deltas from /proc/PID/stat, whole process tree, all threads).
 # One run on one box: the ratios mean more than the absolute numbers.
 #
-# usage: bench/e2e/compare.sh [--mode tcp|http] [--sluice PATH] [--no-sluice] [--threads N]
-#          [--connections N] [--duration 10s] [--warmup 2s] [--only LIST] [--keep]
+# --baseline PATH adds a row for another sluice binary (e.g. one built before a change)
+# with the same config, and prints its CPU per request next to sluice's, same run.
+#
+# usage: bench/e2e/compare.sh [--mode tcp|http] [--sluice PATH] [--baseline PATH] [--no-sluice]
+#          [--threads N] [--connections N] [--duration 10s] [--warmup 2s] [--only LIST] [--keep]
 set -euo pipefail
 
 MODE=tcp
@@ -20,15 +23,17 @@ CONNECTIONS=64
 DURATION=10s
 WARMUP=2s
 SLUICE=""
+BASELINE=""
 RUN_SLUICE=1
 ONLY="direct,sluice,haproxy,nginx"
 KEEP=0
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) MODE="$2"; shift 2 ;;
     --sluice) SLUICE="$2"; shift 2 ;;
+    --baseline) BASELINE="$2"; shift 2 ;;
     --no-sluice) RUN_SLUICE=0; shift ;;
     --threads) THREADS="$2"; shift 2 ;;
     --connections) CONNECTIONS="$2"; shift 2 ;;
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$RUN_SLUICE" = 1 ] || ONLY="${ONLY//sluice/}"
+[ -z "$BASELINE" ] || ONLY="$ONLY,baseline"
 case "$MODE" in tcp|http) ;; *) echo "--mode is tcp or http" >&2; exit 2 ;; esac
 
 # shellcheck source=bench/e2e/lib.sh
@@ -61,6 +67,17 @@ log: { level: warn }
 EOF
   sluice_proxy_yaml "$port" >>"$WORK/sluice.yaml"
   "$SLUICE" --config "$WORK/sluice.yaml" >"$WORK/sluice.log" 2>&1 &
+}
+
+start_baseline() {
+  local port="$1"
+  [ -x "$BASELINE" ] || { echo "--baseline $BASELINE: not an executable" >&2; return 1; }
+  cat >"$WORK/baseline.yaml" <<EOF
+workers: 1
+log: { level: warn }
+EOF
+  sluice_proxy_yaml "$port" >>"$WORK/baseline.yaml"
+  "$BASELINE" --config "$WORK/baseline.yaml" >"$WORK/baseline.log" 2>&1 &
 }
 
 start_haproxy() {
@@ -126,7 +143,7 @@ EOF
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (warm-up $WARMUP) on $(nproc) cores; backend nginx :$BACKEND_PORT" >&2
 ROWS=()
-for name in direct sluice haproxy nginx; do
+for name in direct sluice baseline haproxy nginx; do
   case ",$ONLY," in *",$name,"*) ;; *) continue ;; esac
   if [ "$name" = direct ]; then
     measure direct "$BACKEND_PORT"
@@ -150,6 +167,10 @@ printf '%-8s %12s %10s %14s %8s\n' proxy "requests/s" "p99 ms" "CPU us/req" erro
 for name in "${ROWS[@]}"; do
   printf '%-8s %12s %10s %14s %8s\n' "$name" "${RPS[$name]}" "${P99[$name]}" "${CPU[$name]}" "${ERR[$name]}"
 done
+if [ -n "${CPU[sluice]:-}" ] && [ -n "${CPU[baseline]:-}" ] && [ "${CPU[baseline]}" != "-" ]; then
+  awk -v s="${CPU[sluice]}" -v b="${CPU[baseline]}" \
+    'BEGIN { if (b > 0) printf "\nCPU per request, sluice / baseline: %.3f\n", s / b }'
+fi
 if [ -n "${CPU[sluice]:-}" ] && [ -n "${CPU[haproxy]:-}" ] && [ "${CPU[haproxy]}" != "-" ]; then
   awk -v s="${CPU[sluice]}" -v h="${CPU[haproxy]}" \
     'BEGIN { if (h > 0) printf "\nCPU per request, sluice / HAProxy: %.2f\n", s / h }'
