@@ -39,6 +39,12 @@ class EndpointSet {
   void clear() {
     for (auto& w : words_) w = 0;
   }
+  // Empties the set and gives it `size` members; allocates only when it grows
+  // past every size it had before, so a worker can keep one per request slot.
+  void reset(uint32_t size) {
+    words_.assign((size + 63) / 64, 0);
+    size_ = size;
+  }
   std::span<const uint64_t> words() const { return words_; }
 
  private:

@@ -1,9 +1,13 @@
 #include "limiter/redis_sync.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 namespace sluice::limiter {
@@ -42,10 +46,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return grant
 )lua";
 
-timeval to_timeval(std::chrono::nanoseconds d) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  return timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
-}
+struct FreeReply {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
 
 }  // namespace
 
@@ -63,26 +66,80 @@ void RedisSync::remove(const GlobalLimiter* limiter) {
   std::erase_if(limiters_, [&](const auto& l) { return l.get() == limiter; });
 }
 
-bool RedisSync::connect(Nanos now) {
-  if (ctx_ != nullptr) return true;
-  if (now < next_attempt_) return false;
-  ctx_ = redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                 to_timeval(options_.connect_timeout));
+int RedisSync::fd() const {
+  return ctx_ != nullptr ? ctx_->fd : -1;
+}
+
+bool RedisSync::wants_write() const {
+  return ctx_ != nullptr && (connecting_ || round_.unsent);
+}
+
+void RedisSync::tick(Nanos now) {
+  if (ctx_ != nullptr) {
+    // Whatever already arrived counts before the deadline is judged: the loop may run this timer
+    // before the readiness it saw in the same wakeup.
+    pollfd p{ctx_->fd, static_cast<short>(POLLIN | (wants_write() ? POLLOUT : 0)), 0};
+    const bool ready = ::poll(&p, 1, 0) > 0;
+    on_io(ready && (p.revents & (POLLIN | POLLERR | POLLHUP)) != 0,
+          ready && (p.revents & POLLOUT) != 0, now);
+  }
+  if (in_flight()) return;  // still within its deadline: one round at a time
+  if (ctx_ == nullptr && (now < next_attempt_ || !start_connect(now))) return;
+  start_round(now);
+}
+
+void RedisSync::on_io(bool readable, bool writable, Nanos now) {
+  if (ctx_ != nullptr && connecting_ && (readable || writable)) finish_connect(now);
+  // Output is written whenever some is pending: the socket may have become writable without the
+  // caller having asked (the connect just completed), and a full socket only costs an EAGAIN.
+  if (ctx_ != nullptr && !connecting_ && round_.unsent) write_out(now);
+  if (ctx_ != nullptr && !connecting_ && readable) read_replies(now);
+  if (ctx_ != nullptr && in_flight() && now >= round_.deadline) fail(now);
+}
+
+bool RedisSync::start_connect(Nanos now) {
+  ++serial_;
+  ctx_ = redisConnectNonBlock(options_.host.c_str(), options_.port);
   if (ctx_ == nullptr || ctx_->err != 0) {
     fail(now);
     return false;
   }
-  const timeval tv = to_timeval(options_.command_timeout);
-  redisSetTimeout(ctx_, tv);
+  connecting_ = true;
+  round_.deadline = now + options_.connect_timeout.count();
+  return true;
+}
+
+void RedisSync::finish_connect(Nanos now) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(ctx_->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+    fail(now);
+    return;
+  }
+  // Readiness without an error does not prove the handshake is done (the caller may pass
+  // readable on a spurious wakeup); the peer address exists only once it is.
+  sockaddr_storage peer{};
+  socklen_t peer_len = sizeof peer;
+  if (::getpeername(ctx_->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
+    if (errno != ENOTCONN) fail(now);
+    return;
+  }
+  connecting_ = false;
   ++stats_.connects;
   stats_.connected = true;
-  return true;
+  if (round_.active) {
+    round_.deadline = now + options_.command_timeout.count();
+  } else {
+    for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
+  }
 }
 
 void RedisSync::fail(Nanos now) {
   ++stats_.errors;
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
+  connecting_ = false;
+  round_ = Round{};
   stats_.connected = false;
   backoff_ = backoff_ == 0 ? options_.backoff_min.count()
                            : std::min<Nanos>(2 * backoff_, options_.backoff_max.count());
@@ -90,13 +147,8 @@ void RedisSync::fail(Nanos now) {
   for (auto& l : limiters_) l->set_redis_ok(false);
 }
 
-void RedisSync::tick(Nanos now) {
-  if (!connect(now)) return;
-
-  struct Pending {
-    GlobalLimiter* limiter;
-  };
-  std::vector<Pending> pending;
+void RedisSync::start_round(Nanos now) {
+  std::vector<std::shared_ptr<GlobalLimiter>> asked;
   const std::string now_us = options_.server_time ? "" : std::to_string(now / 1000);
   for (auto& l : limiters_) {
     const uint64_t want = l->lease_request(now);
@@ -124,43 +176,78 @@ void RedisSync::tick(Nanos now) {
       fail(now);
       return;
     }
-    pending.push_back({l.get()});
+    asked.push_back(l);
   }
-  if (pending.empty()) {
-    for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
+  if (asked.empty()) {
+    // Connected; nothing needed this round. A connect still under way says so when it completes.
+    if (!connecting_)
+      for (auto& l : limiters_) l->set_redis_ok(true);
     return;
   }
+  round_.asked = std::move(asked);
+  round_.answered = 0;
+  round_.active = true;
+  round_.unsent = true;
+  if (connecting_) return;  // finish_connect starts the reply clock; on_io writes
+  round_.deadline = now + options_.command_timeout.count();
+  write_out(now);
+}
 
-  bool ok = true;
-  for (const Pending& p : pending) {
-    void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) {
-      ok = false;
-      break;
-    }
-    auto* reply = static_cast<redisReply*>(raw);
-    if (reply->type == REDIS_REPLY_INTEGER) {
-      p.limiter->add_lease(static_cast<uint64_t>(std::max<long long>(reply->integer, 0)));
-      p.limiter->set_redis_ok(true);
-    } else {
-      ++stats_.errors;  // script error: the connection is fine, this limiter is not
-      p.limiter->set_redis_ok(false);
-    }
-    freeReplyObject(reply);
-    ++stats_.commands;
-  }
-  if (!ok) {
+void RedisSync::write_out(Nanos now) {
+  int done = 0;
+  if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
     fail(now);
     return;
   }
+  round_.unsent = done == 0;
+}
+
+void RedisSync::read_replies(Nanos now) {
+  if (redisBufferRead(ctx_) != REDIS_OK) {  // closed by the server, reset, or a protocol error
+    fail(now);
+    return;
+  }
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) {
+      fail(now);
+      return;
+    }
+    if (raw == nullptr) return;  // the rest has not arrived yet
+    const std::unique_ptr<redisReply, FreeReply> reply(static_cast<redisReply*>(raw));
+    if (!round_.active) {
+      fail(now);  // a reply nobody asked for: the stream is out of step
+      return;
+    }
+    apply(*reply);
+    if (round_.answered == round_.asked.size()) complete_round();
+  }
+}
+
+void RedisSync::apply(const redisReply& reply) {
+  GlobalLimiter& limiter = *round_.asked[round_.answered++];
+  // Applied as each reply arrives: Redis took these tokens from the bucket already, so they are
+  // the pool's even if a later reply of the round never comes.
+  if (reply.type == REDIS_REPLY_INTEGER) {
+    limiter.add_lease(static_cast<uint64_t>(std::max<long long>(reply.integer, 0)));
+    limiter.set_redis_ok(true);
+  } else {
+    ++stats_.errors;  // script error: the connection is fine, this limiter is not
+    limiter.set_redis_ok(false);
+  }
+  ++stats_.commands;
+}
+
+void RedisSync::complete_round() {
   ++stats_.round_trips;
   backoff_ = 0;
   for (auto& l : limiters_) {
     // Limiters that skipped this round are healthy too: the connection just worked.
-    bool asked = std::any_of(pending.begin(), pending.end(),
-                             [&](const Pending& p) { return p.limiter == l.get(); });
+    const bool asked = std::any_of(round_.asked.begin(), round_.asked.end(),
+                                   [&](const auto& a) { return a.get() == l.get(); });
     if (!asked) l->set_redis_ok(true);
   }
+  round_ = Round{};
 }
 
 }  // namespace sluice::limiter

@@ -1,18 +1,39 @@
 // The control-thread side of global rate limits: one hiredis connection that, every
 // sync_interval, leases tokens for every registered GlobalLimiter from token buckets kept in
-// Redis, all in one pipelined round trip (one EVAL of an atomic Lua script per limiter that
-// needs tokens; limiters whose pool covers the coming interval are skipped).
+// Redis, all in one pipelined round (one EVAL of an atomic Lua script per limiter that needs
+// tokens; limiters whose pool covers the coming interval are skipped).
 //
-// Failure handling: a failed connect or exchange marks every limiter `redis_ok = false` (their
-// on_error policy applies once their pool is spent), increments errors(), drops the connection and
-// retries after an exponential backoff (backoff_min doubling to backoff_max, reset on success).
-// Workers never wait on any of this; tick() itself blocks the control thread at most
-// connect_timeout + command_timeout.
+// Nothing here blocks: the control thread runs one event loop for everything slow, so a slow or
+// silent Redis must cost it nothing. The connection is a non-blocking hiredis context whose
+// socket the caller's loop watches; RedisSync never waits on it:
+//   - tick(now), from the loop's timer every sync_interval (and once at startup): starts a
+//     connect when there is none and the backoff has passed; when connected and idle, appends one
+//     pipelined round and writes what the socket takes. It judges deadlines but never waits.
+//   - fd() / wants_write(): what to watch. Re-read both after every tick() and on_io(): a failure
+//     closes the socket and a reconnect opens another, possibly under the same number, which
+//     connection_serial() tells apart. Watch level-triggered (poll(2) semantics): each on_io()
+//     reads or writes one buffer's worth.
+//   - on_io(readable, writable, now), when the fd is ready: finishes the connect, writes pending
+//     output and applies replies as they arrive.
+// tick() also looks at the socket itself (a zero-timeout poll) before judging a round late, so
+// replies already delivered are never counted as a timeout because the loop ran the timer first.
 //
-// Thread safety: a RedisSync belongs to the one control thread: add/remove/tick/stats from there.
+// Failure handling: a connect that fails or has not completed within connect_timeout, a round
+// whose replies are not all in command_timeout after it went out (or after its connect
+// completed), and a broken connection all mark every limiter `redis_ok = false` (their on_error
+// policy applies once their pool is spent), count in stats().errors, close the connection and
+// retry after an exponential backoff (backoff_min doubling to backoff_max, reset on a completed
+// round). Workers never wait on any of this.
+//
+// `host` must be numeric (as config::parse_address guarantees): hiredis would resolve a name
+// with a blocking getaddrinfo. hiredis writes with write(2): the process must ignore SIGPIPE, as
+// sluice does, or a Redis that just died would kill it.
+//
+// Thread safety: a RedisSync belongs to the one control thread: every member from there.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +43,7 @@
 #include "limiter/global_limiter.hpp"
 
 struct redisContext;
+struct redisReply;
 
 namespace sluice::limiter {
 
@@ -41,7 +63,7 @@ struct RedisSyncOptions {
 struct RedisSyncStats {
   uint64_t round_trips = 0;  // pipelined exchanges that completed
   uint64_t commands = 0;     // lease scripts run
-  uint64_t errors = 0;       // failed connects + failed exchanges
+  uint64_t errors = 0;       // failed connects + failed exchanges + script errors
   uint64_t connects = 0;     // successful connects
   bool connected = false;
 };
@@ -49,27 +71,57 @@ struct RedisSyncStats {
 class RedisSync {
  public:
   explicit RedisSync(RedisSyncOptions options);
-  ~RedisSync();
+  ~RedisSync();  // closes fd()
   RedisSync(const RedisSync&) = delete;
   RedisSync& operator=(const RedisSync&) = delete;
 
   void add(std::shared_ptr<GlobalLimiter> limiter);
   void remove(const GlobalLimiter* limiter);
 
-  // One sync round. Call every sync_interval from the control thread's timer.
+  // One sync round. Call every sync_interval from the control thread's timer; never blocks.
   void tick(Nanos now);
+
+  // The socket to watch (always for readability), or -1 when there is no connection.
+  int fd() const;
+  // Also watch for writability: a connect or output is pending.
+  bool wants_write() const;
+  // The loop saw fd() ready. Pass readable = true on error or hangup too.
+  void on_io(bool readable, bool writable, Nanos now);
+  // Bumped on every connect attempt: a new socket even when fd() returns the same number.
+  uint64_t connection_serial() const { return serial_; }
+  // A connect or a round is outstanding (until its replies are in or it failed).
+  bool in_flight() const { return connecting_ || round_.active; }
 
   const RedisSyncStats& stats() const { return stats_; }
 
  private:
-  bool connect(Nanos now);
+  struct Round {
+    // The limiters asked, in command order: replies come back in the same order. Owned, so a
+    // limiter removed meanwhile still gets the tokens Redis already took from the bucket.
+    std::vector<std::shared_ptr<GlobalLimiter>> asked;
+    size_t answered = 0;
+    bool active = false;
+    bool unsent = false;  // part of its commands is still in hiredis' output buffer
+    Nanos deadline = 0;   // of the connect while connecting_, then of the replies
+  };
+
+  bool start_connect(Nanos now);
+  void finish_connect(Nanos now);
+  void start_round(Nanos now);
+  void write_out(Nanos now);
+  void read_replies(Nanos now);
+  void apply(const redisReply& reply);
+  void complete_round();
   void fail(Nanos now);
 
   RedisSyncOptions options_;
   std::vector<std::shared_ptr<GlobalLimiter>> limiters_;
   redisContext* ctx_ = nullptr;
+  bool connecting_ = false;
+  Round round_;
   Nanos next_attempt_ = 0;
   Nanos backoff_ = 0;
+  uint64_t serial_ = 0;
   RedisSyncStats stats_;
 };
 

@@ -9,7 +9,7 @@ PACKAGES=(
   liburing-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libjemalloc-dev
   prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev
   redis-server etcd-server etcd-client nginx-light libnginx-mod-stream haproxy wrk prometheus
 )
 missing=()

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# README command 2 and CI: install dependencies, build, run the whole test suite,
-# then the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# README command 2 and CI: install dependencies, check the house rules, build, run the whole
+# test suite, then the same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # SLUICE_SKIP_ASAN=1 skips the sanitizer pass (handy while iterating).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# House rules first (seconds, no compiler): formatting, includes between rooms, no cycles,
+# file sizes, READMEs (scripts/README.md). A violation fails here, before a long build.
+scripts/format.sh --check
+scripts/check-layout
+scripts/check-layout --self-test --quiet
 scripts/build.sh release
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600)
 if [ "${SLUICE_SKIP_ASAN:-0}" != 1 ]; then

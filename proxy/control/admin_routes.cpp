@@ -1,23 +1,18 @@
 // The admin API: what each path of the admin listener answers. Handlers run on
-// the control thread inside the control loop (see AdminServer::poll_once).
+// the control thread inside the control loop and return at once; POST /reload
+// answers once the workers adopted the new config (route_async).
 #include <string>
 #include <vector>
 
 #include "config/to_json.hpp"
 #include "proxy/control/admin/clusters_json.hpp"
 #include "proxy/control/control_plane.hpp"
+#include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 #include "proxy/metrics/exposition.hpp"
 
 namespace sluice::proxy {
 namespace {
-
-admin::AdminResponse text(int status, std::string body) {
-  admin::AdminResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
 
 admin::AdminResponse json(std::string body) {
   admin::AdminResponse r;
@@ -30,7 +25,7 @@ admin::AdminResponse json(std::string body) {
 // outlier state, and per endpoint its weight, ejection and in-flight count.
 std::vector<metrics::ClusterStatus> cluster_statuses(
     const Snapshot& snapshot, const std::map<std::string, ControlPlane::Carried>& carried) {
-  const int64_t now = Worker::now_ns();
+  const int64_t now = clock::monotonic_ns();
   std::vector<metrics::ClusterStatus> out;
   out.reserve(snapshot.clusters.size());
   for (const ClusterRuntime& c : snapshot.clusters) {
@@ -43,16 +38,16 @@ std::vector<metrics::ClusterStatus> cluster_statuses(
       if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
-    for (size_t i = 0; i < c.config->endpoints.size(); ++i) {
+    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
       metrics::EndpointStatus& e = s.endpoints.emplace_back();
-      e.address = c.config->endpoints[i].address.text;
-      e.weight = c.config->endpoints[i].weight;
+      e.address = c.endpoints[i].address.text;
+      e.weight = c.endpoints[i].weight;
       e.ejected = c.outliers != nullptr && c.outliers->is_ejected(i, now);
       // No active health checks yet: an endpoint is healthy unless ejected.
       e.healthy = !e.ejected;
       e.in_flight = std::nullopt;
-      if (c.tracks_load && i < c.loads.size())
-        e.in_flight = c.loads[i]->in_flight.load(std::memory_order_relaxed);
+      if (c.tracks_load)
+        e.in_flight = c.endpoints.load(i)->in_flight.load(std::memory_order_relaxed);
     }
   }
   return out;
@@ -68,10 +63,11 @@ std::string ControlPlane::metrics_text() {
 }
 
 void ControlPlane::install_admin_routes() {
-  admin_.route("GET", "/live", [](const admin::AdminRequest&) { return text(200, "live\n"); });
+  admin_.route("GET", "/live",
+               [](const admin::AdminRequest&) { return admin::text_response(200, "live\n"); });
   admin_.route("GET", "/ready", [this](const admin::AdminRequest&) {
-    if (ready()) return text(200, "ready\n");
-    return text(503, draining_ ? "draining\n" : "starting\n");
+    if (ready()) return admin::text_response(200, "ready\n");
+    return admin::text_response(503, draining_ ? "draining\n" : "starting\n");
   });
   admin_.route("GET", "/metrics", [this](const admin::AdminRequest&) {
     admin::AdminResponse r;
@@ -82,21 +78,26 @@ void ControlPlane::install_admin_routes() {
   admin_.route("GET", "/config",
                [this](const admin::AdminRequest&) { return json(config::to_json(*config_)); });
   admin_.route("GET", "/clusters", [this](const admin::AdminRequest&) {
-    return json(admin::clusters_json(*snapshot_, Worker::now_ns()));
+    return json(admin::clusters_json(*snapshot_, clock::monotonic_ns()));
   });
-  admin_.route("POST", "/reload", [this](const admin::AdminRequest&) {
-    std::string why = reload();
-    if (why.empty()) {
-      LOG_INFO("POST /reload: configuration reloaded");
-      return text(200, "reloaded\n");
-    }
-    LOG_ERROR("POST /reload: reload failed; keeping the running config:\n%s", why.c_str());
-    return text(400, why);
-  });
+  // Answered once every worker runs the new config, so a client that reloads
+  // and then sends traffic sees the new config; the loop goes on meanwhile.
+  admin_.route_async(
+      "POST", "/reload", [this](const admin::AdminRequest&, admin::AdminReply reply) {
+        reload([reply = std::move(reply)](const std::string& why) {
+          if (why.empty()) {
+            LOG_INFO("POST /reload: configuration reloaded");
+            reply(admin::text_response(200, "reloaded\n"));
+            return;
+          }
+          LOG_ERROR("POST /reload: reload failed; keeping the running config:\n%s", why.c_str());
+          reply(admin::text_response(400, why));
+        });
+      });
   admin_.route("POST", "/drain", [this](const admin::AdminRequest&) {
     if (!draining_) LOG_INFO("POST /drain: draining");
     begin_drain();
-    return text(202, "draining\n");
+    return admin::text_response(202, "draining\n");
   });
 }
 

@@ -1,11 +1,14 @@
 // The control thread's state: the running config and snapshot, the state and
 // stats that outlive snapshots, the workers, the access log writer and the
 // admin listener, and the operations the control loop and the admin API
-// trigger (reload, drain, scrape). Control thread only.
+// trigger (reload, drain, scrape). Everything it does runs inside the control
+// loop and returns at once; work that waits (workers adopting a reload, the
+// Redis sync) completes from the loop later. Control thread only.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,12 +18,17 @@
 #include "proxy/access_log/writer.hpp"
 #include "proxy/control/admin/admin_server.hpp"
 #include "proxy/control/listener_sockets.hpp"
+#include "proxy/control/loop/control_loop.hpp"
+#include "proxy/control/redis_driver.hpp"
+#include "proxy/control/state_store.hpp"
 #include "proxy/metrics/registry.hpp"
 #include "proxy/worker/snapshot.hpp"
-#include "proxy/control/state_store.hpp"
 #include "proxy/worker/worker.hpp"
 
 namespace sluice::proxy {
+
+// How many workers `config` asks for (`workers: 0` is one per core).
+unsigned worker_count_for(const config::Config& config);
 
 class ControlPlane {
  public:
@@ -40,8 +48,11 @@ class ControlPlane {
       into.rejected += from.rejected;
     }
   };
+  // "" once every worker runs the new config, or every reason the running config stays.
+  using ReloadDone = std::function<void(const std::string& errors)>;
 
-  ControlPlane(std::string config_path, std::shared_ptr<const config::Config> config);
+  ControlPlane(control::ControlLoop& loop, std::string config_path,
+               std::shared_ptr<const config::Config> config);
   ~ControlPlane();  // stops and joins the workers
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
@@ -50,9 +61,10 @@ class ControlPlane {
   // and starts the workers; "" or why it failed.
   std::string start();
   // Re-reads the config file and, when it is valid, makes every worker run it
-  // (new connections; running ones finish on the old one). Returns "" or every
-  // reason the running config stays.
-  std::string reload();
+  // (new connections; running ones finish on the old one). `done` hears the
+  // outcome from the loop: at once when the file is refused, once every
+  // worker adopted the new snapshot otherwise.
+  void reload(ReloadDone done);
   // Stop accepting, let in-flight work finish (up to the drain timeout).
   void begin_drain();
   bool draining() const { return draining_; }
@@ -60,15 +72,6 @@ class ControlPlane {
   bool drained() const;
   // Listeners bound, config loaded, not draining.
   bool ready() const { return started_ && !draining_; }
-
-  // The control loop's timer (Redis sync of global limits).
-  void tick();
-  std::chrono::milliseconds tick_interval() const { return state_.tick_interval(); }
-  // Waits up to `timeout` for admin requests (served here) and `signal_fd`;
-  // true when `signal_fd` is readable.
-  bool wait(std::chrono::milliseconds timeout, int signal_fd) {
-    return admin_.poll_once(timeout, signal_fd);
-  }
   // SIGUSR1: logrotate moved the access log file.
   void reopen_access_log() {
     if (access_log_) access_log_->reopen();
@@ -82,19 +85,33 @@ class ControlPlane {
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
 
  private:
-  std::string try_reload();
-  // Publishes `snapshot` to every worker and waits (bounded) until all run it.
-  std::string publish(std::shared_ptr<const Snapshot> snapshot);
+  // A reload published to the workers, answered once each adopted it.
+  struct PendingReload {
+    std::vector<uint64_t> expected;  // per worker: adopted() once it runs the new snapshot
+    ReloadDone done;
+    control::ControlLoop::TimerId timeout = 0;
+  };
+
+  // reload.cpp
+  std::string apply_reload();
+  std::string publish(std::shared_ptr<const Snapshot> snapshot, std::vector<uint64_t>& expected);
   // What a reload cannot change without a restart; "" when nothing such changed.
   std::string restart_only_changes(const config::Config& next) const;
-  std::string start_access_log();
+  // A worker adopted something or finished: answers the reloads all adopted.
+  void on_worker_event();
+  void finish_reload(uint64_t id, bool timed_out);
   // Before `next` replaces the running snapshot: a cluster whose breaker or
   // outlier detector is replaced (new settings, new endpoint list) hands its
   // counts to carried_, so its Prometheus counters never go back.
   void carry_counts(const Snapshot& next);
+
+  std::string start_access_log();
+  // The Redis sync runs from the loop once a global limit made one.
+  void drive_redis();
   // The admin API's routes (admin_routes.cpp).
   void install_admin_routes();
 
+  control::ControlLoop& loop_;
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;
   std::shared_ptr<const Snapshot> snapshot_;
@@ -102,7 +119,10 @@ class ControlPlane {
   metrics::Registry metrics_;
   std::unique_ptr<access_log::AccessLogWriter> access_log_;
   admin::AdminServer admin_;
+  std::unique_ptr<RedisDriver> redis_;
   std::map<std::string, Carried> carried_;  // per cluster name
+  std::map<uint64_t, PendingReload> pending_;
+  uint64_t next_reload_ = 1;
   ListenerSockets sockets_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool started_ = false;

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "config/parse.hpp"
-#include "proxy/core/log.hpp"
 #include "proxy/control/server.hpp"
+#include "proxy/core/log.hpp"
 
 namespace {
 

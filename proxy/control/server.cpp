@@ -6,9 +6,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
-
 #include "proxy/control/control_plane.hpp"
 #include "proxy/core/log.hpp"
 
@@ -45,11 +42,13 @@ void handle_signals(int fd, ControlPlane& control) {
   while (::read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     switch (info.ssi_signo) {
       case SIGHUP:
-        if (std::string why = control.reload(); why.empty()) {
-          LOG_INFO("SIGHUP: configuration reloaded");
-        } else {
-          LOG_ERROR("SIGHUP: reload failed; keeping the running config:\n%s", why.c_str());
-        }
+        control.reload([](const std::string& why) {
+          if (why.empty()) {
+            LOG_INFO("SIGHUP: configuration reloaded");
+          } else {
+            LOG_ERROR("SIGHUP: reload failed; keeping the running config:\n%s", why.c_str());
+          }
+        });
         break;
       case SIGUSR1:
         LOG_INFO("SIGUSR1: reopening the access log");
@@ -75,7 +74,13 @@ int run_server(const std::string& config_path, std::shared_ptr<const config::Con
   }
   int status = 0;
   {
-    ControlPlane control(config_path, config);
+    control::ControlLoop loop;
+    if (!loop.ok()) {
+      LOG_ERROR("control loop: %s", loop.error().c_str());
+      ::close(signal_fd);
+      return 1;
+    }
+    ControlPlane control(loop, config_path, config);
     if (std::string error = control.start(); !error.empty()) {
       LOG_ERROR("%s", error.c_str());
       status = 1;
@@ -85,19 +90,10 @@ int run_server(const std::string& config_path, std::shared_ptr<const config::Con
                  l.protocol == config::Protocol::tcp ? "tcp" : "http", l.listen.text.c_str());
       LOG_INFO("sluice started: %u worker%s", control.worker_count(),
                control.worker_count() == 1 ? "" : "s");
-      using Clock = std::chrono::steady_clock;
-      auto next_tick = Clock::now() + control.tick_interval();
-      while (!(control.draining() && control.drained())) {
-        // While draining, wake often to notice the workers finishing.
-        auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_tick - Clock::now());
-        if (control.draining()) wait = std::min(wait, std::chrono::milliseconds(20));
-        if (control.wait(std::max(wait, std::chrono::milliseconds(0)), signal_fd))
-          handle_signals(signal_fd, control);
-        if (Clock::now() >= next_tick) {
-          control.tick();
-          next_tick = Clock::now() + control.tick_interval();
-        }
-      }
+      loop.watch(signal_fd, EPOLLIN, [&](uint32_t) { handle_signals(signal_fd, control); });
+      // Workers post to the loop when they finish draining, which wakes it.
+      loop.run_until([&] { return control.draining() && control.drained(); });
+      loop.unwatch(signal_fd);
     }
   }  // joins the workers
   ::close(signal_fd);

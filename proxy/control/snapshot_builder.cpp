@@ -1,9 +1,11 @@
-#include "proxy/worker/snapshot.hpp"
+#include "proxy/control/snapshot_builder.hpp"
 
 #include <algorithm>
 
 #include "balancers/registry.hpp"
 #include "config/to_json.hpp"
+#include "proxy/l4/tcp_listener.hpp"
+#include "proxy/l7/http_listener.hpp"
 #include "proxy/l7/request_key.hpp"
 
 namespace sluice::proxy {
@@ -20,18 +22,14 @@ balancers::Options balancer_options(const config::Balancer& b) {
   return o;
 }
 
-// Builds one cluster's balancer and load view; returns an error message or "".
-std::string build_cluster(ClusterRuntime& c, LoadRegistry& loads) {
+// One cluster's endpoint list, balancer and load view; an error message or "".
+std::string build_cluster(ClusterRuntime& c, EndpointRegistry& registry) {
   const config::Cluster& cfg = *c.config;
-  std::vector<balancers::Endpoint> endpoints;
-  for (const auto& e : cfg.endpoints) {
-    endpoints.push_back({e.address.text, e.weight});
-    c.loads.push_back(loads.endpoint(cfg.name, e.address.text));
-    c.load_pointers.push_back(c.loads.back().get());
-  }
+  for (const auto& e : cfg.endpoints)
+    c.endpoints.add(e.address, e.weight, registry.endpoint(cfg.name, e.address.text));
   const balancers::Options options = balancer_options(cfg.balancer);
-  balancers::BuildResult built =
-      balancers::make_balancer(config::balancer_type_name(cfg.balancer.type), endpoints, options);
+  balancers::BuildResult built = balancers::make_balancer(
+      config::balancer_type_name(cfg.balancer.type), c.endpoints.for_balancer(), options);
   if (!built.ok()) return "cluster " + cfg.name + ": " + built.error;
   c.balancer = std::move(built.balancer);
   c.needs_key = cfg.balancer.type == config::BalancerType::consistent_hash;
@@ -41,7 +39,7 @@ std::string build_cluster(ClusterRuntime& c, LoadRegistry& loads) {
   c.tracks_latency = cfg.balancer.type == config::BalancerType::p2c &&
                      cfg.balancer.load == config::P2cLoad::ewma_latency;
   c.ewma_tau_ns = options.ewma_tau_ns;
-  if (cfg.balancer.bounded_load) c.total = loads.total(cfg.name);
+  if (cfg.balancer.bounded_load) c.total = registry.total(cfg.name);
   return {};
 }
 
@@ -60,55 +58,55 @@ RateLimitRuntime build_rate_limit(const config::RateLimit& limit, const config::
   return r;
 }
 
+std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Snapshot& snap,
+                                             metrics::Registry& metrics) {
+  auto http = std::make_unique<HttpListener>(l);
+  http->rate_limit = snap.find_rate_limit(l.rate_limit);
+  for (const auto& r : l.routes) {
+    RouteRuntime& route = http->routes.emplace_back();
+    route.config = &r;
+    route.cluster = snap.find_cluster(r.cluster);
+    route.rate_limit = snap.find_rate_limit(r.rate_limit);
+    route.limit_key = route_key(l.name, r.name);
+    route.stats = metrics.route(l.name, r.name, r.cluster);
+  }
+  http->unrouted_stats = metrics.route(l.name, "", "");
+  return http;
+}
+
 }  // namespace
 
-std::shared_ptr<const Snapshot> Snapshot::build(std::shared_ptr<const config::Config> config,
-                                                StateStore& state, metrics::Registry& metrics,
-                                                std::string& error) {
+std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
+                                               StateStore& state, metrics::Registry& metrics,
+                                               std::string& error) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
-  snap->clusters.reserve(config->clusters.size());  // listeners point into it
   for (const auto& c : config->clusters) {
     ClusterRuntime& runtime = snap->clusters.emplace_back();
     runtime.config = &c;
     runtime.index = snap->clusters.size() - 1;
-    error = build_cluster(runtime, state.loads);
+    error = build_cluster(runtime, state.endpoints);
     if (!error.empty()) return nullptr;
     runtime.breaker = state.breaker(c);
     runtime.limits = state.limits(c);
     runtime.outliers = state.outliers(c);
     runtime.stats = metrics.cluster(c.name);
   }
-  snap->rate_limits.reserve(config->rate_limits.size());
   for (const auto& r : config->rate_limits) {
     snap->rate_limits.push_back(build_rate_limit(r, *config, state));
     snap->rate_limits.back().stats = metrics.rate_limit(r.name);
   }
-  auto find = [&](const std::string& name) -> const ClusterRuntime* {
-    for (const auto& c : snap->clusters)
-      if (c.config->name == name) return &c;
-    return nullptr;
-  };
-  auto find_limit = [&](const std::string& name) -> const RateLimitRuntime* {
-    for (const auto& r : snap->rate_limits)
-      if (r.config->name == name) return &r;
-    return nullptr;
-  };
   for (const auto& l : config->listeners) {
-    ListenerRuntime lr;
+    ListenerRuntime& lr = snap->listeners.emplace_back();
     lr.config = &l;
-    lr.cluster = find(l.cluster);
-    lr.rate_limit = find_limit(l.rate_limit);
     const bool http = l.protocol == config::Protocol::http;
     lr.stats = metrics.listener(l.name, http ? "http" : "tcp");
-    for (const auto& r : l.routes) {
-      lr.route_clusters.push_back(find(r.cluster));
-      lr.route_rate_limits.push_back(find_limit(r.rate_limit));
-      lr.route_keys.push_back(route_key(l.name, r.name));
-      lr.route_stats.push_back(metrics.route(l.name, r.name, r.cluster));
+    if (http) {
+      lr.factory = http_factory(l, *snap, metrics);
+    } else {
+      lr.factory = std::make_unique<TcpListener>(l, *snap->find_cluster(l.cluster),
+                                                 snap->find_rate_limit(l.rate_limit));
     }
-    if (http) lr.unrouted_stats = metrics.route(l.name, "", "");
-    snap->listeners.push_back(std::move(lr));
   }
   return snap;
 }

@@ -45,7 +45,9 @@ std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::R
     ro.port = ntohs(sa->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port
                                               : reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
     redis_ = std::make_unique<limiter::RedisSync>(ro);
-    sync_interval_ = std::chrono::duration_cast<std::chrono::milliseconds>(redis.sync_interval);
+    sync_interval_ =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(redis.sync_interval),
+                 std::chrono::milliseconds(1));
   }
   redis_->remove(state.get());  // a reload resolves the same limit again
   redis_->add(state);
@@ -86,14 +88,6 @@ std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(const config::Clu
   if (!slot || !(slot->options() == options))
     slot = std::make_shared<limiter::OutlierDetector>(options, cluster.endpoints.size());
   return slot;
-}
-
-void StateStore::tick(limiter::Nanos now) {
-  if (redis_) redis_->tick(now);
-}
-
-std::chrono::milliseconds StateStore::tick_interval() const {
-  return std::max(sync_interval_, std::chrono::milliseconds(1));
 }
 
 }  // namespace sluice::proxy

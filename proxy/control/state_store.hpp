@@ -5,11 +5,11 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
-
-#include <map>
 #include <vector>
+
 #include "config/config.hpp"
 
 #include "limiter/circuit_breaker.hpp"
@@ -19,13 +19,13 @@
 #include "limiter/outlier_detector.hpp"
 #include "limiter/redis_sync.hpp"
 #include "limiter/state_registry.hpp"
-#include "proxy/control/load_registry.hpp"
+#include "proxy/control/endpoint_registry.hpp"
 
 namespace sluice::proxy {
 
 class StateStore {
  public:
-  LoadRegistry loads;
+  EndpointRegistry endpoints;
 
   std::shared_ptr<limiter::KeyedRateLimiter> local_limit(const config::RateLimit& limit);
   // Also registers the limiter with the Redis sync (created from `redis`).
@@ -38,10 +38,10 @@ class StateStore {
   std::shared_ptr<limiter::ClusterLimits> limits(const config::Cluster& cluster);
   std::shared_ptr<limiter::OutlierDetector> outliers(const config::Cluster& cluster);
 
-  // Control-thread timer: one Redis sync round when global limits exist.
-  void tick(limiter::Nanos now);
-  // How often tick() wants to run; 1 s when there is nothing to sync.
-  std::chrono::milliseconds tick_interval() const;
+  // The Redis sync of global limits, once a global limit exists (null before),
+  // and how often it wants a round.
+  limiter::RedisSync* redis() { return redis_.get(); }
+  std::chrono::milliseconds sync_interval() const { return sync_interval_; }
 
  private:
   limiter::StateRegistry<limiter::KeyedRateLimiter, limiter::RateLimitOptions> local_{

@@ -4,37 +4,27 @@
 
 namespace sluice::proxy {
 
-void Pipe::grow() {
+void ChunkQueue::grow() {
   std::vector<Chunk> bigger(chunks_.size() * 2);
   for (size_t i = 0; i < count_; ++i) bigger[i] = at(i);
   chunks_.swap(bigger);
   head_ = 0;
 }
 
-void Pipe::take_receive(BufferRing& buffers, int result, unsigned flags, bool keep) {
-  if (!(flags & IORING_CQE_F_MORE)) {
-    receiving = false;
-    pausing = false;
-  }
-  if (!(flags & IORING_CQE_F_BUFFER)) return;
-  const auto buffer = static_cast<uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-  buffers.on_received(buffer);
-  if (keep && result > 0) {
-    push(buffer, static_cast<uint32_t>(result));
-  } else {
-    buffers.release(buffer);
-  }
-}
-
-void Pipe::swap(Pipe& other) {
-  std::swap(chunks_, other.chunks_);
+void ChunkQueue::swap(ChunkQueue& other) {
+  // The byte totals stay each queue's own; the bytes that move count as pushed
+  // into their new queue (and consumed from the old), as append() counts them.
+  const size_t mine = queued_;
+  pushed_ += other.queued_;
+  other.pushed_ += mine;
+  chunks_.swap(other.chunks_);
   std::swap(head_, other.head_);
   std::swap(count_, other.count_);
   std::swap(queued_, other.queued_);
-  std::swap(owned_, other.owned_);
+  owned_.swap(other.owned_);
 }
 
-void Pipe::push_chunk(Chunk chunk) {
+void ChunkQueue::push_chunk(Chunk chunk) {
   if (chunk.length == 0) return;
   if (count_ == chunks_.size()) grow();
   at(count_) = chunk;
@@ -43,27 +33,56 @@ void Pipe::push_chunk(Chunk chunk) {
   pushed_ += chunk.length;
 }
 
-void Pipe::push_slice(BufferRing& buffers, uint16_t buffer, uint32_t offset, uint32_t length) {
+void ChunkQueue::push_slice(BufferRing& buffers, uint16_t buffer, uint32_t offset,
+                            uint32_t length) {
   if (length == 0) return;
   buffers.retain(buffer);
   push_chunk({buffer, offset, length});
 }
 
-void Pipe::push_owned(std::string bytes) {
+void ChunkQueue::append(ChunkQueue& from) {
+  if (from.count_ == 0) return;
+  const size_t moved = from.queued_;
+  if (count_ == 0) {
+    // The common case (a relay forwarding what just arrived to an idle
+    // sender): take the other queue's storage whole instead of copying chunks.
+    chunks_.swap(from.chunks_);
+    // Member swap: std::swap would move-construct a deque, which allocates.
+    if (!from.owned_.empty()) owned_.swap(from.owned_);
+    head_ = std::exchange(from.head_, 0);
+    count_ = std::exchange(from.count_, 0);
+    queued_ = moved;
+    pushed_ += moved;
+    from.queued_ = 0;
+    return;
+  }
+  size_t owned_index = 0;
+  for (size_t i = 0; i < from.count_; ++i) {
+    const Chunk c = from.at(i);
+    if (c.buffer == kOwned) owned_.push_back(std::move(from.owned_[owned_index++]));
+    push_chunk(c);
+  }
+  if (owned_index != 0) from.owned_.clear();
+  from.head_ = 0;
+  from.count_ = 0;
+  from.queued_ = 0;
+}
+
+void ChunkQueue::push_owned(std::string bytes) {
   if (bytes.empty()) return;
   const auto length = static_cast<uint32_t>(bytes.size());
   owned_.push_back(std::move(bytes));
   push_chunk({kOwned, 0, length});
 }
 
-std::string_view Pipe::front(const BufferRing& buffers) const {
+std::string_view ChunkQueue::front(const BufferRing& buffers) const {
   const Chunk& c = at(0);
   const char* base = c.buffer == kOwned ? owned_.front().data()
                                         : reinterpret_cast<const char*>(buffers.data(c.buffer));
   return {base + c.offset, c.length};
 }
 
-msghdr* Pipe::prepare_send(const BufferRing& buffers) {
+msghdr* ChunkQueue::prepare_send(const BufferRing& buffers) {
   int n = 0;
   size_t owned_index = 0;
   for (; n < kMaxIov && static_cast<size_t>(n) < count_; ++n) {
@@ -79,7 +98,7 @@ msghdr* Pipe::prepare_send(const BufferRing& buffers) {
   return &msg_;
 }
 
-void Pipe::consume(size_t bytes, BufferRing& buffers) {
+void ChunkQueue::consume(size_t bytes, BufferRing& buffers) {
   queued_ -= bytes;
   while (bytes > 0) {
     Chunk& c = at(0);

@@ -1,8 +1,7 @@
-// An ordered queue of bytes on their way to one socket: slices of receive
-// buffers (forwarded without copying) and owned strings (heads and responses
-// sluice writes itself). At most one send is in flight, so bytes can never be
-// reordered. Also serves as the queue of received bytes not yet parsed.
-// Owned by a session on one worker thread.
+// An ordered queue of bytes: slices of receive buffers (forwarded without
+// copying; each slice holds a reference on its buffer) and owned strings (heads
+// and responses sluice writes itself). A Stream keeps one for what it received
+// and one for what it is to send. Owned by one worker thread.
 #pragma once
 
 #include <sys/socket.h>
@@ -15,37 +14,44 @@
 #include <string_view>
 #include <vector>
 
-#include "proxy/core/uring.hpp"
+#include "proxy/core/buffer_ring.hpp"
 
 namespace sluice::proxy {
 
-class Pipe {
+class ChunkQueue {
  public:
-  // Received bytes above this stop the receiving side until the sending side
-  // catches up (backpressure); below the low mark the receive is re-armed.
+  // Backpressure marks: a receiving side stops while the bytes it produced and
+  // nobody consumed exceed kHighWater, and starts again at kLowWater.
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
   static constexpr int kMaxIov = 16;
 
-  Pipe() : chunks_(16) {}
+  ChunkQueue() : chunks_(16) {}
+  ChunkQueue(const ChunkQueue&) = delete;
+  ChunkQueue& operator=(const ChunkQueue&) = delete;
 
-  // A freshly received buffer: the pipe takes over the receive's reference.
+  // A freshly received buffer: the queue takes over the receive's reference.
   void push(uint16_t buffer, uint32_t length) { push_chunk({buffer, 0, length}); }
-  // Part of a buffer another queue also holds: the pipe takes its own reference.
+  // Part of a buffer another queue also holds: this queue takes its own reference.
   void push_slice(BufferRing& buffers, uint16_t buffer, uint32_t offset, uint32_t length);
   // Bytes sluice produced itself.
   void push_owned(std::string bytes);
+  // Moves every chunk of `from` to the end of this queue (references move too).
+  void append(ChunkQueue& from);
 
   bool empty() const { return count_ == 0; }
   size_t queued_bytes() const { return queued_; }
-  // Every byte ever queued: the access log's per-request byte counts are
-  // differences of this.
+  // Every byte ever queued: per-request byte counts are differences of this.
   uint64_t pushed_total() const { return pushed_; }
+  // Every byte ever consumed.
+  uint64_t consumed_total() const { return pushed_ - queued_; }
 
   // The first queued bytes, contiguous (one chunk), and where they live.
   std::string_view front(const BufferRing& buffers) const;
   uint16_t front_buffer() const { return at(0).buffer; }
   uint32_t front_offset() const { return at(0).offset; }
+  // Whether the first chunk is a slice of a receive buffer (push_slice works on it).
+  bool front_is_buffer() const { return at(0).buffer != kOwned; }
 
   // Calls fn(bytes) on each queued chunk in order while it returns true.
   template <typename Fn>
@@ -59,37 +65,16 @@ class Pipe {
     }
   }
 
-  // Points the send message at the queued bytes (up to kMaxIov chunks).
-  // The message lives here until the send completes.
+  // Points a send message at the queued bytes (up to kMaxIov chunks). The
+  // message lives here until the send completes; nothing may be consumed meanwhile.
   msghdr* prepare_send(const BufferRing& buffers);
   // Drops the first `bytes` queued bytes and releases emptied buffers.
   void consume(size_t bytes, BufferRing& buffers);
-  // Exchanges queued bytes and state with another pipe (a retry moves an unsent
-  // request to a new upstream connection). Neither may have a send in flight.
-  void swap(Pipe& other);
+  // Exchanges queued bytes with another queue (a retry moves an unsent request
+  // to a new upstream connection). Neither may have a send in flight.
+  void swap(ChunkQueue& other);
   // Teardown: every queued buffer is released.
   void release_all(BufferRing& buffers) { consume(queued_, buffers); }
-
-  // Receive side (the source socket) state.
-  bool receiving = false;        // a multishot receive is armed
-  bool pausing = false;          // a cancel of that receive has been asked for
-  bool waiting_buffers = false;  // the receive ended for want of buffers
-  bool eof = false;              // the source has sent FIN
-  // Send side (the destination socket) state.
-  bool sending = false;
-  bool shut = false;  // FIN forwarded to the destination
-
-  bool done() const { return eof && shut; }
-
-  // Arms a multishot receive on `fd` into the worker's buffer ring.
-  static void prep_receive(io_uring_sqe* sqe, int fd) {
-    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = BufferRing::kGroup;
-  }
-  // Takes one completion of that receive: updates `receiving`, and queues the
-  // buffer it filled when `keep` (otherwise hands the buffer straight back).
-  void take_receive(BufferRing& buffers, int result, unsigned flags, bool keep);
 
  private:
   static constexpr uint16_t kOwned = 0xffff;  // not a buffer id: the front of owned_

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,11 @@ int open_bound_socket(const config::Address& address, std::string& error) {
 
 bool start_listening(int fd) {
   return ::listen(fd, SOMAXCONN) == 0;
+}
+
+void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 void peer_ip(int fd, char* out, size_t size, uint16_t* port) {

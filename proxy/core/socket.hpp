@@ -16,6 +16,9 @@ namespace sluice::proxy {
 int open_bound_socket(const config::Address& address, std::string& error);
 bool start_listening(int fd);
 
+// TCP_NODELAY: sluice forwards what it has at once; batching is the sender's business.
+void set_nodelay(int fd);
+
 // The peer's IP address as text ("127.0.0.1", "::1"); empty on failure.
 // `port`, when given, receives the peer's port (0 on failure).
 void peer_ip(int fd, char* out, size_t size, uint16_t* port = nullptr);

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace sluice::proxy {
 
@@ -89,6 +91,26 @@ class TimerList {
   TimerNode* tail_ = nullptr;
   uint64_t timeout_ms_;
   size_t size_ = 0;
+};
+
+// Every deadline list of one worker, one per distinct timeout value (a
+// handful: the configured idle, request and connect timeouts and a few fixed
+// ones), so each list stays sorted by construction.
+class TimerLists {
+ public:
+  // The list for `timeout_ms`, created on first use.
+  TimerList& get(uint64_t timeout_ms) {
+    for (auto& list : lists_)
+      if (list->timeout_ms() == timeout_ms) return *list;
+    lists_.push_back(std::make_unique<TimerList>(timeout_ms));
+    return *lists_.back();
+  }
+  void expire(uint64_t now_ms) {
+    for (auto& list : lists_) list->expire(now_ms);
+  }
+
+ private:
+  std::vector<std::unique_ptr<TimerList>> lists_;
 };
 
 }  // namespace sluice::proxy

@@ -1,6 +1,7 @@
 #include "proxy/l7/request_key.hpp"
 
 #include "balancers/key_hash.hpp"
+#include "proxy/session/rate_limit.hpp"
 
 namespace sluice::proxy {
 namespace {
@@ -34,31 +35,16 @@ std::string_view query_value(std::string_view query, std::string_view name) {
   return pair_value(query, '&', name);
 }
 
-uint64_t connection_key(std::string_view client_ip) {
-  return balancers::hash_key(client_ip);
-}
-
 uint64_t route_key(std::string_view listener, std::string_view route) {
   return balancers::fmix64(balancers::hash_key(listener) ^
                            (balancers::hash_key(route) * 0x9e3779b97f4a7c15ULL));
 }
 
-uint64_t limit_key(const config::RateLimitKey& key, const http::Head* head,
-                   std::string_view client_ip, uint64_t route_key) {
-  using Source = config::RateLimitKey::Source;
-  switch (key.source) {
-    case Source::client_ip:
-      return balancers::hash_key(client_ip);
-    case Source::route:
-      return route_key;
-    case Source::global:
-      return 0;
-    case Source::header: {
-      const http::Header* h = head != nullptr ? head->find(key.header) : nullptr;
-      return balancers::hash_key(h != nullptr ? h->value : std::string_view{});
-    }
-  }
-  return 0;
+uint64_t request_limit_key(const config::RateLimitKey& key, const http::Head& head,
+                           std::string_view client_ip, uint64_t route_key) {
+  const http::Header* h =
+      key.source == config::RateLimitKey::Source::header ? head.find(key.header) : nullptr;
+  return limit_key(key, h != nullptr ? h->value : std::string_view{}, client_ip, route_key);
 }
 
 uint64_t request_key(const config::HashKey& key, const http::Head& head,

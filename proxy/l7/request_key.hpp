@@ -1,5 +1,5 @@
-// The 64-bit key consistent hashing places a request or connection by, taken
-// from where the cluster's `key:` says. Worker threads; no allocation.
+// The 64-bit keys an HTTP request is hashed and rate-limited by, taken from
+// where the cluster's or the limit's `key:` says. Worker threads; no allocation.
 #pragma once
 
 #include <cstdint>
@@ -16,14 +16,10 @@ namespace sluice::proxy {
 uint64_t request_key(const config::HashKey& key, const http::Head& head,
                      std::string_view client_ip);
 
-// A TCP connection: always the client IP (as text, the same bytes HTTP hashes).
-uint64_t connection_key(std::string_view client_ip);
-
-// The key a rate limit counts by: the client IP, a header's value (HTTP only;
-// `head` is null for TCP), the route (`route_key`, see route_key()), or one
-// key for everything.
-uint64_t limit_key(const config::RateLimitKey& key, const http::Head* head,
-                   std::string_view client_ip, uint64_t route_key);
+// The key a rate limit counts an HTTP request by (see limit_key() in
+// proxy/session/rate_limit.hpp): the header is looked up in `head`.
+uint64_t request_limit_key(const config::RateLimitKey& key, const http::Head& head,
+                           std::string_view client_ip, uint64_t route_key);
 
 // A route's identity for `key: route` limits: its listener's and its own name,
 // so a route keeps its bucket when a reload inserts routes before it, and

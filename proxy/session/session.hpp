@@ -1,35 +1,83 @@
-// What a worker needs from any downstream connection it owns (the TCP relay,
-// the HTTP session): completions, deadlines, buffer starvation, and a way to end it.
+// What the worker and the protocols (l4/, l7/) agree on. A listener's
+// SessionFactory (chosen when the snapshot is built) turns each accepted socket
+// into a Session; the worker drives sessions only through this interface, and
+// a session reaches the worker only through its SessionHost (its listener in
+// one generation on one worker), never the Worker itself. Worker thread only.
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
+#include "balancers/balancer.hpp"
+#include "config/config.hpp"
+#include "proxy/access_log/ring.hpp"
+#include "proxy/core/loop.hpp"
 #include "proxy/metrics/counters.hpp"
-#include "proxy/core/timer_list.hpp"
-#include "proxy/core/uring.hpp"
+#include "proxy/stream/stream.hpp"
+#include "proxy/upstream/cluster.hpp"
+#include "proxy/upstream/pool.hpp"
 
 namespace sluice::proxy {
 
-struct WorkerGeneration;
+class Session;
+class SessionFactory;
 
-class Session : public IoHandler, public TimerOwner, public BufferWaiter {
+class SessionHost {
  public:
-  // Deadline kinds shared by all sessions; a session may add its own above these.
-  enum TimerKind : int { kIdleTimer = 0 };
+  virtual Loop& loop() = 0;
+  virtual unsigned worker_index() const = 0;
+  virtual const config::Listener& listener() const = 0;
+  virtual const SessionFactory& factory() const = 0;
+  // The deadline list for the listener's idle timeout.
+  virtual TimerList& idle_timers() = 0;
+  // This worker's slot of the listener's counters.
+  virtual metrics::ListenerCounters& counters() = 0;
+  // Keep-alive connections and balancer state of this generation.
+  virtual UpstreamPool& pool() = 0;
+  virtual balancers::CoreState& core(const ClusterRuntime& cluster) = 0;
+  // Whether the access log is on at all (a session saves what only its start knows).
+  virtual bool logging() const = 0;
+  // The ring to log this request or connection to; null when the log is off
+  // or the sample skips it.
+  virtual access_log::RecordRing* access_log() = 0;
+  // A reload made a newer generation the running one.
+  virtual bool outdated() const = 0;
+  // Moves `session` (between requests) to the running generation's listener
+  // on the same address and protocol, like a new connection; returns that
+  // host, or null when the reload removed the listener (the session stays).
+  virtual SessionHost* follow_reload(Session& session) = 0;
+  // The session is done: the host frees it. Call only from a completion or a
+  // posted task of the session, as its last act.
+  virtual void session_ended(Session& session) = 0;
 
-  Session() : idle_timer(this, kIdleTimer) {}
+ protected:
+  ~SessionHost() = default;
+};
+
+class Session {
+ public:
   virtual ~Session() = default;
-  // Closes the connection now; the session frees itself (through
-  // Worker::session_ended) once the kernel has returned all its operations.
+  virtual void start() = 0;
+  // Closes the connection now; the session ends (session_ended) once the
+  // kernel has returned all its operations.
   virtual void abort() = 0;
   // The worker is stopping: finish what is in flight, take nothing new, then
   // close. What is still open at the drain deadline is aborted.
-  virtual void drain() { abort(); }
+  virtual void drain() = 0;
 
-  TimerNode idle_timer;
-  size_t live_index = 0;                   // position in the worker's list of live sessions
-  WorkerGeneration* generation = nullptr;  // what it was accepted under
-  metrics::ListenerCounters* listener_counters = nullptr;  // this worker's slot
+  // The worker's bookkeeping.
+  SessionHost* host = nullptr;
+  size_t live_index = 0;
+};
+
+class SessionFactory {
+ public:
+  virtual ~SessionFactory() = default;
+  // Accept-time admission (a TCP listener's connection rate limit); false
+  // closes the socket unanswered.
+  virtual bool admit(int fd, SessionHost& host) const { return true; }
+  // A session for an accepted connection; the worker starts it.
+  virtual Session* create(SessionHost& host, std::unique_ptr<Stream> client) const = 0;
 };
 
 }  // namespace sluice::proxy

@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "balancers/load.hpp"
-#include "proxy/worker/snapshot.hpp"
+#include "proxy/upstream/cluster.hpp"
 
 namespace sluice::proxy {
 
@@ -20,7 +20,7 @@ class LoadTicket {
   void begin(const ClusterRuntime& cluster, uint32_t endpoint) {
     end();
     if (!cluster.tracks_load) return;
-    load_ = cluster.load_pointers[endpoint];
+    load_ = cluster.endpoints.load(endpoint);
     total_ = cluster.total.get();
     balancers::begin_request(*load_, total_);
   }

@@ -1,6 +1,6 @@
 // What one worker derived from one published snapshot. Sessions and upstream
-// connections started under a generation keep it (their listener's runtime,
-// the clusters, balancer cursors, keep-alive pools) until they end, so a reload
+// connections started under a generation keep it (their listener's factory,
+// the clusters, balancer cursors, keep-alive pool) until they end, so a reload
 // never changes a request or a relay midway; an old generation is freed once
 // nothing uses it any more. Worker thread only.
 #pragma once
@@ -11,11 +11,11 @@
 
 #include "balancers/balancer.hpp"
 #include "proxy/access_log/sampler.hpp"
+#include "proxy/upstream/pool.hpp"
 #include "proxy/worker/snapshot.hpp"
 
 namespace sluice::proxy {
 
-class UpstreamConnection;
 class WorkerListener;
 
 // From the control thread to one worker: a snapshot to adopt, and per snapshot
@@ -31,11 +31,9 @@ struct WorkerGeneration {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<std::unique_ptr<WorkerListener>> listeners;
   std::vector<balancers::CoreState> cores;  // per cluster: this worker's balancer state
-  // pools[cluster][endpoint]: idle connections, most recently used last.
-  std::vector<std::vector<std::vector<UpstreamConnection*>>> pools;
+  std::unique_ptr<UpstreamPool> pool;
   access_log::Sampler access_sampler;  // log.access.sample of this snapshot
   size_t sessions = 0;                 // live sessions accepted under it
-  size_t upstreams = 0;                // live upstream connections opened under it
 };
 
 }  // namespace sluice::proxy

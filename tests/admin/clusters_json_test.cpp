@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "config/parse.hpp"
+#include "proxy/control/snapshot_builder.hpp"
 #include "proxy/control/state_store.hpp"
 
 namespace sluice::proxy::admin {
@@ -38,12 +39,12 @@ clusters:
   StateStore state;
   metrics::Registry metrics(1);
   std::string error;
-  auto snapshot = Snapshot::build(config, state, metrics, error);
+  auto snapshot = build_snapshot(config, state, metrics, error);
   ASSERT_NE(snapshot, nullptr) << error;
   const ClusterRuntime& api = snapshot->clusters[0];
   ASSERT_TRUE(api.tracks_load);
 
-  api.loads[0]->in_flight = 3;
+  api.endpoints.load(0)->in_flight = 3;
   api.breaker->on_failure(kNow);
   api.breaker->on_failure(kNow);                              // opens: 2 in a row
   EXPECT_FALSE(limiter::admitted(api.breaker->allow(kNow)));  // counted as rejected

@@ -1,6 +1,7 @@
 // The Redis-backed global limit against a real redis-server started by the test. Time is a fake
 // timeline passed to the Lua script (server_time = false), so 10 simulated seconds take
-// milliseconds and the numbers are reproducible.
+// milliseconds and the numbers are reproducible. Each tick is driven like the control loop does
+// (redis_sync_driver.hpp): the round trip has settled when the simulated time moves on.
 #include "limiter/global_limiter.hpp"
 #include "limiter/redis_sync.hpp"
 
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "redis_server.hpp"
+#include "redis_sync_driver.hpp"
 
 namespace sluice::limiter {
 namespace {
@@ -48,7 +50,7 @@ std::vector<Instance> run(int port, const GlobalLimitOptions& limit, int per_ins
   for (Nanos t = 0; t < duration; t += std::min(step, kMs)) {
     for (size_t i = 0; i < instances.size(); ++i) {
       if (t >= next_tick[i]) {
-        instances[i].sync->tick(t);
+        EXPECT_TRUE(testing::tick_and_await(*instances[i].sync, t));
         next_tick[i] += interval;
       }
     }
@@ -131,7 +133,7 @@ TEST(GlobalLimiter, RedisDownAppliesOnErrorAndReconnectsWithBackoff) {
   sync.add(allow);
   sync.add(deny);
 
-  sync.tick(0);
+  EXPECT_TRUE(testing::tick_and_await(sync, 0));
   ASSERT_TRUE(sync.stats().connected);
   ASSERT_GT(allow->pool(), 0);
   ASSERT_GT(deny->pool(), 0);
@@ -145,7 +147,7 @@ TEST(GlobalLimiter, RedisDownAppliesOnErrorAndReconnectsWithBackoff) {
   EXPECT_EQ(deny->pool(), 0);
 
   const auto wall = std::chrono::steady_clock::now();
-  sync.tick(50 * kMs);                                        // the exchange fails
+  EXPECT_TRUE(testing::tick_and_await(sync, 50 * kMs));       // the exchange fails
   EXPECT_LT(std::chrono::steady_clock::now() - wall, 500ms);  // never a stall
   EXPECT_EQ(sync.stats().errors, 1u);
   EXPECT_FALSE(sync.stats().connected);
@@ -160,21 +162,21 @@ TEST(GlobalLimiter, RedisDownAppliesOnErrorAndReconnectsWithBackoff) {
   EXPECT_EQ(allow->on_error_total() + deny->on_error_total(), before + 20);
 
   // Exponential backoff: attempts at 100 ms (+50), 200 ms (+100), then 400 ms (+200, the cap).
-  sync.tick(99 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 99 * kMs));
   EXPECT_EQ(sync.stats().errors, 1u);  // still backing off: no attempt
-  sync.tick(100 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 100 * kMs));
   EXPECT_EQ(sync.stats().errors, 2u);
-  sync.tick(199 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 199 * kMs));
   EXPECT_EQ(sync.stats().errors, 2u);
-  sync.tick(200 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 200 * kMs));
   EXPECT_EQ(sync.stats().errors, 3u);
-  sync.tick(399 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 399 * kMs));
   EXPECT_EQ(sync.stats().errors, 3u);
 
   ASSERT_TRUE(redis.start());  // back on the same port
-  sync.tick(399 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 399 * kMs));
   EXPECT_FALSE(sync.stats().connected);  // waits out the backoff even though Redis is back
-  sync.tick(400 * kMs);
+  EXPECT_TRUE(testing::tick_and_await(sync, 400 * kMs));
   EXPECT_TRUE(sync.stats().connected);
   EXPECT_EQ(sync.stats().errors, 3u);
   EXPECT_TRUE(allow->redis_ok());
@@ -192,12 +194,13 @@ TEST(GlobalLimiter, ServerClockModeLeasesTokens) {
   auto l = std::make_shared<GlobalLimiter>(
       GlobalLimitOptions{.name = "server-clock", .count = 1000, .per = 1s, .burst = 100});
   sync.add(l);
-  sync.tick(0);
+  EXPECT_TRUE(testing::tick_and_await(sync, 0));
   ASSERT_GT(l->pool(), 0);
   while (l->admit(0).admitted) {
   }
   ASSERT_EQ(l->denied_total(), 1u);
-  sync.tick(50 * kMs);  // two intervals of the demand just seen: 1 spent + 1 denied
+  EXPECT_TRUE(testing::tick_and_await(
+      sync, 50 * kMs));  // two intervals of the demand just seen: 1 spent + 1 denied
   EXPECT_EQ(l->pool(), 4);
   EXPECT_EQ(sync.stats().errors, 0u);
 }

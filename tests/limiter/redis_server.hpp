@@ -9,8 +9,10 @@ class RedisServer {
  public:
   RedisServer();  // picks a free port and starts
   ~RedisServer();
-  bool start();  // (re)start on the same port; waits until it answers PING
-  void kill();   // SIGKILL and reap: simulates a crash
+  bool start();   // (re)start on the same port; waits until it answers PING
+  void kill();    // SIGKILL and reap: simulates a crash
+  void pause();   // SIGSTOP: alive and connected, but reads and answers nothing
+  void resume();  // SIGCONT
   int port() const { return port_; }
   bool running() const { return pid_ > 0; }
 

@@ -1,7 +1,7 @@
 #include "proxy/control/admin/admin_server.hpp"
 
 #include <netinet/in.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,20 +26,15 @@ constexpr auto kLinger = std::chrono::milliseconds(1000);
 
 constexpr size_t kReadChunk = 16 * 1024;
 
-AdminResponse error_response(int status, std::string body) {
-  AdminResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
 }  // namespace
 
 struct AdminServer::Connection {
-  enum class State { reading, writing, lingering, dead };
+  // replying: the handler has the request and the connection waits for its reply, neither
+  // reading nor on a deadline.
+  enum class State { reading, replying, writing, lingering, dead };
 
-  Connection(int socket, Clock::time_point now, const AdminOptions& options)
-      : fd(socket), deadline(now + options.deadline), accepted(now) {
+  Connection(uint64_t connection_id, int socket, Clock::time_point end, const AdminOptions& options)
+      : id(connection_id), fd(socket), deadline(end) {
     parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
     parser.body_limit(options.body_limit);
     parser.eager(true);
@@ -48,21 +43,32 @@ struct AdminServer::Connection {
     if (fd >= 0) ::close(fd);
   }
 
+  uint64_t id;
   int fd;
   State state = State::reading;
+  // Set while the loop runs this connection's handler: a reply arriving from inside it leaves
+  // the connection for that handler to settle, so nothing frees it under its own feet.
+  bool busy = false;
+  bool head = false;  // the request was HEAD: the answer goes without its body
   Clock::time_point deadline;
-  Clock::time_point accepted;
-  std::string in;  // received bytes the parser has not consumed yet
+  control::ControlLoop::TimerId timer = 0;  // armed for `deadline` except while replying
+  std::string in;                           // received bytes the parser has not consumed yet
   http::request_parser<http::string_body> parser;
   bool sent_continue = false;
   std::string out;
   size_t out_sent = 0;
 };
 
-AdminServer::AdminServer(AdminOptions options) : options_(options) {}
+AdminServer::AdminServer(control::ControlLoop& loop, AdminOptions options)
+    : loop_(loop), options_(options), self_(std::make_shared<AdminServer*>(this)) {}
 
 AdminServer::~AdminServer() {
   close();
+  for (auto& [id, c] : connections_) {
+    loop_.unwatch(c->fd);
+    loop_.cancel(c->timer);
+  }
+  connections_.clear();
 }
 
 std::string AdminServer::open(const config::Address& listen) {
@@ -82,6 +88,12 @@ std::string AdminServer::open(const config::Address& listen) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) == 0)
     port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                              : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (!loop_.watch(fd, EPOLLIN, [this](uint32_t) { accept_all(); })) {
+    std::string error = "admin: cannot watch the socket for " + listen.text +
+                        (loop_.ok() ? "" : ": " + loop_.error());
+    ::close(fd);
+    return error;
+  }
   close();
   listen_fd_ = fd;
   port_ = port;
@@ -89,60 +101,12 @@ std::string AdminServer::open(const config::Address& listen) {
 }
 
 void AdminServer::close() {
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (listen_fd_ >= 0) {
+    loop_.unwatch(listen_fd_);
+    ::close(listen_fd_);
+  }
   listen_fd_ = -1;
   port_ = 0;
-}
-
-void AdminServer::route(std::string method, std::string path, AdminHandler handler) {
-  for (auto& r : routes_) {
-    if (r.method == method && r.path == path) {
-      r.handler = std::move(handler);
-      return;
-    }
-  }
-  routes_.push_back({std::move(method), std::move(path), std::move(handler)});
-}
-
-bool AdminServer::poll_once(std::chrono::milliseconds timeout, int extra_fd) {
-  auto now = Clock::now();
-  auto wait = std::chrono::duration_cast<Clock::duration>(std::max(timeout, {}));
-  for (const auto& c : connections_) wait = std::min(wait, std::max(c->deadline - now, {}));
-
-  std::vector<pollfd> fds;
-  fds.reserve(connections_.size() + 2);
-  const size_t listen_index = fds.size();
-  if (listen_fd_ >= 0) fds.push_back({listen_fd_, POLLIN, 0});
-  const size_t extra_index = fds.size();
-  if (extra_fd >= 0) fds.push_back({extra_fd, POLLIN, 0});
-  const size_t first_connection = fds.size();
-  for (const auto& c : connections_)
-    fds.push_back(
-        {c->fd, static_cast<short>(c->state == Connection::State::writing ? POLLOUT : POLLIN), 0});
-
-  // Rounded up: waking a little before a deadline would only poll again with 0.
-  const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-  const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
-  bool extra_ready = false;
-  if (ready > 0) {
-    if (extra_fd >= 0) extra_ready = (fds[extra_index].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
-    // Connections first: accepting appends to connections_, which the indices refer to.
-    for (size_t i = 0; i < connections_.size(); ++i) {
-      const short events = fds[first_connection + i].revents;
-      if (events == 0) continue;
-      Connection& c = *connections_[i];
-      if (c.state == Connection::State::writing)
-        on_writable(c);
-      else
-        on_readable(c);
-    }
-    if (listen_fd_ >= 0 && (fds[listen_index].revents & POLLIN) != 0) accept_all();
-  }
-  now = Clock::now();
-  std::erase_if(connections_, [&](const std::unique_ptr<Connection>& c) {
-    return c->state == Connection::State::dead || now >= c->deadline;
-  });
-  return extra_ready;
 }
 
 void AdminServer::accept_all() {
@@ -157,23 +121,55 @@ void AdminServer::accept_all() {
       ::close(fd);
       continue;
     }
-    connections_.push_back(std::make_unique<Connection>(fd, Clock::now(), options_));
+    add_connection(fd);
   }
+}
+
+void AdminServer::add_connection(int fd) {
+  const uint64_t id = next_id_++;
+  auto owned = std::make_unique<Connection>(id, fd, Clock::now() + options_.deadline, options_);
+  if (!loop_.watch(fd, EPOLLIN, [this, id](uint32_t events) { on_event(id, events); }))
+    return;  // the Connection closes the fd
+  Connection& c = *owned;
+  connections_.emplace(id, std::move(owned));
+  settle(c);  // arms the deadline
 }
 
 // Idle or trickling clients could otherwise hold every slot until their deadlines and lock
 // out the scraper; the one that has been reading the longest is the likeliest to be stuck.
+// Dead connections need no sweep here: settle() removes them as they die.
 void AdminServer::make_room() {
-  std::erase_if(connections_, [](const std::unique_ptr<Connection>& c) {
-    return c->state == Connection::State::dead;
-  });
-  if (connections_.size() < options_.max_connections) return;
-  auto oldest = connections_.end();
-  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
-    if ((*it)->state != Connection::State::reading) continue;
-    if (oldest == connections_.end() || (*it)->accepted < (*oldest)->accepted) oldest = it;
+  for (const auto& [id, c] : connections_) {
+    if (c->state == Connection::State::reading) {
+      remove(id);
+      return;
+    }
   }
-  if (oldest != connections_.end()) connections_.erase(oldest);
+}
+
+void AdminServer::on_event(uint64_t id, uint32_t events) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  c.busy = true;
+  switch (c.state) {
+    case Connection::State::reading:
+    case Connection::State::lingering:
+      on_readable(c);
+      break;
+    case Connection::State::writing:
+      on_writable(c);
+      break;
+    case Connection::State::replying:
+      // Not watched for anything, so this is EPOLLERR/EPOLLHUP: the client reset the
+      // connection. The reply, when it comes, finds nothing.
+      c.state = Connection::State::dead;
+      break;
+    case Connection::State::dead:
+      break;
+  }
+  c.busy = false;
+  settle(c);
 }
 
 void AdminServer::on_readable(Connection& c) {
@@ -222,7 +218,7 @@ void AdminServer::on_readable(Connection& c) {
       const int status = ec == http::error::header_limit ? 431
                          : ec == http::error::body_limit ? 413
                                                          : 400;
-      respond(c, error_response(status, "bad request: " + ec.message() + "\n"), false);
+      respond(c, text_response(status, "bad request: " + ec.message() + "\n"));
       return;
     }
     // curl sends `Expect: 100-continue` for bodies over 1 KiB and waits a second for this.
@@ -247,7 +243,8 @@ void AdminServer::on_readable(Connection& c) {
     if (question != std::string_view::npos)
       request.query = std::string(target.substr(question + 1));
     request.body = message.body();
-    respond(c, dispatch(request), request.method == "HEAD");
+    c.head = request.method == "HEAD";
+    handle(c, request);
     return;
   }
   if (eof) {
@@ -256,12 +253,46 @@ void AdminServer::on_readable(Connection& c) {
       return;
     }
     // The client half-closed mid-request; it may still be reading.
-    respond(c, error_response(400, "bad request: incomplete request\n"), false);
+    respond(c, text_response(400, "bad request: incomplete request\n"));
   }
 }
 
-void AdminServer::respond(Connection& c, const AdminResponse& response, bool head) {
-  c.out = serialize_response(response, head);
+void AdminServer::handle(Connection& c, const AdminRequest& request) {
+  AdminResponse error;
+  const Route* route = find_route(request, &error);
+  if (route == nullptr) {
+    respond(c, error);
+    return;
+  }
+  c.state = Connection::State::replying;
+  // A copy: the handler may register routes, which would move the one running.
+  const AdminAsyncHandler handler = route->handler;
+  AdminReply reply = [server = std::weak_ptr<AdminServer*>(self_), id = c.id](AdminResponse r) {
+    if (auto alive = server.lock()) (*alive)->reply(id, std::move(r));
+  };
+  try {
+    handler(request, reply);
+  } catch (const std::exception& e) {
+    // A handler bug must cost one request, not the control thread. Ignored when the handler
+    // had answered before it threw.
+    reply(text_response(500, std::string("internal error: ") + e.what() + "\n"));
+  }
+}
+
+void AdminServer::reply(uint64_t id, AdminResponse response) {
+  auto it = connections_.find(id);
+  // Gone, or answered already.
+  if (it == connections_.end() || it->second->state != Connection::State::replying) return;
+  Connection& c = *it->second;
+  // From inside the handler, on_event settles the connection afterwards and the deadline
+  // since accept still runs; answered later, the write gets a deadline of its own.
+  if (!c.busy) c.deadline = Clock::now() + options_.deadline;
+  respond(c, response);
+  if (!c.busy) settle(c);
+}
+
+void AdminServer::respond(Connection& c, const AdminResponse& response) {
+  c.out = serialize_response(response, c.head);
   c.out_sent = 0;
   c.in.clear();
   c.in.shrink_to_fit();
@@ -273,7 +304,7 @@ void AdminServer::on_writable(Connection& c) {
   while (c.out_sent < c.out.size()) {
     ssize_t n = ::send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // the rest when poll says POLLOUT
+    if (n < 0 && errno == EAGAIN) return;  // the rest when the loop reports EPOLLOUT
     if (n < 0) {
       c.state = Connection::State::dead;
       return;
@@ -287,37 +318,40 @@ void AdminServer::on_writable(Connection& c) {
   c.deadline = std::min(c.deadline, Clock::now() + kLinger);
 }
 
-AdminResponse AdminServer::dispatch(const AdminRequest& request) {
-  const Route* match = nullptr;
-  const Route* get = nullptr;
-  std::vector<std::string> allow;
-  auto allow_method = [&](const std::string& m) {
-    if (std::find(allow.begin(), allow.end(), m) == allow.end()) allow.push_back(m);
-  };
-  for (const auto& r : routes_) {
-    if (r.path != request.path) continue;
-    allow_method(r.method);
-    if (r.method == "GET") {
-      allow_method("HEAD");
-      get = &r;
-    }
-    if (r.method == request.method) match = &r;
+// Brings the loop's view in line with the connection's state: what its fd is watched for,
+// when its deadline fires, or its removal once it is dead.
+void AdminServer::settle(Connection& c) {
+  if (c.state == Connection::State::dead) {
+    remove(c.id);
+    return;
   }
-  if (!match && request.method == "HEAD") match = get;
-  if (allow.empty()) return error_response(404, "not found\n");
-  if (!match) {
-    AdminResponse r = error_response(405, "method not allowed\n");
-    std::string value;
-    for (const auto& m : allow) value += (value.empty() ? "" : ", ") + m;
-    r.headers.emplace_back("Allow", std::move(value));
-    return r;
+  // Replying: no interest, so only EPOLLERR/EPOLLHUP (a reset) can come. modify() is a no-op
+  // when nothing changes.
+  uint32_t interest = EPOLLIN;
+  if (c.state == Connection::State::writing) interest = EPOLLOUT;
+  if (c.state == Connection::State::replying) interest = 0;
+  if (!loop_.modify(c.fd, interest)) {
+    remove(c.id);
+    return;
   }
-  try {
-    return match->handler(request);
-  } catch (const std::exception& e) {
-    // A handler bug must cost one request, not the control thread.
-    return error_response(500, std::string("internal error: ") + e.what() + "\n");
+  loop_.cancel(c.timer);
+  c.timer = 0;
+  if (c.state == Connection::State::replying) return;
+  const auto delay = std::chrono::ceil<std::chrono::milliseconds>(c.deadline - Clock::now());
+  c.timer = loop_.after(delay, [this, id = c.id] { remove(id); });
+}
+
+void AdminServer::remove(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  if (c.busy) {
+    c.state = Connection::State::dead;  // its running handler removes it on the way out
+    return;
   }
+  loop_.unwatch(c.fd);
+  loop_.cancel(c.timer);
+  connections_.erase(it);  // closes the fd
 }
 
 }  // namespace sluice::proxy::admin

@@ -57,18 +57,17 @@ json::object cluster_json(const ClusterRuntime& c, int64_t now_ns) {
   const config::Cluster& cfg = *c.config;
   const limiter::OutlierDetector* outliers = c.outliers.get();
   json::array endpoints;
-  for (size_t i = 0; i < cfg.endpoints.size(); ++i) {
+  for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
     // The detector is built for this endpoint list (StateStore::outliers); the size check only
     // guards against a future change breaking that.
     const bool ejected =
         outliers != nullptr && i < outliers->size() && outliers->is_ejected(i, now_ns);
     // Load counters exist for every endpoint but only move when the balancer reads them.
     json::value in_flight = nullptr;
-    if (c.tracks_load && i < c.loads.size())
-      in_flight = c.loads[i]->in_flight.load(std::memory_order_relaxed);
+    if (c.tracks_load) in_flight = c.endpoints.load(i)->in_flight.load(std::memory_order_relaxed);
     endpoints.push_back(
-        json::object{{"address", cfg.endpoints[i].address.text},
-                     {"weight", cfg.endpoints[i].weight},
+        json::object{{"address", c.endpoints[i].address.text},
+                     {"weight", c.endpoints[i].weight},
                      // There are no active health checks yet, so passive ejection is the only way
                      // an endpoint stops being healthy. Revisit when health_check lands.
                      {"healthy", !ejected},

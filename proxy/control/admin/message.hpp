@@ -24,6 +24,14 @@ struct AdminResponse {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// A plain-text response: `status` with `body`.
+inline AdminResponse text_response(int status, std::string body) {
+  AdminResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 // HTTP/1.1 status line, headers and body. Always `Connection: close` (one request per
 // connection) and `Cache-Control: no-store` (admin answers describe this instant). `head`:
 // the headers of the GET answer without its body. 1xx, 204 and 304 carry neither

@@ -1,0 +1,131 @@
+// Hot reload: re-reading the config file, refusing what cannot change without
+// a restart, publishing the new snapshot to every worker, and answering once
+// each has adopted it. The control loop never waits for the workers: they
+// post back when they have adopted (ControlPlane::on_worker_event).
+#include <thread>
+
+#include "config/parse.hpp"
+#include "proxy/control/control_plane.hpp"
+#include "proxy/control/snapshot_builder.hpp"
+#include "proxy/core/log.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+// How long a reload waits for every worker to adopt the new snapshot. Workers
+// adopt at their next loop iteration, so this is only reached when one is stuck.
+constexpr auto kAdoptTimeout = std::chrono::seconds(5);
+
+}  // namespace
+
+void ControlPlane::reload(ReloadDone done) {
+  std::string why = apply_reload();
+  if (!why.empty()) {
+    metrics_.reload_failed();
+    done(why);
+    return;
+  }
+  metrics_.reload_succeeded(config_->source_hash, std::chrono::system_clock::now());
+  // apply_reload queued the publication as the newest pending reload.
+  pending_.rbegin()->second.done = std::move(done);
+  on_worker_event();  // workers may have adopted it already
+}
+
+std::string ControlPlane::apply_reload() {
+  if (draining_) return "draining: no reload while stopping\n";
+  config::ParseResult parsed = config::parse_config_file(config_path_);
+  if (!parsed.ok()) {
+    std::string why;
+    for (const auto& d : parsed.errors) why += d.to_string() + "\n";
+    return why;
+  }
+  auto next = std::make_shared<const config::Config>(std::move(parsed.config));
+  if (std::string why = restart_only_changes(*next); !why.empty()) return why;
+  std::string error;
+  auto snapshot = build_snapshot(next, state_, metrics_, error);
+  if (!snapshot) return error + "\n";
+  std::vector<uint64_t> expected;
+  if (error = publish(snapshot, expected); !error.empty()) return error + "\n";
+  const uint64_t id = next_reload_++;
+  PendingReload& pending = pending_[id];
+  pending.expected = std::move(expected);
+  pending.timeout = loop_.after(kAdoptTimeout, [this, id] { finish_reload(id, true); });
+  carry_counts(*snapshot);
+  config_ = std::move(next);
+  snapshot_ = std::move(snapshot);
+  if (config_->admin) metrics_.set_endpoint_series_cap(config_->admin->max_endpoint_series);
+  log::set_level(static_cast<log::Level>(config_->log.level));
+  drive_redis();  // the first global limit may have come with this config
+  return {};
+}
+
+std::string ControlPlane::publish(std::shared_ptr<const Snapshot> snapshot,
+                                  std::vector<uint64_t>& expected) {
+  std::string error;
+  std::vector<WorkerUpdate> updates =
+      sockets_.prepare(snapshot, static_cast<unsigned>(workers_.size()), error);
+  if (updates.empty()) return error;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    expected.push_back(workers_[i]->adopted() + 1);
+    workers_[i]->publish(std::move(updates[i]));
+  }
+  sockets_.commit(*snapshot);
+  return {};
+}
+
+void ControlPlane::on_worker_event() {
+  std::vector<uint64_t> adopted;
+  for (auto& [key, pending] : pending_) {
+    bool all = true;
+    for (size_t i = 0; i < workers_.size() && all; ++i)
+      all = workers_[i]->adopted() >= pending.expected[i];
+    if (all) adopted.push_back(key);
+  }
+  for (uint64_t id : adopted) finish_reload(id, false);
+}
+
+void ControlPlane::finish_reload(uint64_t id, bool timed_out) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  PendingReload pending = std::move(it->second);
+  pending_.erase(it);
+  loop_.cancel(pending.timeout);
+  if (timed_out) {
+    // Published all the same: a stuck worker adopts it when it gets there.
+    LOG_WARN("a worker has not adopted the new config after %lld s",
+             static_cast<long long>(kAdoptTimeout.count()));
+  }
+  if (pending.done) pending.done("");
+}
+
+std::string ControlPlane::restart_only_changes(const config::Config& next) const {
+  std::string why;
+  if (worker_count_for(next) != workers_.size())
+    why += "workers: changing the worker count needs a restart\n";
+  const std::string admin_now = config_->admin ? config_->admin->listen.text : "";
+  const std::string admin_next = next.admin ? next.admin->listen.text : "";
+  if (admin_now != admin_next) why += "admin.listen: changing it needs a restart\n";
+  // The writer thread and its rings exist from start to exit (workers hold them).
+  const config::AccessLog& now = config_->log.access;
+  const config::AccessLog& then = next.log.access;
+  if (now.enabled != then.enabled ||
+      (now.enabled && (now.path != then.path || now.format != then.format)))
+    why += "log.access: turning it on or off, or changing its path or format, needs a restart\n";
+  return why;
+}
+
+void ControlPlane::carry_counts(const Snapshot& next) {
+  for (const ClusterRuntime& old : snapshot_->clusters) {
+    const ClusterRuntime* now = nullptr;
+    for (const ClusterRuntime& c : next.clusters)
+      if (c.config->name == old.config->name) now = &c;
+    Carried& carried = carried_[old.config->name];
+    if (old.breaker && (now == nullptr || now->breaker != old.breaker))
+      Carried::add_counts(carried.breaker, old.breaker->stats());
+    if (old.outliers && (now == nullptr || now->outliers != old.outliers))
+      carried.ejections += old.outliers->ejections();
+  }
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,27 @@
+#include "proxy/l4/tcp_listener.hpp"
+
+#include <netinet/in.h>
+
+#include "proxy/core/log.hpp"
+#include "proxy/core/socket.hpp"
+#include "proxy/l4/tcp_relay.hpp"
+
+namespace sluice::proxy {
+
+bool TcpListener::admit(int fd, SessionHost& host) const {
+  if (rate_limit == nullptr) return true;
+  char ip[INET6_ADDRSTRLEN] = "";
+  peer_ip(fd, ip, sizeof ip);
+  const limiter::Decision d =
+      rate_limit->admit(limit_key(rate_limit->config->key, {}, ip, 0), host.worker_index());
+  if (!d.admitted)
+    LOG_DEBUG("listener %s: connection from %s refused by rate limit %s", config.name.c_str(), ip,
+              rate_limit->config->name.c_str());
+  return d.admitted;
+}
+
+Session* TcpListener::create(SessionHost& host, std::unique_ptr<Stream> client) const {
+  return new TcpRelay(host, *this, std::move(client));
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,144 @@
+// One HTTP request and its response, whatever the client's protocol: route,
+// admission (413, 429, cluster caps, circuit breaker), hash key, endpoint pick,
+// attempts and retries, the request forwarded and the response read back from
+// an HTTP/1.1 endpoint, metrics and the access log record. A downstream
+// connection runs one at a time (HTTP/1) or one per stream (HTTP/2); it feeds
+// the request in and hears about the response through its ExchangeSink.
+// Worker thread only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "limiter/concurrency_limit.hpp"
+#include "proxy/core/timer_list.hpp"
+#include "proxy/l7/exchange_sink.hpp"
+#include "proxy/l7/h1/body_scanner.hpp"
+#include "proxy/l7/h1/head_parser.hpp"
+#include "proxy/l7/http_listener.hpp"
+#include "proxy/session/exchange_record.hpp"
+#include "proxy/session/session.hpp"
+#include "proxy/upstream/attempt.hpp"
+#include "proxy/upstream/breaker_ticket.hpp"
+
+namespace sluice::proxy {
+
+class Exchange final : public UpstreamOwner, public TimerOwner {
+ public:
+  static constexpr http::Limits kLimits{};
+
+  explicit Exchange(ExchangeSink& sink);
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+  ~Exchange();
+
+  // The first bytes of a request arrived on `host` (the access log's start).
+  // `client_ip` and `client_address` ("ip:port", for the log) must outlive it.
+  void begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
+             std::string_view client_address);
+  // The request head, valid until end(): routes, admits and dispatches it, or
+  // answers through the sink.
+  void on_request_head(const http::Head& head);
+  // An error the connection found itself (a bad request, a slow client).
+  void respond_error(int status, std::string_view code, bool keep_alive = false);
+  // Request body bytes, a slice of a receive buffer; `body_bytes`: payload
+  // bytes so far. False when the exchange refused them (413 queued or failed).
+  bool on_request_body(uint16_t buffer, uint32_t offset, uint32_t length, uint64_t body_bytes);
+  // Request bytes queued for the endpoint and not sent yet (backpressure on the client).
+  size_t request_backlog() const;
+  // Sends what the request side queued (once per batch of client input).
+  void flush();
+  void on_request_end();
+  // After a 101: raw bytes from the client, and the client's FIN.
+  void on_tunnel_data(uint16_t buffer, uint32_t offset, uint32_t length);
+  void on_tunnel_client_eof();
+  // The tunnel's half towards the endpoint is closed (its FIN went out).
+  bool tunnel_upstream_shut() const;
+  // The client took response bytes: read more from the endpoint.
+  void on_client_drained();
+  // Ends the exchange: the access log record (the client side's byte counts),
+  // and the endpoint connection goes back to the pool when it is clean.
+  // Idempotent; the connection calls it once the response is out or it gives up.
+  void end(uint64_t bytes_received, uint64_t bytes_sent);
+
+  bool active() const { return flags_.active; }
+  // A request is with an endpoint and its response is not complete.
+  bool awaiting_response() const { return response_.phase != Phase::none; }
+  // Response bytes reached the client: no retry and no clean error any more.
+  bool response_started() const { return flags_.response_seen; }
+  const RouteRuntime* route() const { return request_.route; }
+
+  void on_upstream_connected(UpstreamConnection& connection, int result) override;
+  void on_upstream_input(UpstreamConnection& connection) override;
+  void on_upstream_sent(UpstreamConnection& connection) override;
+  void on_upstream_error(UpstreamConnection& connection, int error) override;
+  void on_timer(int kind) override;
+
+ private:
+  // Where the response from the endpoint stands.
+  enum class Phase { none, head, body, tunnel };
+
+  // Request side (exchange.cpp).
+  bool admit(const RateLimitRuntime& limit);
+  void dispatch();
+  void respond(const LocalResponse& response);
+  void note_response(int status, std::string_view error = {});
+  // Response side (exchange_response.cpp).
+  bool connect_upstream();
+  bool retry(const char* why);
+  bool retry_stale();
+  void read_response();
+  void on_response_head();
+  void on_response_eof();
+  void finish_response();
+  void release_upstream(bool reusable);
+  static void forward_payload(void* context, size_t offset, size_t length);
+  UpstreamConnection* upstream() const { return attempt_.connection(); }
+  metrics::ClusterCounters& cluster_counters() const;
+
+  // Who asked: the connection's host and listener, and the client, for keys and the log.
+  struct Client {
+    SessionHost* host = nullptr;
+    const HttpListener* listener = nullptr;
+    std::string_view ip;
+    std::string_view address;
+  };
+  // What is asked, and where it goes once routed and admitted.
+  struct Request {
+    const http::Head* head = nullptr;  // valid until end()
+    const RouteRuntime* route = nullptr;
+    const ClusterRuntime* cluster = nullptr;  // once admitted to its cluster
+    std::string method;  // the response parser needs it after the head may have moved on
+    std::string id;      // X-Request-Id
+  };
+  // The endpoint's answer as it is read.
+  struct Response {
+    http::HeadParser parser;
+    http::BodyScanner body;
+    Phase phase = Phase::none;
+    uint16_t payload_buffer = 0;  // where the bytes being scanned live, for forward_payload()
+    uint32_t payload_offset = 0;
+  };
+  struct Flags {
+    bool active = false;
+    bool request_done = false;   // the whole request body went (or none was due)
+    bool response_seen = false;  // response bytes went to the client
+    bool response_keep_alive = true;
+    bool dechunk = false;        // the sink wants the payload only
+    bool stale_retried = false;  // the one retry after a dead pooled connection is used
+  };
+
+  ExchangeSink& sink_;
+  Client client_;
+  Request request_;
+  Response response_;
+  Attempt attempt_;
+  BreakerTicket breaker_;
+  limiter::ConcurrencyPermit request_permit_;  // cluster max_requests
+  ExchangeRecord record_;
+  TimerNode request_timer_{this, 0};
+  Flags flags_;
+};
+
+}  // namespace sluice::proxy

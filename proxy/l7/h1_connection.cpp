@@ -1,0 +1,190 @@
+// The life of an H1Connection: client I/O events, the drive loop, timers,
+// backpressure, tunnels, drain and the lingering close. Reading requests is in
+// h1_requests.cpp, writing responses (the ExchangeSink) in h1_responses.cpp.
+#include "proxy/l7/h1_connection.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "proxy/core/log.hpp"
+#include "proxy/core/socket.hpp"
+
+namespace sluice::proxy {
+H1Connection::H1Connection(SessionHost& host, const HttpListener& listener,
+                           std::unique_ptr<Stream> client)
+    : listener_(&listener),
+      client_(std::move(client)),
+      request_parser_(http::HeadParser::request(Exchange::kLimits)) {
+  this->host = &host;
+  client_->set_owner(this);
+  metrics::ListenerCounters& counters = host.counters();
+  client_->set_counters(&counters.bytes_received, &counters.bytes_sent);
+}
+
+H1Connection::~H1Connection() {
+  host->loop().unpost(*this);
+}
+
+void H1Connection::start() {
+  uint16_t port = 0;
+  peer_ip(client_->fd(), client_ip_, sizeof client_ip_, &port);
+  if (host->logging()) format_address(client_ip_, port, client_address_, sizeof client_address_);
+  touch();
+  host->loop().timers(kHeaderTimeoutMs).start(header_timer_, host->loop().now_ms());
+  client_->receive(true);
+}
+
+void H1Connection::touch() {
+  host->idle_timers().start(idle_timer_, host->loop().now_ms());
+}
+
+void H1Connection::schedule() {
+  if (flags_.closing) return;
+  if (flags_.driving) {
+    flags_.again = true;
+  } else {
+    host->loop().post(*this);
+  }
+}
+
+void H1Connection::on_stream_input(Stream&) {
+  if (flags_.lingering) {
+    // Late bytes are dropped; the client's FIN (or the linger deadline) ends it.
+    if (client_->eof()) abort();
+    return;
+  }
+  touch();
+  drive();
+}
+
+void H1Connection::on_stream_sent(Stream&) {
+  touch();
+  if (exchange_.awaiting_response() && client_->out.queued_bytes() <= ChunkQueue::kLowWater)
+    exchange_.on_client_drained();
+  drive();
+}
+
+void H1Connection::on_stream_error(Stream&, int error) {
+  LOG_DEBUG("listener %s: client connection failed: %s", listener_->config.name.c_str(),
+            std::strerror(-error));
+  abort();
+}
+
+void H1Connection::drive() {
+  if (flags_.closing) return;
+  if (flags_.driving) {
+    flags_.again = true;
+    return;
+  }
+  flags_.driving = true;
+  // A finished response can unblock a pipelined request already received, and
+  // a request can be answered at once: go round while something changed.
+  do {
+    flags_.again = false;
+    if (flags_.failed) {
+      flags_.driving = false;
+      abort();
+      return;
+    }
+    if (flags_.close_after_flush) end_exchange();
+    if (request_state_ == RequestState::done && flags_.response_done) finish_exchange();
+    read_requests();
+  } while (flags_.again && !flags_.closing);
+  flags_.driving = false;
+  if (flags_.closing) return;
+  exchange_.flush();
+  client_->send();
+  if (request_state_ == RequestState::tunnel) finish_tunnel();
+  if (flags_.closing) return;
+  adjust_backpressure();
+  maybe_linger();
+}
+
+void H1Connection::finish_tunnel() {
+  // Half-closes travel as in the L4 relay: each side's FIN is forwarded once
+  // the bytes before it are sent, and the tunnel ends when both have been.
+  if (flags_.tunnel_upstream_eof) client_->shutdown_after_send();
+  if (client_->shut() && exchange_.tunnel_upstream_shut()) abort();
+}
+
+void H1Connection::adjust_backpressure() {
+  if (flags_.lingering) return;
+  // Stop reading while unparsed or unsent request bytes pile up.
+  const size_t towards_upstream = client_->in.queued_bytes() + exchange_.request_backlog();
+  if (towards_upstream > ChunkQueue::kHighWater || flags_.close_after_flush) {
+    client_->receive(false);
+  } else if (towards_upstream <= ChunkQueue::kLowWater) {
+    client_->receive(true);
+  }
+}
+
+void H1Connection::close_after_flush() {
+  flags_.close_after_flush = true;
+  flags_.keep_alive = false;
+}
+
+void H1Connection::maybe_linger() {
+  if (!flags_.close_after_flush || flags_.lingering || !client_->drained()) return;
+  // Everything is sent: half-close, then drain late client bytes briefly.
+  end_exchange();
+  client_->shutdown_after_send();
+  flags_.lingering = true;
+  client_->in.release_all(host->loop().buffers());
+  client_->discard_input();
+  host->loop().timers(kLingerMs).start(header_timer_, host->loop().now_ms());
+  if (client_->eof()) {
+    abort();
+  } else {
+    client_->receive(true);
+  }
+}
+
+void H1Connection::on_timer(int kind) {
+  if (flags_.closing) return;
+  switch (kind) {
+    case kIdleTimer:
+      if (exchange_.awaiting_response() && !flags_.lingering) {
+        touch();  // waiting on the endpoint is the request timeout's business
+        return;
+      }
+      abort();
+      return;
+    case kHeaderTimer:
+      if (flags_.lingering || !flags_.request_started) {
+        abort();
+        return;
+      }
+      exchange_.respond_error(408, "header-timeout");
+      drive();
+      return;
+  }
+}
+
+void H1Connection::drain() {
+  // Idle between requests: nothing to finish. Otherwise the current response
+  // goes out with Connection: close and the connection ends after it.
+  if (request_state_ == RequestState::head && !flags_.request_started &&
+      !exchange_.awaiting_response() && client_->out.empty()) {
+    abort();
+    return;
+  }
+  flags_.keep_alive = false;
+  if (request_state_ == RequestState::head && !exchange_.awaiting_response()) close_after_flush();
+  drive();
+}
+
+void H1Connection::abort() {
+  if (flags_.closing) return;
+  end_exchange();
+  flags_.closing = true;
+  TimerList::stop(idle_timer_);
+  TimerList::stop(header_timer_);
+  host->loop().unpost(*this);
+  client_->close();  // on_stream_closed ends the session
+}
+
+void H1Connection::on_stream_closed(Stream&) {
+  host->session_ended(*this);  // frees this connection: nothing after
+}
+
+}  // namespace sluice::proxy

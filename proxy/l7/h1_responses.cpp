@@ -1,0 +1,89 @@
+// Writing responses on an H1Connection: the ExchangeSink side. Everything is
+// queued on the client stream and sent once the current event is handled
+// (drive), so a head and the body bytes that came with it leave in one send.
+#include "proxy/l7/h1/serialize.hpp"
+#include "proxy/l7/h1_connection.hpp"
+
+namespace sluice::proxy {
+
+void H1Connection::on_interim_response(const http::Head& head) {
+  std::string out;
+  http::serialize_response(head, true, out);
+  client_->out.push_owned(std::move(out));
+  schedule();
+}
+
+bool H1Connection::on_response_head(const http::Head& head) {
+  std::string out;
+  if (head.status == 101) {
+    http::serialize_response(head, true, out);
+    client_->out.push_owned(std::move(out));
+    request_state_ = RequestState::tunnel;
+    schedule();
+    return false;
+  }
+  // An HTTP/1.0 client cannot read chunked coding: it gets the payload alone,
+  // delimited by the close.
+  const bool dechunk =
+      request_parser_.head().version == 10 && head.framing == http::Framing::chunked;
+  if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
+  http::serialize_response(head, flags_.keep_alive, out, dechunk);
+  client_->out.push_owned(std::move(out));
+  schedule();
+  return dechunk;
+}
+
+void H1Connection::on_response_body(uint16_t buffer, uint32_t offset, uint32_t length) {
+  client_->out.push_slice(host->loop().buffers(), buffer, offset, length);
+  schedule();
+}
+
+void H1Connection::on_response_end() {
+  if (request_state_ == RequestState::tunnel) {
+    flags_.tunnel_upstream_eof = true;
+  } else {
+    flags_.response_done = true;
+    // The response ended before the request body: the rest of it has nowhere to go.
+    if (request_state_ == RequestState::body) close_after_flush();
+  }
+  schedule();
+}
+
+void H1Connection::on_local_response(const LocalResponse& response) {
+  std::string out;
+  if (response.direct) {
+    http::direct_response(response.status, response.body, flags_.keep_alive, out,
+                          flags_.head_request);
+  } else {
+    http::error_response(response.status, response.code, response.keep_alive && flags_.keep_alive,
+                         out, response.body, response.extra_headers, flags_.head_request);
+  }
+  client_->out.push_owned(std::move(out));
+  if (!response.direct && !(response.keep_alive && flags_.keep_alive)) {
+    close_after_flush();  // the exchange ends now, not after the lingering close
+  } else {
+    // The request was well framed: skip its body and carry on with the next one.
+    flags_.response_done = true;
+  }
+  schedule();
+}
+
+void H1Connection::on_exchange_failed() {
+  flags_.failed = true;
+  schedule();
+}
+
+const http::Error* H1Connection::check_buffered_body() {
+  http::BodyScanner probe = request_body_;
+  http::Status status = http::Status::need_more;
+  client_->in.for_each_chunk(host->loop().buffers(), [&](std::string_view bytes) {
+    size_t used = 0;
+    status = probe.feed(bytes, used);
+    return status == http::Status::need_more;
+  });
+  if (status != http::Status::error) return nullptr;
+  body_error_ = probe.error();
+  return &body_error_;
+}
+
+}  // namespace sluice::proxy

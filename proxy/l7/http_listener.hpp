@@ -1,0 +1,43 @@
+// A `protocol: http` listener of one snapshot: its routes with what each
+// resolves to (cluster or direct response, rate limit, stats), the listener's
+// own rate limit, and the factory that turns each accepted socket into an
+// HTTP/1 connection. Built on the control thread; workers read it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "proxy/l7/h1/message.hpp"
+#include "proxy/metrics/registry.hpp"
+#include "proxy/session/rate_limit.hpp"
+#include "proxy/session/session.hpp"
+#include "proxy/upstream/cluster.hpp"
+
+namespace sluice::proxy {
+
+struct RouteRuntime {
+  const config::Route* config = nullptr;
+  const ClusterRuntime* cluster = nullptr;       // null for direct responses
+  const RateLimitRuntime* rate_limit = nullptr;  // null: none
+  uint64_t limit_key = 0;                        // for `key: route` limits, see route_key()
+  std::shared_ptr<metrics::RouteStats> stats;
+};
+
+class HttpListener final : public SessionFactory {
+ public:
+  explicit HttpListener(const config::Listener& config) : config(config) {}
+
+  Session* create(SessionHost& host, std::unique_ptr<Stream> client) const override;
+  // The first route that fits the request, or null.
+  const RouteRuntime* match(const http::Head& head) const;
+
+  const config::Listener& config;
+  const RateLimitRuntime* rate_limit = nullptr;  // counts every request on the listener
+  std::vector<RouteRuntime> routes;              // config.routes, same positions
+  // Responses to requests that reached no route (bad requests, no match).
+  std::shared_ptr<metrics::RouteStats> unrouted_stats;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,31 @@
+#include "proxy/session/exchange_record.hpp"
+
+#include "proxy/core/clock.hpp"
+
+namespace sluice::proxy {
+
+void push_record(access_log::RecordRing& ring, access_log::Kind kind, const ExchangeRecord& record,
+                 const RecordText& text, uint64_t bytes_received, uint64_t bytes_sent) {
+  access_log::AccessRecord r;
+  r.kind = kind;
+  r.duration_ns = clock::monotonic_ns() - record.start_ns;
+  r.start_unix_ns = clock::unix_ns() - r.duration_ns;
+  r.upstream_duration_ns = record.upstream_ns;
+  r.bytes_received = bytes_received;
+  r.bytes_sent = bytes_sent;
+  r.status = record.status;
+  r.rate_limit = record.limit;
+  r.breaker = record.breaker;
+  access_log::set(r.client, text.client);
+  access_log::set(r.listener, text.listener);
+  access_log::set(r.route, text.route);
+  access_log::set(r.cluster, text.cluster);
+  access_log::set(r.endpoint, text.endpoint);
+  access_log::set(r.method, text.method);
+  access_log::set(r.path, text.path);
+  access_log::set(r.request_id, text.request_id);
+  access_log::set(r.error, record.error);
+  ring.try_push(r);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,94 @@
+#include "proxy/upstream/attempt.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "proxy/core/clock.hpp"
+#include "proxy/core/log.hpp"
+#include "proxy/upstream/breaker_ticket.hpp"
+
+namespace sluice::proxy {
+
+void Attempt::begin(const ClusterRuntime& cluster, uint64_t key, int attempts) {
+  load_.end();
+  cluster_ = &cluster;
+  picker_.reset(cluster);
+  connection_ = nullptr;
+  key_ = key;
+  attempts_left_ = attempts;
+  dispatched_ = false;
+  reused_ = false;
+  avoid_pool_ = false;
+}
+
+Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsigned worker,
+                            UpstreamOwner* owner, config::Duration connect_timeout,
+                            bool allow_pooled) {
+  const ClusterRuntime& cluster = *cluster_;
+  const int64_t now = clock::monotonic_ns();
+  std::optional<uint32_t> picked = picker_.pick(cluster, core, key_, now);
+  if (!picked) return picker_.tried() == 0 ? Dial::no_endpoint : Dial::exhausted;
+  counters_ = &cluster.stats->per_worker.at(worker);
+  counters_->requests.add();
+  if (dispatched_) counters_->retries.add();
+  dispatched_ = true;
+  dispatched_ns_ = now;
+  endpoint_ = *picked;
+  --attempts_left_;
+  load_.begin(cluster, endpoint_);
+
+  // A pooled connection first: no handshake, and it keeps the pool warm.
+  connection_ = allow_pooled && !avoid_pool_ ? pool.take(cluster, endpoint_) : nullptr;
+  avoid_pool_ = false;
+  reused_ = connection_ != nullptr;
+  if (connection_ != nullptr) {
+    connection_->set_owner(owner);
+    return Dial::pooled;
+  }
+  // A new connection counts against max_connections for its life and against
+  // max_pending until the handshake is done.
+  limiter::ConcurrencyPermit pending, connection;
+  if (cluster.limits) {
+    pending = limiter::ConcurrencyPermit::try_acquire(cluster.limits->pending);
+    if (pending) connection = limiter::ConcurrencyPermit::try_acquire(cluster.limits->connections);
+    if (!connection) {
+      load_.end();
+      return pending ? Dial::max_connections : Dial::max_pending;
+    }
+  }
+  connection_ = new UpstreamConnection(pool.loop(), pool, cluster, endpoint_, worker,
+                                       std::move(connection), std::move(pending));
+  connection_->set_owner(owner);
+  if (const int error = connection_->connect(connect_timeout); error < 0) {
+    LOG_ERROR_THROTTLED("cluster %s: cannot create an upstream socket: %s", cluster.name().c_str(),
+                        std::strerror(-error));
+    release()->close();
+    return Dial::no_socket;
+  }
+  return Dial::connecting;
+}
+
+void Attempt::connect_failed(int result) {
+  const ClusterRuntime& cluster = *cluster_;
+  counters_->connect_failures.add();
+  report_endpoint(cluster, endpoint_, EndpointResult::connect_failure, clock::monotonic_ns());
+  LOG_DEBUG("cluster %s: endpoint %s failed: %s", cluster.name().c_str(),
+            cluster.endpoints[endpoint_].address.text.c_str(),
+            result == -ETIMEDOUT ? "connect timeout" : std::strerror(-result));
+  load_.end();
+  connection_ = nullptr;  // it closes itself once its owner has heard
+}
+
+UpstreamConnection* Attempt::release() {
+  load_.end();
+  return std::exchange(connection_, nullptr);
+}
+
+void Attempt::retry_same_endpoint() {
+  picker_.untry(endpoint_);
+  ++attempts_left_;
+  avoid_pool_ = true;
+}
+
+}  // namespace sluice::proxy

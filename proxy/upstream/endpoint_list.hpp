@@ -1,0 +1,62 @@
+// A cluster's endpoints as one snapshot sees them: a list whose positions are
+// what balancers pick and pools index, each endpoint with a stable id and the
+// shared state that outlives snapshots (load counters), plus the health overlay
+// balancers skip. The list has no size cap. Built on the control thread,
+// immutable once published; workers read it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "balancers/endpoint.hpp"
+#include "balancers/load.hpp"
+#include "config/config.hpp"
+
+namespace sluice::proxy {
+
+// What outlives a snapshot for one endpoint of one cluster, keyed by the
+// cluster's name and the endpoint's address (the control thread's registry):
+// a reload or a discovery update that keeps the endpoint keeps its id and
+// counters, whatever its new position.
+struct EndpointState {
+  explicit EndpointState(uint32_t id) : id(id) {}
+  const uint32_t id;  // unique in the process while the state lives
+  balancers::EndpointLoad load;
+};
+
+struct UpstreamEndpoint {
+  uint32_t id = 0;  // EndpointState::id
+  config::Address address;
+  uint32_t weight = 1;
+};
+
+class EndpointList {
+ public:
+  void add(const config::Address& address, uint32_t weight, std::shared_ptr<EndpointState> state);
+
+  uint32_t size() const { return static_cast<uint32_t>(endpoints_.size()); }
+  bool empty() const { return endpoints_.empty(); }
+  const UpstreamEndpoint& operator[](uint32_t position) const { return endpoints_[position]; }
+  const std::vector<UpstreamEndpoint>& all() const { return endpoints_; }
+
+  balancers::EndpointLoad* load(uint32_t position) const { return loads_[position]; }
+  std::span<balancers::EndpointLoad* const> loads() const { return loads_; }
+
+  // Endpoints that health checks took out; every endpoint is healthy until
+  // health checks exist. Sized to the list.
+  const balancers::EndpointSet& unhealthy() const { return unhealthy_; }
+
+  // The list as balancers are built from: id text (the address) and weight.
+  std::vector<balancers::Endpoint> for_balancer() const;
+
+ private:
+  std::vector<UpstreamEndpoint> endpoints_;
+  std::vector<std::shared_ptr<EndpointState>> states_;
+  std::vector<balancers::EndpointLoad*> loads_;
+  balancers::EndpointSet unhealthy_;
+};
+
+}  // namespace sluice::proxy

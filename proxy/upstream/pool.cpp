@@ -1,0 +1,63 @@
+#include "proxy/upstream/pool.hpp"
+
+#include <algorithm>
+
+#include "proxy/upstream/upstream_connection.hpp"
+
+namespace sluice::proxy {
+
+UpstreamPool::UpstreamPool(Loop& loop, const std::deque<ClusterRuntime>& clusters,
+                           std::function<void()> on_freed)
+    : loop_(loop), on_freed_(std::move(on_freed)) {
+  idle_.resize(clusters.size());
+  for (const ClusterRuntime& c : clusters) idle_[c.index].resize(c.endpoints.size());
+}
+
+UpstreamPool::~UpstreamPool() = default;
+
+UpstreamConnection* UpstreamPool::take(const ClusterRuntime& cluster, uint32_t endpoint) {
+  auto& idle = idle_[cluster.index][endpoint];
+  while (!idle.empty()) {
+    UpstreamConnection* c = idle.back();
+    idle.pop_back();
+    c->pooled = false;
+    TimerList::stop(c->pool_timer);
+    if (!c->closing() && !c->stream().eof()) return c;
+  }
+  return nullptr;
+}
+
+bool UpstreamPool::put(UpstreamConnection* connection) {
+  auto& idle = idle_[connection->cluster.index][connection->endpoint];
+  if (closed_ || idle.size() >= kMaxIdlePerEndpoint) return false;
+  connection->set_owner(nullptr);
+  connection->pooled = true;
+  idle.push_back(connection);
+  loop_.timers(kIdleTimeoutMs).start(connection->pool_timer, loop_.now_ms());
+  return true;
+}
+
+void UpstreamPool::remove(UpstreamConnection* connection) {
+  std::erase(idle_[connection->cluster.index][connection->endpoint], connection);
+  connection->pooled = false;
+}
+
+void UpstreamPool::close() {
+  closed_ = true;
+  for (auto& cluster : idle_)
+    for (auto& idle : cluster) {
+      std::vector<UpstreamConnection*> connections;
+      connections.swap(idle);
+      for (UpstreamConnection* c : connections) {
+        c->pooled = false;
+        c->close();
+      }
+    }
+}
+
+void UpstreamPool::freed() {
+  --live_;
+  if (on_freed_) on_freed_();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,59 @@
+// The upstream connections one worker opened under one generation: idle
+// keep-alive connections per (cluster, endpoint), most recently used last, and
+// a count of every live one, so the generation (whose snapshot they read) is
+// kept until the last is freed. Worker thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <vector>
+
+#include "proxy/core/loop.hpp"
+#include "proxy/upstream/cluster.hpp"
+
+namespace sluice::proxy {
+
+class UpstreamConnection;
+
+class UpstreamPool {
+ public:
+  static constexpr size_t kMaxIdlePerEndpoint = 64;
+  static constexpr uint64_t kIdleTimeoutMs = 30000;
+
+  // `on_freed` runs whenever a connection of this pool is freed.
+  UpstreamPool(Loop& loop, const std::deque<ClusterRuntime>& clusters,
+               std::function<void()> on_freed);
+  UpstreamPool(const UpstreamPool&) = delete;
+  UpstreamPool& operator=(const UpstreamPool&) = delete;
+  ~UpstreamPool();
+
+  Loop& loop() { return loop_; }
+  // An idle connection to the endpoint, taken off the idle list; null when none.
+  UpstreamConnection* take(const ClusterRuntime& cluster, uint32_t endpoint);
+  // Parks a connection whose exchange ended cleanly. False (the caller closes
+  // it) when the endpoint's list is full or the pool no longer takes any.
+  bool put(UpstreamConnection* connection);
+  void remove(UpstreamConnection* connection);
+  // Closes every idle connection and takes no more (the generation stopped
+  // being the running one, or the worker stops).
+  void close();
+
+  size_t live() const { return live_; }
+  size_t idle(const ClusterRuntime& cluster, uint32_t endpoint) const {
+    return idle_[cluster.index][endpoint].size();
+  }
+  void opened() { ++live_; }
+  void freed();
+
+ private:
+  Loop& loop_;
+  std::function<void()> on_freed_;
+  // idle_[cluster][endpoint]
+  std::vector<std::vector<std::vector<UpstreamConnection*>>> idle_;
+  size_t live_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace sluice::proxy
