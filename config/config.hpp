@@ -91,6 +91,12 @@ struct Tls {
   std::vector<TlsCertificate> certificates;
 };
 
+// What an http listener does with a request header whose name contains '_'
+// (`headers_with_underscores`, after Envoy's headers_with_underscores_action). CGI-style
+// backends (PHP, Rack, Django, ...) file `X-User` and `X_User` under one name (HTTP_X_USER),
+// so a name the proxy never looked at could stand in for one it checked or set.
+enum class HeadersWithUnderscores { allow, reject, drop };
+
 struct Listener {
   std::string name;
   Address listen;
@@ -104,6 +110,9 @@ struct Listener {
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // http: bytes; 0: no limit. Routes inherit it.
+  // http: nginx's default (underscores_in_headers off): the header is removed before
+  // routing and forwarding, the request goes on.
+  HeadersWithUnderscores headers_with_underscores = HeadersWithUnderscores::drop;
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };

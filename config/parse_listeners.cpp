@@ -203,6 +203,30 @@ void check_route_names(Reader& r, const std::vector<RouteNameAt>& names) {
   }
 }
 
+// A route matching on a header whose name has '_' can never match when the listener drops
+// or refuses such headers: say so instead of letting the route go silently dead.
+void check_underscore_matches(Reader& r, const Listener& listener,
+                              const std::optional<Field>& routes) {
+  if (listener.headers_with_underscores == HeadersWithUnderscores::allow || !routes ||
+      !routes->value.IsSequence())
+    return;
+  const std::string action =
+      listener.headers_with_underscores == HeadersWithUnderscores::drop ? "drops" : "refuses";
+  for (size_t i = 0; i < listener.routes.size() && i < routes->value.size(); ++i) {
+    const auto& headers = listener.routes[i].match.headers;
+    for (size_t j = 0; j < headers.size(); ++j) {
+      if (headers[j].name.find('_') == std::string::npos) continue;
+      const YAML::Node name = routes->value[i]["match"]["headers"][j]["name"];
+      const std::string path = routes->path + "[" + std::to_string(i) + "].match.headers[" +
+                               std::to_string(j) + "].name";
+      r.error(Field(YAML::Node(), name, path),
+              "this listener " + action +
+                  " headers whose name has '_' (headers_with_underscores), so this route can "
+                  "never match; use headers_with_underscores: allow");
+    }
+  }
+}
+
 bool tls_is_valid_sni(const std::string& name) {
   return is_host_name(name, true);
 }
@@ -288,6 +312,10 @@ void parse_listener(ParseState& state, const Field& field) {
   std::optional<Field> max_body = map.get("max_request_body");
   if (max_body)
     if (auto n = r.size(*max_body)) listener.max_request_body = *n;
+  std::optional<Field> underscores = map.get("headers_with_underscores");
+  if (underscores)
+    if (auto index = r.choice(*underscores, {"allow", "reject", "drop"}))
+      listener.headers_with_underscores = static_cast<HeadersWithUnderscores>(*index);
 
   const bool tcp = protocol == Protocol::tcp;
   auto cluster = map.get("cluster");
@@ -307,6 +335,8 @@ void parse_listener(ParseState& state, const Field& field) {
     if (routes)
       r.error(routes->key_pos(), routes->path + ": a tcp listener has no routes; use cluster");
     if (max_body) r.error(max_body->key_pos(), max_body->path + ": applies to http listeners only");
+    if (underscores)
+      r.error(underscores->key_pos(), underscores->path + ": applies to http listeners only");
     if (http_only.request_timeout)
       r.error(http_only.request_timeout->key_pos(),
               http_only.request_timeout->path + ": applies to http listeners only");
@@ -314,6 +344,7 @@ void parse_listener(ParseState& state, const Field& field) {
       r.error(*http_only.retry_status, "retrying on an HTTP status applies to http listeners only");
   } else if (protocol == Protocol::http) {
     if (!routes) r.error(field.pos(), field.path + ": an http listener needs routes");
+    check_underscore_matches(r, listener, routes);
     if (cluster)
       r.error(cluster->key_pos(), cluster->path +
                                       ": an http listener picks clusters in its routes; cluster "

@@ -134,10 +134,24 @@ json::object route_json(const Route& r) {
           {"max_request_body", unless_zero(r.max_request_body)}};
 }
 
+const char* underscores_name(HeadersWithUnderscores action) {
+  switch (action) {
+    case HeadersWithUnderscores::allow:
+      return "allow";
+    case HeadersWithUnderscores::reject:
+      return "reject";
+    case HeadersWithUnderscores::drop:
+      break;
+  }
+  return "drop";
+}
+
 json::object listener_json(const Listener& l) {
   const bool http = l.protocol == Protocol::http;
   json::array routes;
   for (const auto& r : l.routes) routes.push_back(route_json(r));
+  json::value underscores = nullptr;
+  if (http) underscores = underscores_name(l.headers_with_underscores);
   return {{"name", l.name},
           {"listen", l.listen.text},
           {"protocol", protocol_name(l.protocol)},
@@ -148,7 +162,8 @@ json::object listener_json(const Listener& l) {
           {"timeouts", timeouts_json(l.timeouts, http)},
           {"retries", retries_json(l.retries)},
           {"rate_limit", optional_string(l.rate_limit)},
-          {"max_request_body", unless_zero(l.max_request_body)}};
+          {"max_request_body", unless_zero(l.max_request_body)},
+          {"headers_with_underscores", std::move(underscores)}};
 }
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.

@@ -5,7 +5,7 @@
 namespace sluice::proxy {
 
 void ChunkQueue::grow() {
-  std::vector<Chunk> bigger(chunks_.size() * 2);
+  std::vector<Chunk> bigger(chunks_.empty() ? 4 : chunks_.size() * 2);
   for (size_t i = 0; i < count_; ++i) bigger[i] = at(i);
   chunks_.swap(bigger);
   head_ = 0;
@@ -22,6 +22,7 @@ void ChunkQueue::swap(ChunkQueue& other) {
   std::swap(count_, other.count_);
   std::swap(queued_, other.queued_);
   owned_.swap(other.owned_);
+  std::swap(owned_head_, other.owned_head_);
 }
 
 void ChunkQueue::push_chunk(Chunk chunk) {
@@ -47,8 +48,8 @@ void ChunkQueue::append(ChunkQueue& from) {
     // The common case (a relay forwarding what just arrived to an idle
     // sender): take the other queue's storage whole instead of copying chunks.
     chunks_.swap(from.chunks_);
-    // Member swap: std::swap would move-construct a deque, which allocates.
-    if (!from.owned_.empty()) owned_.swap(from.owned_);
+    owned_.swap(from.owned_);
+    std::swap(owned_head_, from.owned_head_);
     head_ = std::exchange(from.head_, 0);
     count_ = std::exchange(from.count_, 0);
     queued_ = moved;
@@ -56,13 +57,13 @@ void ChunkQueue::append(ChunkQueue& from) {
     from.queued_ = 0;
     return;
   }
-  size_t owned_index = 0;
   for (size_t i = 0; i < from.count_; ++i) {
     const Chunk c = from.at(i);
-    if (c.buffer == kOwned) owned_.push_back(std::move(from.owned_[owned_index++]));
+    if (c.buffer == kOwned) owned_.push_back(std::move(from.owned_[from.owned_head_++]));
     push_chunk(c);
   }
-  if (owned_index != 0) from.owned_.clear();
+  from.owned_.clear();
+  from.owned_head_ = 0;
   from.head_ = 0;
   from.count_ = 0;
   from.queued_ = 0;
@@ -77,25 +78,34 @@ void ChunkQueue::push_owned(std::string bytes) {
 
 std::string_view ChunkQueue::front(const BufferRing& buffers) const {
   const Chunk& c = at(0);
-  const char* base = c.buffer == kOwned ? owned_.front().data()
+  const char* base = c.buffer == kOwned ? owned_[owned_head_].data()
                                         : reinterpret_cast<const char*>(buffers.data(c.buffer));
   return {base + c.offset, c.length};
 }
 
-msghdr* ChunkQueue::prepare_send(const BufferRing& buffers) {
+int ChunkQueue::fill_iov(const BufferRing& buffers, iovec* iov, int max) const {
   int n = 0;
-  size_t owned_index = 0;
-  for (; n < kMaxIov && static_cast<size_t>(n) < count_; ++n) {
+  size_t owned_index = owned_head_;
+  for (; n < max && static_cast<size_t>(n) < count_; ++n) {
     const Chunk& c = at(n);
-    uint8_t* base = c.buffer == kOwned ? reinterpret_cast<uint8_t*>(owned_[owned_index++].data())
-                                       : buffers.data(c.buffer);
-    iov_[n].iov_base = base + c.offset;
-    iov_[n].iov_len = c.length;
+    char* base = c.buffer == kOwned ? const_cast<char*>(owned_[owned_index++].data())
+                                    : reinterpret_cast<char*>(buffers.data(c.buffer));
+    iov[n].iov_base = base + c.offset;
+    iov[n].iov_len = c.length;
   }
-  msg_ = msghdr{};
-  msg_.msg_iov = iov_;
-  msg_.msg_iovlen = n;
-  return &msg_;
+  return n;
+}
+
+void ChunkQueue::pop_owned() {
+  std::string().swap(owned_[owned_head_++]);  // its memory goes now, not when the queue drains
+  if (owned_head_ == owned_.size()) {
+    owned_.clear();
+    owned_head_ = 0;
+  } else if (owned_head_ >= 16 && owned_head_ * 2 >= owned_.size()) {
+    // A queue that never drains must not grow without bound: drop the spent front.
+    owned_.erase(owned_.begin(), owned_.begin() + static_cast<ptrdiff_t>(owned_head_));
+    owned_head_ = 0;
+  }
 }
 
 void ChunkQueue::consume(size_t bytes, BufferRing& buffers) {
@@ -109,7 +119,7 @@ void ChunkQueue::consume(size_t bytes, BufferRing& buffers) {
     }
     bytes -= c.length;
     if (c.buffer == kOwned) {
-      owned_.pop_front();
+      pop_owned();
     } else {
       buffers.release(c.buffer);
     }

@@ -1,7 +1,8 @@
 // An ordered queue of bytes: slices of receive buffers (forwarded without
 // copying; each slice holds a reference on its buffer) and owned strings (heads
 // and responses sluice writes itself). A Stream keeps one for what it received
-// and one for what it is to send. Owned by one worker thread.
+// and one for what it is to send. An empty queue that never held anything owns
+// no heap memory, so idle connections stay small. Owned by one worker thread.
 #pragma once
 
 #include <sys/socket.h>
@@ -9,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +24,11 @@ class ChunkQueue {
   // nobody consumed exceed kHighWater, and starts again at kLowWater.
   static constexpr size_t kHighWater = 256 * 1024;
   static constexpr size_t kLowWater = 64 * 1024;
-  static constexpr int kMaxIov = 16;
+  // Chunks one send takes at most: 8 x 16 KiB buffers is 128 KiB a send, and a
+  // Stream keeps an iovec array this long (idle connections count every byte).
+  static constexpr int kMaxIov = 8;
 
-  ChunkQueue() : chunks_(16) {}
+  ChunkQueue() = default;
   ChunkQueue(const ChunkQueue&) = delete;
   ChunkQueue& operator=(const ChunkQueue&) = delete;
 
@@ -56,7 +58,7 @@ class ChunkQueue {
   // Calls fn(bytes) on each queued chunk in order while it returns true.
   template <typename Fn>
   void for_each_chunk(const BufferRing& buffers, Fn&& fn) const {
-    size_t owned_index = 0;
+    size_t owned_index = owned_head_;
     for (size_t i = 0; i < count_; ++i) {
       const Chunk& c = at(i);
       const char* base = c.buffer == kOwned ? owned_[owned_index++].data()
@@ -65,9 +67,9 @@ class ChunkQueue {
     }
   }
 
-  // Points a send message at the queued bytes (up to kMaxIov chunks). The
-  // message lives here until the send completes; nothing may be consumed meanwhile.
-  msghdr* prepare_send(const BufferRing& buffers);
+  // Points `iov` at the first queued chunks (at most `max`); returns how many.
+  // Nothing may be consumed while a send uses them.
+  int fill_iov(const BufferRing& buffers, iovec* iov, int max) const;
   // Drops the first `bytes` queued bytes and releases emptied buffers.
   void consume(size_t bytes, BufferRing& buffers);
   // Exchanges queued bytes with another queue (a retry moves an unsent request
@@ -87,17 +89,19 @@ class ChunkQueue {
   const Chunk& at(size_t i) const { return chunks_[(head_ + i) & (chunks_.size() - 1)]; }
   void push_chunk(Chunk chunk);
   void grow();
+  void pop_owned();
 
-  // Ring of chunks; a power of two in size. It grows only when a burst of
-  // completions lands before a pause takes effect, so steady state never allocates.
+  // Ring of chunks; a power of two in size (none until the first push). It
+  // grows only when a burst of completions lands before a pause takes effect,
+  // so steady state never allocates.
   std::vector<Chunk> chunks_;
   size_t head_ = 0;
   size_t count_ = 0;
   size_t queued_ = 0;
   uint64_t pushed_ = 0;
-  std::deque<std::string> owned_;  // in queue order, one per kOwned chunk
-  iovec iov_[kMaxIov]{};
-  msghdr msg_{};
+  // One string per kOwned chunk, in queue order from owned_head_.
+  std::vector<std::string> owned_;
+  size_t owned_head_ = 0;
 };
 
 }  // namespace sluice::proxy

@@ -11,8 +11,11 @@
 
 namespace sluice::proxy {
 
-Exchange::Exchange(ExchangeSink& sink)
-    : sink_(sink), response_{http::HeadParser::response(kLimits, "GET")} {}
+Exchange::Exchange(ExchangeSink& sink) : Exchange() {
+  sink_ = &sink;
+}
+
+Exchange::Exchange() : response_{http::HeadParser::response(kLimits, "GET"), {}} {}
 
 Exchange::~Exchange() {
   TimerList::stop(request_timer_);
@@ -22,6 +25,8 @@ Exchange::~Exchange() {
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
                      std::string_view client_address) {
   client_ = Client{&host, &listener, client_ip, client_address};
+  release_upstream(false);  // none is held between exchanges; this makes sure
+  attempt_.clear();
   request_.head = nullptr;
   request_.route = nullptr;
   request_.cluster = nullptr;
@@ -65,7 +70,7 @@ void Exchange::on_request_head(const http::Head& head) {
     direct.body = route.direct_response->body;
     direct.keep_alive = true;
     direct.direct = true;
-    sink_.on_local_response(direct);
+    sink_->on_local_response(direct);
     return;
   }
   request_.cluster = request_.route->cluster;
@@ -92,7 +97,7 @@ void Exchange::on_request_head(const http::Head& head) {
   // Body bytes that came with the head are checked before anything goes
   // upstream, so bad chunk framing in one write never reaches an endpoint.
   if (!flags_.request_done) {
-    if (const http::Error* e = sink_.check_buffered_body()) {
+    if (const http::Error* e = sink_->check_buffered_body()) {
       breaker_.cancel();
       request_permit_.reset();
       respond(LocalResponse::error(e->status, e->code));
@@ -156,8 +161,11 @@ void Exchange::respond(const LocalResponse& response) {
             static_cast<int>(response.code.size()), response.code.data());
   release_upstream(false);
   response_.phase = Phase::none;
+  // Answered: the request timeout (the endpoint's time to answer) is over; a
+  // body still arriving to be skipped is the idle timeout's business.
+  TimerList::stop(request_timer_);
   note_response(response.status, response.code);
-  sink_.on_local_response(response);
+  sink_->on_local_response(response);
 }
 
 void Exchange::note_response(int status, std::string_view error) {
@@ -177,7 +185,7 @@ bool Exchange::on_request_body(uint16_t buffer, uint32_t offset, uint32_t length
       body_bytes > request_.route->config->max_request_body) {
     // Too late for a clean 413 once the endpoint has answered; then just close.
     if (flags_.response_seen) {
-      sink_.on_exchange_failed();
+      sink_->on_exchange_failed();
     } else {
       respond(LocalResponse::error(413, "body-too-large"));
     }

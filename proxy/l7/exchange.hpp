@@ -29,6 +29,10 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   static constexpr http::Limits kLimits{};
 
   explicit Exchange(ExchangeSink& sink);
+  // Without a sink yet: a connection that takes exchanges from a cache points
+  // each at itself (set_sink) before begin().
+  Exchange();
+  void set_sink(ExchangeSink& sink) { sink_ = &sink; }
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
   ~Exchange();
@@ -90,9 +94,13 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   bool retry_stale();
   void read_response();
   void on_response_head();
+  // Whether the body bytes that arrived with the head frame correctly (dry run).
+  bool body_arrived_well_framed(const http::Head& head);
   void on_response_eof();
   void finish_response();
   void release_upstream(bool reusable);
+  // The endpoint failed this request without an answer: passive health hears it.
+  void endpoint_failed();
   static void forward_payload(void* context, size_t offset, size_t length);
   UpstreamConnection* upstream() const { return attempt_.connection(); }
   metrics::ClusterCounters& cluster_counters() const;
@@ -129,7 +137,7 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
     bool stale_retried = false;  // the one retry after a dead pooled connection is used
   };
 
-  ExchangeSink& sink_;
+  ExchangeSink* sink_ = nullptr;
   Client client_;
   Request request_;
   Response response_;

@@ -74,8 +74,10 @@ bool Exchange::retry_stale() {
 bool Exchange::retry(const char* why) {
   // Only requests that can be sent again whole (idempotent, no body), and only
   // when some endpoint is left to try; otherwise the response we have stands.
-  if (attempt_.attempts_left() <= 0 || !attempt_.untried_left() || flags_.response_seen ||
-      request_.head->has_body() || !idempotent(request_.method))
+  // Checking for an endpoint first keeps the last real answer (a 503, a reset)
+  // when none is left, instead of a 502 for a connect that never happened.
+  if (flags_.response_seen || request_.head->has_body() || !idempotent(request_.method) ||
+      !attempt_.can_retry())
     return false;
   LOG_DEBUG("retrying %s request on another endpoint: %s", request_.method.c_str(), why);
   release_upstream(false);
@@ -104,7 +106,7 @@ void Exchange::on_upstream_connected(UpstreamConnection& failed, int result) {
 }
 
 void Exchange::on_upstream_sent(UpstreamConnection&) {
-  sink_.on_request_drained();
+  sink_->on_request_drained();
 }
 
 void Exchange::on_upstream_input(UpstreamConnection&) {
@@ -118,13 +120,14 @@ void Exchange::on_upstream_error(UpstreamConnection&, int error) {
   if (!flags_.active) return;
   if (response_.phase == Phase::head && !flags_.response_seen) {
     if (retry_stale()) return;
+    endpoint_failed();
     if (request_.route->config->retries.on_connect_failure && retry("upstream reset")) return;
     breaker_.failed(clock::monotonic_ns());
     respond(LocalResponse::error(502, "upstream-reset"));
     return;
   }
   if (response_.phase != Phase::none)
-    sink_.on_exchange_failed();  // mid-response: the client cannot be told
+    sink_->on_exchange_failed();  // mid-response: the client cannot be told
 }
 
 void Exchange::on_client_drained() {
@@ -141,7 +144,7 @@ void Exchange::read_response() {
       release_upstream(false);
       return;
     }
-    if (sink_.response_backlog() > ChunkQueue::kHighWater) {
+    if (sink_->response_backlog() > ChunkQueue::kHighWater) {
       c->stream().receive(false);  // the client is slow: let the endpoint wait
       return;
     }
@@ -157,6 +160,7 @@ void Exchange::read_response() {
       if (status == http::Status::error) {
         LOG_DEBUG("bad response from upstream: %s",
                   std::string(response_.parser.error().detail).c_str());
+        endpoint_failed();
         release_upstream(false);
         breaker_.failed(clock::monotonic_ns());
         respond(LocalResponse::error(502, "bad-response"));
@@ -173,13 +177,13 @@ void Exchange::read_response() {
       response_.payload_offset = in.front_offset();
       status = response_.body.feed(bytes, used);
       if (status == http::Status::error) {
-        sink_.on_exchange_failed();
+        sink_->on_exchange_failed();
         return;
       }
     }
     if (status == http::Status::need_more) used = bytes.size();
     if (!flags_.dechunk || response_.phase != Phase::body)
-      sink_.on_response_body(in.front_buffer(), in.front_offset(), static_cast<uint32_t>(used));
+      sink_->on_response_body(in.front_buffer(), in.front_offset(), static_cast<uint32_t>(used));
     in.consume(used, buffers);
     if (status == http::Status::done) finish_response();
   }
@@ -190,7 +194,9 @@ void Exchange::read_response() {
 void Exchange::on_response_eof() {
   switch (response_.phase) {
     case Phase::head:
-      if (!retry_stale() && !retry("upstream closed")) {
+      if (retry_stale()) return;
+      endpoint_failed();
+      if (!retry("upstream closed")) {
         release_upstream(false);
         breaker_.failed(clock::monotonic_ns());
         respond(LocalResponse::error(502, "upstream-closed"));
@@ -200,11 +206,11 @@ void Exchange::on_response_eof() {
       if (response_.body.eof() == http::Status::done) {
         finish_response();
       } else {
-        sink_.on_exchange_failed();  // truncated body: the client must see the connection end
+        sink_->on_exchange_failed();  // truncated body: the client must see the connection end
       }
       return;
     case Phase::tunnel:
-      sink_.on_response_end();  // the FIN goes on to the client once its bytes are out
+      sink_->on_response_end();  // the FIN goes on to the client once its bytes are out
       return;
     case Phase::none:
       release_upstream(false);
@@ -216,7 +222,7 @@ void Exchange::on_response_head() {
   const http::Head& head = response_.parser.head();
   if (head.status >= 100 && head.status < 200 && head.status != 101) {
     // 100 Continue and friends go straight through; the final response follows.
-    sink_.on_interim_response(head);
+    sink_->on_interim_response(head);
     response_.parser.reset(request_.method);
     return;
   }
@@ -232,11 +238,20 @@ void Exchange::on_response_head() {
       respond(LocalResponse::error(502, "unexpected-upgrade"));
       return;
     }
-    sink_.on_response_head(head);
+    sink_->on_response_head(head);
     note_response(101);
     flags_.response_seen = true;
     TimerList::stop(request_timer_);
     response_.phase = Phase::tunnel;
+    return;
+  }
+  if (!body_arrived_well_framed(head)) {
+    LOG_DEBUG("bad response body from upstream: %s",
+              std::string(response_.body.error().detail).c_str());
+    endpoint_failed();
+    release_upstream(false);
+    breaker_.failed(now);
+    respond(LocalResponse::error(502, "bad-response"));
     return;
   }
   // The endpoint's answer counts for passive health whether or not it is retried.
@@ -256,7 +271,7 @@ void Exchange::on_response_head() {
   if (request_.cluster->tracks_latency)
     balancers::observe_latency(*attempt_.load(), took, now, request_.cluster->ewma_tau_ns);
   flags_.response_keep_alive = head.keep_alive && head.framing != http::Framing::until_close;
-  flags_.dechunk = sink_.on_response_head(head);
+  flags_.dechunk = sink_->on_response_head(head);
   note_response(head.status);
   response_.body.reset(head, kLimits);
   response_.body.set_payload_sink(flags_.dechunk ? &Exchange::forward_payload : nullptr, this);
@@ -264,11 +279,30 @@ void Exchange::on_response_head() {
   if (!head.has_body()) finish_response();
 }
 
+bool Exchange::body_arrived_well_framed(const http::Head& head) {
+  // Once the head is forwarded, a framing error can only end the client's connection
+  // (an empty or cut reply). The body bytes that came with the head are checked first,
+  // so a malformed chunked body that arrives whole (a bad size, a bare LF, more data
+  // than declared) becomes a clean 502 instead. A dry run: nothing is consumed.
+  UpstreamConnection* c = upstream();
+  if (c == nullptr || c->in().empty() || !head.has_body()) return true;
+  response_.body.reset(head, kLimits);
+  response_.body.set_payload_sink(nullptr, nullptr);
+  bool ok = true;
+  c->in().for_each_chunk(client_.host->loop().buffers(), [&](std::string_view bytes) {
+    size_t used = 0;
+    const http::Status status = response_.body.feed(bytes, used);
+    ok = status != http::Status::error;
+    return status == http::Status::need_more;
+  });
+  return ok;
+}
+
 void Exchange::forward_payload(void* context, size_t offset, size_t length) {
   auto* self = static_cast<Exchange*>(context);
-  self->sink_.on_response_body(self->response_.payload_buffer,
-                               self->response_.payload_offset + static_cast<uint32_t>(offset),
-                               static_cast<uint32_t>(length));
+  self->sink_->on_response_body(self->response_.payload_buffer,
+                                self->response_.payload_offset + static_cast<uint32_t>(offset),
+                                static_cast<uint32_t>(length));
 }
 
 void Exchange::finish_response() {
@@ -281,7 +315,7 @@ void Exchange::finish_response() {
                      c->in().empty() && c->out().empty());
   }
   response_.phase = Phase::none;
-  sink_.on_response_end();
+  sink_->on_response_end();
 }
 
 void Exchange::release_upstream(bool reusable) {
@@ -293,14 +327,34 @@ void Exchange::release_upstream(bool reusable) {
 
 void Exchange::on_timer(int) {
   if (!flags_.active) return;
+  if (!flags_.request_done && !flags_.response_seen) {
+    // The endpoint is still waiting for the body: the client is the slow one,
+    // which says nothing about the endpoint's health (neither breaker nor
+    // outlier detection hears of it).
+    release_upstream(false);
+    breaker_.cancel();
+    client_.host->counters().timeouts.add();
+    respond(LocalResponse::error(408, "body-timeout"));
+    return;
+  }
   if (response_.phase == Phase::head && !flags_.response_seen) {
+    endpoint_failed();
     release_upstream(false);
     breaker_.failed(clock::monotonic_ns());
     cluster_counters().timeouts.add();
     respond(LocalResponse::error(504, "upstream-timeout"));
     return;
   }
-  sink_.on_exchange_failed();
+  sink_->on_exchange_failed();
+}
+
+void Exchange::endpoint_failed() {
+  // A timeout, a reset, a close or garbage instead of a response: a gateway
+  // failure, counted with 5xx answers towards ejection (Envoy counts them as
+  // "gateway failures" the same way), so a hung endpoint is ejected too.
+  if (attempt_.dispatched())
+    report_endpoint(*request_.cluster, attempt_.endpoint(), EndpointResult::server_error,
+                    clock::monotonic_ns());
 }
 
 }  // namespace sluice::proxy

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "proxy/core/log.hpp"
 #include "proxy/core/socket.hpp"
@@ -12,9 +14,7 @@
 namespace sluice::proxy {
 H1Connection::H1Connection(SessionHost& host, const HttpListener& listener,
                            std::unique_ptr<Stream> client)
-    : listener_(&listener),
-      client_(std::move(client)),
-      request_parser_(http::HeadParser::request(Exchange::kLimits)) {
+    : listener_(&listener), client_(std::move(client)) {
   this->host = &host;
   client_->set_owner(this);
   metrics::ListenerCounters& counters = host.counters();
@@ -23,6 +23,37 @@ H1Connection::H1Connection(SessionHost& host, const HttpListener& listener,
 
 H1Connection::~H1Connection() {
   host->loop().unpost(*this);
+  release_request();
+}
+
+namespace {
+
+// The per-thread cache of request state: a worker reuses what its finished
+// requests held instead of allocating, and idle connections hold nothing.
+constexpr size_t kCachedRequests = 256;
+thread_local std::vector<std::unique_ptr<H1Request>> cached_requests;
+
+}  // namespace
+
+H1Request::H1Request() : parser(http::HeadParser::request(Exchange::kLimits)) {}
+
+void H1Connection::acquire_request() {
+  if (request_) return;
+  if (cached_requests.empty()) {
+    request_ = std::make_unique<H1Request>();
+  } else {
+    request_ = std::move(cached_requests.back());
+    cached_requests.pop_back();
+  }
+  request_->exchange.set_sink(*this);
+  request_->parser.reset();
+}
+
+void H1Connection::release_request() {
+  if (!request_) return;
+  request_->exchange.end(0, 0);  // a no-op unless the connection ends mid-request
+  if (cached_requests.size() < kCachedRequests) cached_requests.push_back(std::move(request_));
+  request_.reset();
 }
 
 void H1Connection::start() {
@@ -59,8 +90,8 @@ void H1Connection::on_stream_input(Stream&) {
 
 void H1Connection::on_stream_sent(Stream&) {
   touch();
-  if (exchange_.awaiting_response() && client_->out.queued_bytes() <= ChunkQueue::kLowWater)
-    exchange_.on_client_drained();
+  if (awaiting_response() && client_->out.queued_bytes() <= ChunkQueue::kLowWater)
+    request_->exchange.on_client_drained();
   drive();
 }
 
@@ -82,8 +113,11 @@ void H1Connection::drive() {
   do {
     flags_.again = false;
     if (flags_.failed) {
+      // The response cannot be completed: a reset, not a FIN, so that no
+      // client takes what it got for a whole response.
       flags_.driving = false;
-      abort();
+      host->counters().incomplete.add();
+      abort(/*reset=*/true);
       return;
     }
     if (flags_.close_after_flush) end_exchange();
@@ -92,7 +126,7 @@ void H1Connection::drive() {
   } while (flags_.again && !flags_.closing);
   flags_.driving = false;
   if (flags_.closing) return;
-  exchange_.flush();
+  if (request_) request_->exchange.flush();
   client_->send();
   if (request_state_ == RequestState::tunnel) finish_tunnel();
   if (flags_.closing) return;
@@ -104,13 +138,14 @@ void H1Connection::finish_tunnel() {
   // Half-closes travel as in the L4 relay: each side's FIN is forwarded once
   // the bytes before it are sent, and the tunnel ends when both have been.
   if (flags_.tunnel_upstream_eof) client_->shutdown_after_send();
-  if (client_->shut() && exchange_.tunnel_upstream_shut()) abort();
+  if (client_->shut() && request_->exchange.tunnel_upstream_shut()) abort();
 }
 
 void H1Connection::adjust_backpressure() {
   if (flags_.lingering) return;
   // Stop reading while unparsed or unsent request bytes pile up.
-  const size_t towards_upstream = client_->in.queued_bytes() + exchange_.request_backlog();
+  const size_t towards_upstream =
+      client_->in.queued_bytes() + (request_ ? request_->exchange.request_backlog() : 0);
   if (towards_upstream > ChunkQueue::kHighWater || flags_.close_after_flush) {
     client_->receive(false);
   } else if (towards_upstream <= ChunkQueue::kLowWater) {
@@ -143,7 +178,7 @@ void H1Connection::on_timer(int kind) {
   if (flags_.closing) return;
   switch (kind) {
     case kIdleTimer:
-      if (exchange_.awaiting_response() && !flags_.lingering) {
+      if (awaiting_response() && !flags_.lingering) {
         touch();  // waiting on the endpoint is the request timeout's business
         return;
       }
@@ -154,7 +189,8 @@ void H1Connection::on_timer(int kind) {
         abort();
         return;
       }
-      exchange_.respond_error(408, "header-timeout");
+      host->counters().timeouts.add();
+      request_->exchange.respond_error(408, "header-timeout");
       drive();
       return;
   }
@@ -163,24 +199,33 @@ void H1Connection::on_timer(int kind) {
 void H1Connection::drain() {
   // Idle between requests: nothing to finish. Otherwise the current response
   // goes out with Connection: close and the connection ends after it.
-  if (request_state_ == RequestState::head && !flags_.request_started &&
-      !exchange_.awaiting_response() && client_->out.empty()) {
+  if (request_state_ == RequestState::head && !flags_.request_started && !awaiting_response() &&
+      client_->out.empty()) {
     abort();
     return;
   }
   flags_.keep_alive = false;
-  if (request_state_ == RequestState::head && !exchange_.awaiting_response()) close_after_flush();
+  if (request_state_ == RequestState::head && !awaiting_response()) close_after_flush();
   drive();
 }
 
 void H1Connection::abort() {
+  abort(false);
+}
+
+void H1Connection::abort(bool reset) {
   if (flags_.closing) return;
   end_exchange();
   flags_.closing = true;
   TimerList::stop(idle_timer_);
   TimerList::stop(header_timer_);
   host->loop().unpost(*this);
-  client_->close();  // on_stream_closed ends the session
+  if (reset) {
+    client_->reset();
+  } else {
+    client_->close();
+  }
+  // on_stream_closed ends the session
 }
 
 void H1Connection::on_stream_closed(Stream&) {

@@ -23,6 +23,18 @@
 
 namespace sluice::proxy {
 
+// What one request in flight needs: its parsers and its Exchange. An idle
+// connection holds none; they come from a small per-thread cache and go back
+// to it, so an idle keep-alive connection stays small and a request costs no
+// allocation.
+struct H1Request {
+  H1Request();
+  Exchange exchange;
+  http::HeadParser parser;
+  http::BodyScanner body;
+  http::Error body_error;  // check_buffered_body()'s answer
+};
+
 class H1Connection final : public Session,
                            public StreamOwner,
                            public ExchangeSink,
@@ -81,18 +93,22 @@ class H1Connection final : public Session,
   void end_exchange();
   void follow_reload();
   // The connection's end.
+  // Ends the connection now; `reset`: abortively (RST).
+  void abort(bool reset);
   void close_after_flush();
   void maybe_linger();
   void finish_tunnel();
   void adjust_backpressure();
   void touch();
+  bool awaiting_response() const { return request_ && request_->exchange.awaiting_response(); }
+  // The cache's: taken when a request's first bytes arrive, given back when
+  // the connection is idle again.
+  void acquire_request();
+  void release_request();
 
   const HttpListener* listener_;  // of the generation the connection runs under
   std::unique_ptr<Stream> client_;
-  Exchange exchange_{*this};
-  http::HeadParser request_parser_;
-  http::BodyScanner request_body_;
-  http::Error body_error_;  // check_buffered_body()'s answer
+  std::unique_ptr<H1Request> request_;  // null while idle between requests
   RequestState request_state_ = RequestState::head;
   uint64_t in_mark_ = 0;  // the client's byte totals when the exchange began, for the log
   uint64_t out_mark_ = 0;

@@ -23,14 +23,14 @@ void H1Connection::read_request_bytes() {
           begin_exchange();
           host->loop().timers(kHeaderTimeoutMs).start(header_timer_, host->loop().now_ms());
         }
-        const http::Status status = request_parser_.feed(bytes, used);
+        const http::Status status = request_->parser.feed(bytes, used);
         if (status == http::Status::need_more) {
           in.consume(bytes.size(), buffers);
           continue;
         }
         if (status == http::Status::error) {
-          const http::Error& e = request_parser_.error();
-          exchange_.respond_error(e.status, e.code);
+          const http::Error& e = request_->parser.error();
+          request_->exchange.respond_error(e.status, e.code);
           return;
         }
         in.consume(used, buffers);
@@ -39,20 +39,22 @@ void H1Connection::read_request_bytes() {
       }
       case RequestState::body: {
         // Leave the bytes here while the endpoint is not taking them.
-        if (exchange_.request_backlog() > ChunkQueue::kHighWater) return;
-        const http::Status status = request_body_.feed(bytes, used);
+        if (request_->exchange.request_backlog() > ChunkQueue::kHighWater) return;
+        const http::Status status = request_->body.feed(bytes, used);
         if (status == http::Status::error) {
-          exchange_.respond_error(request_body_.error().status, request_body_.error().code);
+          request_->exchange.respond_error(request_->body.error().status,
+                                           request_->body.error().code);
           return;
         }
         if (status == http::Status::need_more) used = bytes.size();
-        if (!exchange_.on_request_body(in.front_buffer(), in.front_offset(),
-                                       static_cast<uint32_t>(used), request_body_.body_bytes()))
+        if (!request_->exchange.on_request_body(in.front_buffer(), in.front_offset(),
+                                                static_cast<uint32_t>(used),
+                                                request_->body.body_bytes()))
           return;
         in.consume(used, buffers);
         if (status == http::Status::done) {
           request_state_ = RequestState::done;
-          exchange_.on_request_end();
+          request_->exchange.on_request_end();
           if (flags_.response_done) finish_exchange();
         }
         continue;
@@ -60,8 +62,8 @@ void H1Connection::read_request_bytes() {
       case RequestState::done:
         return;  // a pipelined request waits for the response before it
       case RequestState::tunnel:
-        exchange_.on_tunnel_data(in.front_buffer(), in.front_offset(),
-                                 static_cast<uint32_t>(bytes.size()));
+        request_->exchange.on_tunnel_data(in.front_buffer(), in.front_offset(),
+                                          static_cast<uint32_t>(bytes.size()));
         in.consume(bytes.size(), buffers);
         continue;
     }
@@ -72,7 +74,7 @@ void H1Connection::on_client_eof() {
   switch (request_state_) {
     case RequestState::head:
       // A client that closes between requests is done; one mid-head is gone.
-      if (!exchange_.awaiting_response() && !flags_.response_done) abort();
+      if (!awaiting_response() && !flags_.response_done) abort();
       return;
     case RequestState::body:
       abort();  // the request cannot be completed
@@ -81,7 +83,7 @@ void H1Connection::on_client_eof() {
       flags_.keep_alive = false;  // answer this one, then close
       return;
     case RequestState::tunnel:
-      exchange_.on_tunnel_client_eof();
+      request_->exchange.on_tunnel_client_eof();
       return;
   }
 }
@@ -92,7 +94,10 @@ void H1Connection::begin_exchange() {
   in_mark_ = client_->in.consumed_total();
   out_mark_ = client_->out.pushed_total();
   flags_.head_request = false;
-  exchange_.begin(*host, *listener_, client_ip_, client_address_);
+  acquire_request();
+  // After follow_reload: a reload may have changed the listener's choice.
+  request_->parser.set_options({listener_->config.headers_with_underscores});
+  request_->exchange.begin(*host, *listener_, client_ip_, client_address_);
 }
 
 void H1Connection::follow_reload() {
@@ -109,18 +114,20 @@ void H1Connection::follow_reload() {
 
 void H1Connection::on_request_head() {
   TimerList::stop(header_timer_);
-  const http::Head& head = request_parser_.head();
+  const http::Head& head = request_->parser.head();
   flags_.head_request = head.method == "HEAD";
   flags_.keep_alive = head.keep_alive && !flags_.listener_removed;
   flags_.response_done = false;
   flags_.tunnel_upstream_eof = false;
-  request_body_.reset(head, Exchange::kLimits);
+  request_->body.reset(head, Exchange::kLimits);
   request_state_ = head.has_body() ? RequestState::body : RequestState::done;
-  exchange_.on_request_head(head);
+  request_->exchange.on_request_head(head);
 }
 
 void H1Connection::end_exchange() {
-  exchange_.end(client_->in.consumed_total() - in_mark_, client_->out.pushed_total() - out_mark_);
+  if (request_)
+    request_->exchange.end(client_->in.consumed_total() - in_mark_,
+                           client_->out.pushed_total() - out_mark_);
 }
 
 void H1Connection::finish_exchange() {
@@ -133,8 +140,11 @@ void H1Connection::finish_exchange() {
   request_state_ = RequestState::head;
   flags_.request_started = false;
   flags_.head_request = false;  // a parse error on the next request must not see this one's
-  request_parser_.reset();
-  // The next pipelined request, if any, is parsed by the drive that called us.
+  if (client_->in.empty()) {
+    release_request();  // idle: the connection keeps nothing of the request
+  } else {
+    request_->parser.reset();  // the next pipelined request, parsed by the drive that called us
+  }
 }
 
 }  // namespace sluice::proxy

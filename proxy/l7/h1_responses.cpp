@@ -25,7 +25,7 @@ bool H1Connection::on_response_head(const http::Head& head) {
   // An HTTP/1.0 client cannot read chunked coding: it gets the payload alone,
   // delimited by the close.
   const bool dechunk =
-      request_parser_.head().version == 10 && head.framing == http::Framing::chunked;
+      request_->parser.head().version == 10 && head.framing == http::Framing::chunked;
   if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
   http::serialize_response(head, flags_.keep_alive, out, dechunk);
   client_->out.push_owned(std::move(out));
@@ -74,7 +74,7 @@ void H1Connection::on_exchange_failed() {
 }
 
 const http::Error* H1Connection::check_buffered_body() {
-  http::BodyScanner probe = request_body_;
+  http::BodyScanner probe = request_->body;
   http::Status status = http::Status::need_more;
   client_->in.for_each_chunk(host->loop().buffers(), [&](std::string_view bytes) {
     size_t used = 0;
@@ -82,8 +82,8 @@ const http::Error* H1Connection::check_buffered_body() {
     return status == http::Status::need_more;
   });
   if (status != http::Status::error) return nullptr;
-  body_error_ = probe.error();
-  return &body_error_;
+  request_->body_error = probe.error();
+  return &request_->body_error;
 }
 
 }  // namespace sluice::proxy

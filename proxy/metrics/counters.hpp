@@ -87,6 +87,9 @@ struct ListenerCounters {
   Gauge active;
   Counter bytes_received;
   Counter bytes_sent;
+  Counter timeouts;    // requests that timed out waiting for the client (408)
+  Counter incomplete;  // responses cut short: the client connection was reset
+  Counter refused;     // connections closed at accept: descriptors kept for upstreams
 };
 
 // HTTP responses sent for one (listener, route, cluster), by status class.

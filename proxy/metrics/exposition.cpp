@@ -118,7 +118,19 @@ void add_listeners(Families& out, const std::vector<std::shared_ptr<const Listen
        MetricType::Counter,
        [](const ListenerCounters& c) { return double(c.bytes_received.value()); }},
       {"sluice_downstream_bytes_sent_total", "Bytes sent to clients (bytes).", MetricType::Counter,
-       [](const ListenerCounters& c) { return double(c.bytes_sent.value()); }}};
+       [](const ListenerCounters& c) { return double(c.bytes_sent.value()); }},
+      {"sluice_downstream_timeouts_total",
+       "Requests answered 408 because the client was too slow to send its head or body; never "
+       "counted against an endpoint (count).",
+       MetricType::Counter, [](const ListenerCounters& c) { return double(c.timeouts.value()); }},
+      {"sluice_downstream_incomplete_responses_total",
+       "Responses sluice could not deliver whole (the endpoint broke off or failed mid-body); the "
+       "client connection was reset so that no client takes them for complete (count).",
+       MetricType::Counter, [](const ListenerCounters& c) { return double(c.incomplete.value()); }},
+      {"sluice_downstream_connections_refused_total",
+       "Connections closed at accept because file descriptors ran short: the remaining ones are "
+       "kept for upstream connections of clients already served (count).",
+       MetricType::Counter, [](const ListenerCounters& c) { return double(c.refused.value()); }}};
   for (const auto& col : kColumns) {
     auto& family = out.add(col.name, col.help, col.type);
     for (const auto& l : all)

@@ -83,12 +83,15 @@ void Stream::send() {
     }
     return;
   }
-  msghdr* msg = queue.prepare_send(loop_.buffers());
+  const int chunks = queue.fill_iov(loop_.buffers(), iov_, ChunkQueue::kMaxIov);
   io_uring_sqe* sqe = loop_.ring().sqe();
-  if (msg->msg_iovlen == 1) {
-    io_uring_prep_send(sqe, fd_, msg->msg_iov[0].iov_base, msg->msg_iov[0].iov_len, MSG_NOSIGNAL);
+  if (chunks == 1) {
+    io_uring_prep_send(sqe, fd_, iov_[0].iov_base, iov_[0].iov_len, MSG_NOSIGNAL);
   } else {
-    io_uring_prep_sendmsg(sqe, fd_, msg, MSG_NOSIGNAL);
+    msg_ = msghdr{};
+    msg_.msg_iov = iov_;
+    msg_.msg_iovlen = static_cast<size_t>(chunks);
+    io_uring_prep_sendmsg(sqe, fd_, &msg_, MSG_NOSIGNAL);
   }
   submit(sqe, kSend);
   flags_.sending = true;
@@ -112,6 +115,15 @@ void Stream::close() {
   } else {
     loop_.post(*this);  // the owner hears on_stream_closed from the loop, not from inside close()
   }
+}
+
+void Stream::reset() {
+  if (fd_ >= 0 && !flags_.closing) {
+    // SO_LINGER with a zero timeout: close(2) sends RST and drops what is queued.
+    linger abortive{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+  }
+  close();
 }
 
 void Stream::finish_close() {

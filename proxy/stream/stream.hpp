@@ -75,6 +75,8 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   void shutdown_after_send();
   // Cancels everything; on_stream_closed follows (never from inside this call).
   void close();
+  // close(), and the peer sees a reset instead of a FIN (unsent bytes are dropped).
+  void reset();
 
   ChunkQueue in;   // received, not yet taken by the owner
   ChunkQueue out;  // queued by the owner, not yet sent
@@ -114,6 +116,9 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   int fd_;
   unsigned in_flight_ = 0;           // submitted operations whose final completion is pending
   ChunkQueue* sent_from_ = nullptr;  // the queue of the send in flight
+  // The send in flight's message: it must live until the send completes.
+  iovec iov_[ChunkQueue::kMaxIov]{};
+  msghdr msg_{};
   __kernel_timespec connect_timeout_{};
   // Who may submit what next.
   struct Flags {

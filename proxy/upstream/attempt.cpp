@@ -22,6 +22,13 @@ void Attempt::begin(const ClusterRuntime& cluster, uint64_t key, int attempts) {
   avoid_pool_ = false;
 }
 
+void Attempt::clear() {
+  load_.end();
+  connection_ = nullptr;
+  dispatched_ = false;
+  reused_ = false;
+}
+
 Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsigned worker,
                             UpstreamOwner* owner, config::Duration connect_timeout,
                             bool allow_pooled) {
@@ -78,6 +85,10 @@ void Attempt::connect_failed(int result) {
             result == -ETIMEDOUT ? "connect timeout" : std::strerror(-result));
   load_.end();
   connection_ = nullptr;  // it closes itself once its owner has heard
+}
+
+bool Attempt::can_retry() const {
+  return attempts_left_ > 0 && picker_.has_candidate(*cluster_, clock::monotonic_ns());
 }
 
 UpstreamConnection* Attempt::release() {

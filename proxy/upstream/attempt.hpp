@@ -31,6 +31,9 @@ class Attempt {
 
   // A new request or relay to `cluster`: `attempts` tries in all.
   void begin(const ClusterRuntime& cluster, uint64_t key, int attempts);
+  // Forgets the last request (which must hold no connection any more), so an
+  // attempt object reused for a request that never dials reports nothing.
+  void clear();
   // The next try. On connecting/pooled, connection() is set and owned by
   // `owner`; otherwise there is none and nothing is counted against the endpoint.
   Dial dial(UpstreamPool& pool, balancers::CoreState& core, unsigned worker, UpstreamOwner* owner,
@@ -53,7 +56,9 @@ class Attempt {
   bool dispatched() const { return dispatched_; }  // an endpoint was picked at least once
   uint32_t tried() const { return picker_.tried(); }
   int attempts_left() const { return attempts_left_; }
-  bool untried_left() const { return picker_.untried_left(*cluster_); }
+  // Another try could go somewhere: an attempt is left and some endpoint not
+  // tried, ejected or unhealthy remains.
+  bool can_retry() const;
   int64_t dispatched_ns() const { return dispatched_ns_; }
   balancers::EndpointLoad* load() const { return load_.load(); }
 

@@ -5,6 +5,8 @@
 // immutable once published; workers read it.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -22,9 +24,36 @@ namespace sluice::proxy {
 // a reload or a discovery update that keeps the endpoint keeps its id and
 // counters, whatever its new position.
 struct EndpointState {
+  // After a failed connect the endpoint is passed over for 1 s, doubling with
+  // each further failure up to 10 s; a connect that succeeds ends it. Like
+  // nginx's default (max_fails=1 fail_timeout=10s): without it a dead endpoint
+  // costs every other request a refused connect and a retry. Pickers still
+  // use a backing-off endpoint when nothing else is left.
+  static constexpr int64_t kFirstBackoffNs = 1'000'000'000;
+  static constexpr int64_t kMaxBackoffNs = 10'000'000'000;
+
   explicit EndpointState(uint32_t id) : id(id) {}
   const uint32_t id;  // unique in the process while the state lives
   balancers::EndpointLoad load;
+
+  // Any worker thread; relaxed atomics (a late reader at worst tries once more).
+  void connect_failed(int64_t now_ns) {
+    const uint32_t n = connect_failures.fetch_add(1, std::memory_order_relaxed);
+    const int64_t backoff = n >= 4 ? kMaxBackoffNs : std::min(kMaxBackoffNs, kFirstBackoffNs << n);
+    backoff_until_ns.store(now_ns + backoff, std::memory_order_relaxed);
+  }
+  void connect_succeeded() {
+    // Skip the stores on the happy path: the line stays shared between cores.
+    if (connect_failures.load(std::memory_order_relaxed) == 0) return;
+    connect_failures.store(0, std::memory_order_relaxed);
+    backoff_until_ns.store(0, std::memory_order_relaxed);
+  }
+  bool backing_off(int64_t now_ns) const {
+    return now_ns < backoff_until_ns.load(std::memory_order_relaxed);
+  }
+
+  std::atomic<int64_t> backoff_until_ns{0};
+  std::atomic<uint32_t> connect_failures{0};
 };
 
 struct UpstreamEndpoint {
@@ -43,6 +72,7 @@ class EndpointList {
   const std::vector<UpstreamEndpoint>& all() const { return endpoints_; }
 
   balancers::EndpointLoad* load(uint32_t position) const { return loads_[position]; }
+  EndpointState& state(uint32_t position) const { return *states_[position]; }
   std::span<balancers::EndpointLoad* const> loads() const { return loads_; }
 
   // Endpoints that health checks took out; every endpoint is healthy until

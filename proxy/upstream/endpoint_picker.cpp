@@ -4,6 +4,7 @@ namespace sluice::proxy {
 
 void EndpointPicker::reset(const ClusterRuntime& cluster) {
   skip_.reset(cluster.endpoints.size());
+  backing_off_.reset(cluster.endpoints.size());
   tried_ = 0;
 }
 
@@ -15,14 +16,30 @@ std::optional<uint32_t> EndpointPicker::pick(const ClusterRuntime& cluster,
   in.excluded = balancers::Exclusion(skip_, cluster.endpoints.unhealthy());
   in.load = cluster.load_view();
   if (cluster.tracks_latency) in.now_ns = now_ns;
-  // Ejection is checked on the endpoint picked instead of building the set of
-  // ejected endpoints first: the common case (nothing ejected) costs one load.
-  // The detector caps how many are out, so the walk ends.
+  // Ejection and back-off are checked on the endpoint picked instead of
+  // building their sets first: the common case (nothing ejected, nothing
+  // backing off) costs two loads. The walk ends: each round skips one more.
+  bool passed_over = false;
+  bool ignore_backoff = false;
   for (;;) {
     std::optional<uint32_t> endpoint = cluster.balancer->pick(in, core);
-    if (!endpoint) return std::nullopt;
+    if (!endpoint) {
+      if (!passed_over) return std::nullopt;
+      // Everything left is backing off: trying one beats failing the request.
+      for (uint32_t i = 0; i < backing_off_.size(); ++i)
+        if (backing_off_.contains(i)) skip_.erase(i);
+      backing_off_.clear();
+      passed_over = false;
+      ignore_backoff = true;
+      continue;
+    }
     skip_.insert(*endpoint);
     if (cluster.outliers && cluster.outliers->is_ejected(*endpoint, now_ns)) continue;
+    if (!ignore_backoff && cluster.endpoints.state(*endpoint).backing_off(now_ns)) {
+      backing_off_.insert(*endpoint);
+      passed_over = true;
+      continue;
+    }
     ++tried_;
     return endpoint;
   }
@@ -32,6 +49,17 @@ void EndpointPicker::untry(uint32_t endpoint) {
   if (!skip_.contains(endpoint)) return;
   skip_.erase(endpoint);
   --tried_;
+}
+
+bool EndpointPicker::has_candidate(const ClusterRuntime& cluster, int64_t now_ns) const {
+  const balancers::EndpointSet& unhealthy = cluster.endpoints.unhealthy();
+  for (uint32_t i = 0; i < cluster.endpoints.size(); ++i) {
+    if (skip_.contains(i) && !backing_off_.contains(i)) continue;
+    if (unhealthy.contains(i)) continue;
+    if (cluster.outliers && cluster.outliers->is_ejected(i, now_ns)) continue;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace sluice::proxy

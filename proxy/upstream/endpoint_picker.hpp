@@ -1,7 +1,9 @@
 // One request's (or relay's) walk over its cluster's endpoints: each pick
 // skips the endpoints it already tried, those outlier detection ejected and
-// those health checks took out, on a cluster of any size. Worker thread only;
-// reused from request to request without allocating once large enough.
+// those health checks took out, on a cluster of any size, and passes over
+// endpoints backing off after a failed connect while others are left. Worker
+// thread only; reused from request to request without allocating once large
+// enough.
 #pragma once
 
 #include <cstdint>
@@ -24,14 +26,15 @@ class EndpointPicker {
   // Makes a tried endpoint eligible again (a request retried on the same one).
   void untry(uint32_t endpoint);
   uint32_t tried() const { return tried_; }
-  bool untried_left(const ClusterRuntime& cluster) const {
-    return tried_ < cluster.endpoints.size();
-  }
+  // Whether a pick now would find an endpoint: one not tried, not ejected and
+  // not unhealthy. O(endpoints); for retry decisions, which are rare.
+  bool has_candidate(const ClusterRuntime& cluster, int64_t now_ns) const;
 
  private:
-  // Tried ones, and ejected ones met on the way (so they are not picked
-  // twice); the health overlay is the snapshot's, passed alongside.
+  // Tried ones, and ejected or backing-off ones met on the way (so they are
+  // not picked twice); the health overlay is the snapshot's, passed alongside.
   balancers::EndpointSet skip_;
+  balancers::EndpointSet backing_off_;  // passed over this walk, in skip_ too
   uint32_t tried_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "proxy/upstream/upstream_connection.hpp"
 
+#include "proxy/core/clock.hpp"
 #include "proxy/upstream/pool.hpp"
 
 namespace sluice::proxy {
@@ -45,6 +46,13 @@ void UpstreamConnection::close() {
 
 void UpstreamConnection::on_stream_connected(Stream&, int result) {
   pending_permit_.reset();
+  // The endpoint's connect back-off is the connection's own fact, whoever owns it.
+  EndpointState& state = cluster.endpoints.state(endpoint);
+  if (result < 0) {
+    state.connect_failed(clock::monotonic_ns());
+  } else {
+    state.connect_succeeded();
+  }
   if (owner_ != nullptr) owner_->on_upstream_connected(*this, result);
   if (result < 0) close();
 }

@@ -1,8 +1,10 @@
 #include "proxy/worker/worker.hpp"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -18,6 +20,16 @@ constexpr unsigned kBufferCount = 1024;
 constexpr unsigned kBufferSize = 16 * 1024;
 constexpr unsigned kRingEntries = 4096;
 constexpr long kTickMs = 250;
+
+// The lowest accepted descriptor number to refuse. Descriptors are handed out
+// lowest first, so an accepted socket numbered N means N are in use: keep an
+// eighth of the limit (16 to 1024) for what already-accepted clients need.
+int accept_ceiling() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 30;
+  const rlim_t reserve = std::clamp<rlim_t>(limit.rlim_cur / 8, 16, 1024);
+  return static_cast<int>(limit.rlim_cur > reserve ? limit.rlim_cur - reserve : 0);
+}
 }  // namespace
 
 Worker::Worker(unsigned index, access_log::AccessLogWriter* access_log,
@@ -80,6 +92,7 @@ std::string Worker::setup(WorkerUpdate& first) {
     close_fds();
     return std::string("eventfd: ") + std::strerror(errno);
   }
+  accept_ceiling_ = accept_ceiling();
   if (std::string e = loop_.init(kRingEntries, kBufferCount, kBufferSize); !e.empty()) {
     close_fds();
     return e;
@@ -115,6 +128,7 @@ bool Worker::done() const {
 void Worker::loop_until_done() {
   while (!done()) {
     if (!loop_.run_once()) break;
+    start_accepted();
     if (sweep_pending_) sweep_generations();
   }
   LOG_DEBUG("worker %u: stopped", index_);
@@ -235,9 +249,48 @@ void Worker::begin_stop() {
   for (Session* s : live) s->drain();
 }
 
-void Worker::accept(WorkerListener& listener, int fd) {
+void Worker::start_accepted() {
+  if (accepted_.empty()) return;
+  // A multishot accept takes a whole backlog in one go, so a batch can hold
+  // many new sockets before any of their upstream sockets exists. Descriptors
+  // are handed out lowest first: serving the lowest-numbered ones and closing
+  // the rest keeps one free descriptor per client served for its upstream.
+  std::sort(accepted_.begin(), accepted_.end(),
+            [](const Accepted& a, const Accepted& b) { return a.fd < b.fd; });
+  // First close the refused ones, so their descriptors are free before any
+  // admitted session opens an upstream socket.
+  int admitted = 0;
+  int refused = 0;
+  for (Accepted& a : accepted_) {
+    if (!stopping_ && a.fd + admitted + 1 < accept_ceiling_) {
+      ++admitted;
+      continue;
+    }
+    ::close(std::exchange(a.fd, -1));
+    if (stopping_) continue;
+    // Serving this client could leave no descriptor for its upstream socket:
+    // refuse it now rather than answer 502 later, and stop accepting for a tick.
+    a.listener->counters().refused.add();
+    ++refused;
+    resources_short(*a.listener, 0);
+    a.listener->pause();
+  }
+  for (const Accepted& a : accepted_)
+    if (a.fd >= 0) start_session(*a.listener, a.fd);
+  accepted_.clear();
+  refused_while_short_ += static_cast<uint64_t>(refused);
+  if (resources_short_ && admitted > 0 && refused == 0) {
+    resources_short_ = false;
+    LOG_WARN("worker %u: accepting again; %llu connection%s refused meanwhile", index_,
+             static_cast<unsigned long long>(refused_while_short_),
+             refused_while_short_ == 1 ? "" : "s");
+    refused_while_short_ = 0;
+  }
+}
+
+void Worker::start_session(WorkerListener& listener, int fd) {
   const SessionFactory& factory = *listener.runtime.factory;
-  if (stopping_ || !factory.admit(fd, listener)) {
+  if (!factory.admit(fd, listener)) {
     ::close(fd);
     return;
   }
@@ -250,6 +303,20 @@ void Worker::accept(WorkerListener& listener, int fd) {
   counters.connections.add();
   counters.active.add();
   session->start();
+}
+
+void Worker::resources_short(WorkerListener& listener, int error) {
+  if (resources_short_) return;
+  resources_short_ = true;
+  if (error == 0) {
+    LOG_WARN(
+        "worker %u: file descriptors are running short; listener %s refuses new connections "
+        "until some are free (descriptors above %d are kept for upstream connections)",
+        index_, listener.runtime.config->name.c_str(), accept_ceiling_);
+  } else {
+    LOG_WARN("worker %u: listener %s cannot accept: %s; retrying every %ld ms", index_,
+             listener.runtime.config->name.c_str(), std::strerror(-error), kTickMs);
+  }
 }
 
 SessionHost* Worker::follow_reload(Session& session, WorkerListener& from) {

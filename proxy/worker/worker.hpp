@@ -51,8 +51,12 @@ class Worker final : public IoHandler {
   unsigned index() const { return index_; }
   bool stopping() const { return stopping_; }
   WorkerGeneration* running_generation() { return generations_.back().get(); }
-  // A connection the listener accepted: admitted, it becomes a started session.
-  void accept(WorkerListener& listener, int fd);
+  // A connection the listener accepted; started (or refused) once the batch
+  // of completions it came in is handled (see start_accepted()).
+  void accepted(WorkerListener& listener, int fd) { accepted_.push_back({&listener, fd}); }
+  // Descriptors (or memory) ran short: `listener` stops accepting until a
+  // tick; logged once per shortage. `error` is -errno, or 0 for the reserve.
+  void resources_short(WorkerListener& listener, int error);
   void session_ended(Session& session);
   // See SessionHost::follow_reload.
   SessionHost* follow_reload(Session& session, WorkerListener& from);
@@ -72,6 +76,10 @@ class Worker final : public IoHandler {
   std::string setup(WorkerUpdate& first);
   void loop_until_done();
   bool done() const;
+  // Starts a session per connection accepted in the last batch, or refuses it
+  // when descriptors run short.
+  void start_accepted();
+  void start_session(WorkerListener& listener, int fd);
   // Makes `update` the running generation; its sockets are closed while stopping.
   void adopt(WorkerUpdate update);
   void adopt_published();
@@ -102,7 +110,18 @@ class Worker final : public IoHandler {
   // The running generation is the last; older ones live while used.
   std::vector<std::unique_ptr<WorkerGeneration>> generations_;
   std::vector<Session*> sessions_;  // live ones; Session::live_index points back here
+  struct Accepted {
+    WorkerListener* listener;
+    int fd;
+  };
+  std::vector<Accepted> accepted_;  // this batch's, not started yet
   uint64_t drain_deadline_ms_ = 0;
+  // Accepted sockets numbered from here up are closed at once: the
+  // descriptors above are kept for upstream connections of clients already
+  // served, the admin listener and the access log (see accept()).
+  int accept_ceiling_ = 0;
+  uint64_t refused_while_short_ = 0;
+  bool resources_short_ = false;
   bool stopping_ = false;
   bool sweep_pending_ = false;
 };

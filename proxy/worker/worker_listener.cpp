@@ -29,6 +29,11 @@ void WorkerListener::arm() {
   armed_ = true;
 }
 
+void WorkerListener::pause() {
+  paused_ = true;
+  cancel_accept();
+}
+
 void WorkerListener::resume() {
   paused_ = false;
   arm();
@@ -58,11 +63,10 @@ void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
   if (result >= 0) {
     // A connection the accept took before a reload cancelled it is still
     // served, under this (older) generation.
-    worker.accept(*this, result);
+    worker.accepted(*this, result);
   } else if (result == -EMFILE || result == -ENFILE || result == -ENOMEM || result == -ENOBUFS) {
-    if (!paused_)
-      LOG_WARN("listener %s: accept failed: %s; retrying shortly", runtime.config->name.c_str(),
-               std::strerror(-result));
+    // Logged once per shortage by the worker, not per attempt; retried on a tick.
+    worker.resources_short(*this, result);
     paused_ = true;
     return;
   } else if (result != -ECANCELED) {

@@ -25,8 +25,10 @@ class WorkerListener final : public IoHandler, public SessionHost {
   int detach();
   // Its multishot accept may still complete: the generation must stay.
   bool armed() const { return armed_; }
-  // Accept failed for want of descriptors or memory: retried on the next tick.
+  // Accepting stopped while descriptors or memory are short; the worker's
+  // tick resumes it.
   bool paused() const { return paused_; }
+  void pause();
   void resume();
   void on_completion(unsigned op, int result, unsigned flags) override;
 

@@ -54,7 +54,7 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "proxy_protocol": false, "cluster": "demo", "routes": [],
     "timeouts": {"connect": "1s", "request": null, "idle": "1m"},
     "retries": {"attempts": 2, "on": ["connect-failure"]},
-    "rate_limit": null, "max_request_body": null}])"));
+    "rate_limit": null, "max_request_body": null, "headers_with_underscores": null}])"));
   EXPECT_EQ(o.at("clusters"), json::parse(R"([{
     "name": "demo",
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,

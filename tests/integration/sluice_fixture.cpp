@@ -25,6 +25,7 @@ std::string TcpConfig::to_yaml() const {
   y += "    balancer: { type: " + balancer + " }\n";
   y += "    endpoints:\n";
   for (const auto& e : endpoints) y += "      - { address: " + e + " }\n";
+  y += extra;
   return y;
 }
 

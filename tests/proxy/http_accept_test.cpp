@@ -57,11 +57,6 @@ TEST(AcceptTest, ValuesAreTrimmedAndMayHoldTabsAndObsText) {
   EXPECT_EQ(p.head().headers[2].value, "");
 }
 
-TEST(AcceptTest, UnderscoresAreFineOutsideFramingNames) {
-  Parsed p("GET / HTTP/1.1\r\nHost: a\r\nX_Api_Key: k\r\nContent_Type: t\r\n\r\n");
-  EXPECT_EQ(p.head().headers.size(), 3u);
-}
-
 TEST(AcceptTest, PostWithContentLength) {
   const std::string head = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n";
   const auto r = parse_request(head + "hello world");

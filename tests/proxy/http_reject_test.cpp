@@ -160,11 +160,10 @@ const std::vector<RejectRow>& rows() {
        400, "bad-target"},
       {"connect", with_host("CONNECT a.example:443 HTTP/1.1"), 501, "connect-unsupported"},
       {"version_2", with_host("GET / HTTP/2.0"), 505, "unsupported-version"},
-      {"version_1_2", with_host("GET / HTTP/1.2"), 505, "unsupported-version"},
       {"version_0_9", with_host("GET / HTTP/0.9"), 505, "unsupported-version"},
       {"version_lowercase", with_host("GET / http/1.1"), 400, "bad-version"},
       {"version_long", with_host("GET / HTTP/1.10"), 400, "bad-version"},
-      {"version_missing", with_host("GET /"), 400, "bad-target"},
+      {"version_missing", with_host("GET /"), 400, "bad-version"},
       {"expect_other", with_host("POST / HTTP/1.1", "Expect: 200-ok\r\n"), 417,
        "unsupported-expectation"},
       // Limits.

@@ -75,8 +75,9 @@ FeedResult feed_every_way(Make make, std::string_view input) {
   return expected;
 }
 
-inline FeedResult parse_request(std::string_view input, const Limits& limits = {}) {
-  return feed_every_way([&] { return HeadParser::request(limits); }, input);
+inline FeedResult parse_request(std::string_view input, const Limits& limits = {},
+                                const RequestOptions& options = {}) {
+  return feed_every_way([&] { return HeadParser::request(limits, options); }, input);
 }
 
 inline FeedResult parse_response(std::string_view input, std::string_view method = "GET",

@@ -202,6 +202,8 @@ Status BodyScanner::scan_chunked(std::string_view input, size_t& consumed) {
         } else if (chars::is_tchar(c)) {
           if (++trailers_ > max_trailers_)
             return at(errc::too_many_headers, "too many trailer fields");
+          trailer_name_.reset();
+          trailer_name_.feed(c);
           state_ = State::trailer_name;
         } else if (c == '\n') {
           return at(errc::bare_lf, "bare LF in trailer section");
@@ -210,10 +212,19 @@ Status BodyScanner::scan_chunked(std::string_view input, size_t& consumed) {
         }
         break;
       case State::trailer_name:
-        if (c == ':')
+        if (c == ':') {
+          // RFC 9110 §6.5.1: framing and routing fields have no place in trailers, and
+          // a next hop that merges trailers into the header section would act on them.
+          // The relay forwards these bytes verbatim, so the field cannot be dropped:
+          // the message is refused (400; 502 for a response not yet forwarded).
+          if (trailer_name_.matches())
+            return at(errc::forbidden_trailer, "framing or routing field in trailers");
           state_ = State::trailer_value;
-        else if (!chars::is_tchar(c))
+        } else if (chars::is_tchar(c)) {
+          trailer_name_.feed(c);
+        } else {
           return at(errc::bad_trailer, "invalid trailer field name");
+        }
         break;
       case State::trailer_value:
         if (c == '\r')

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "proxy/l7/h1/field_names.hpp"
 #include "proxy/l7/h1/message.hpp"
 
 namespace sluice::proxy::http {
@@ -80,6 +81,7 @@ class BodyScanner {
   size_t trailers_ = 0;
   size_t max_trailer_bytes_ = 0;
   size_t max_trailers_ = 0;
+  FramingNameMatcher trailer_name_;  // of the trailer field being read
   Error error_;
   PayloadSink sink_ = nullptr;
   void* sink_context_ = nullptr;

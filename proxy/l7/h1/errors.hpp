@@ -17,6 +17,8 @@ inline constexpr std::string_view space_before_colon = "space-before-colon";
 inline constexpr std::string_view bad_header_name = "bad-header-name";
 inline constexpr std::string_view bad_header_value = "bad-header-value";
 inline constexpr std::string_view bad_start_line = "bad-start-line";
+// A header name with '_' on a listener with `headers_with_underscores: reject`.
+inline constexpr std::string_view underscore_header = "underscore-in-header-name";
 // Limits.
 inline constexpr std::string_view start_line_too_long = "request-line-too-long";
 inline constexpr std::string_view header_too_large = "header-too-large";
@@ -47,6 +49,8 @@ inline constexpr std::string_view chunk_size_overflow = "chunk-size-overflow";
 inline constexpr std::string_view bad_chunk_extension = "bad-chunk-extension";
 inline constexpr std::string_view bad_chunk = "bad-chunk";
 inline constexpr std::string_view bad_trailer = "bad-trailer";
+// Content-Length, Transfer-Encoding or Host (or a look-alike) in a trailer section.
+inline constexpr std::string_view forbidden_trailer = "forbidden-trailer";
 inline constexpr std::string_view truncated_body = "truncated-body";
 inline constexpr std::string_view bad_message = "bad-message";
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "proxy/l7/h1/chars.hpp"
 #include "proxy/l7/h1/errors.hpp"
 #include "proxy/l7/h1/semantics.hpp"
 
@@ -103,6 +104,26 @@ Error map_beast_error(const error_code& ec, const Head& head, std::string_view s
   return errc::make(req, 400, errc::bad_message, "malformed message head");
 }
 
+// Two start lines Beast refuses that are valid, or common and harmless, rewritten in the
+// buffer before Beast sees it (the head is re-serialized as HTTP/1.1 anyway):
+//  - HTTP/1.x with x > 1: RFC 9110 §2.5 says to treat it as the highest 1.x we speak;
+//  - a status line without the SP before an empty reason ("HTTP/1.1 301"): RFC 9112
+//    wants the SP, but servers omit it and nginx and HAProxy accept it.
+// `buf` holds a whole head, so its first line ends with CRLF.
+void accept_lenient_start_line(std::string& buf, bool is_request) {
+  const std::string_view line(buf.data(), buf.find('\r'));
+  const size_t sp = is_request ? line.rfind(' ') : line.find(' ');
+  if (sp == std::string_view::npos) return;
+  const size_t v = is_request ? sp + 1 : 0;
+  const size_t v_end = is_request ? line.size() : sp;
+  if (v_end - v == 8 && line.substr(v, 7) == "HTTP/1." && line[v + 7] > '1' &&
+      chars::is_digit(line[v + 7]))
+    buf[v + 7] = '1';
+  if (!is_request && line.size() == 12 && sp == 8 && chars::is_digit(line[9]) &&
+      chars::is_digit(line[10]) && chars::is_digit(line[11]))
+    buf.insert(12, 1, ' ');
+}
+
 template <bool isRequest>
 bool beast_parse(const std::string& buf, bool head_request, Head& head, Error& error) {
   Collector<isRequest> parser(head);
@@ -132,8 +153,10 @@ HeadParser::HeadParser(const Limits& limits, bool is_request, bool head_request)
   head_.is_request = is_request;
 }
 
-HeadParser HeadParser::request(const Limits& limits) {
-  return HeadParser(limits, true, false);
+HeadParser HeadParser::request(const Limits& limits, const RequestOptions& options) {
+  HeadParser p(limits, true, false);
+  p.options_ = options;
+  return p;
 }
 
 HeadParser HeadParser::response(const Limits& limits, std::string_view request_method) {
@@ -170,11 +193,12 @@ Status HeadParser::feed(std::string_view input, size_t& consumed) {
 }
 
 Status HeadParser::parse_buffered() {
+  accept_lenient_start_line(buf_, is_request_);
   const bool ok = is_request_ ? beast_parse<true>(buf_, false, head_, error_)
                               : beast_parse<false>(buf_, head_request_, head_, error_);
   if (!ok) return Status::error;
-  const bool checked =
-      is_request_ ? finish_request(head_, error_) : finish_response(head_, head_request_, error_);
+  const bool checked = is_request_ ? finish_request(head_, options_.underscores, error_)
+                                   : finish_response(head_, head_request_, error_);
   return checked ? Status::done : Status::error;
 }
 

@@ -9,14 +9,20 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.hpp"
 #include "proxy/l7/h1/head_scanner.hpp"
 #include "proxy/l7/h1/message.hpp"
 
 namespace sluice::proxy::http {
 
+// A request listener's choices (config::Listener). The defaults are the config's.
+struct RequestOptions {
+  config::HeadersWithUnderscores underscores = config::HeadersWithUnderscores::drop;
+};
+
 class HeadParser {
  public:
-  static HeadParser request(const Limits& limits);
+  static HeadParser request(const Limits& limits, const RequestOptions& options = {});
   // A response to `request_method`: HEAD => no body; 1xx/204/304 => no body.
   static HeadParser response(const Limits& limits, std::string_view request_method);
 
@@ -41,6 +47,9 @@ class HeadParser {
   void reset();
   // Responses: ready for the response to a new request with this method.
   void reset(std::string_view request_method);
+  // Requests: the options for the heads fed from now on (a reload may change the
+  // listener's between two requests of a keep-alive connection).
+  void set_options(const RequestOptions& options) { options_ = options; }
 
  private:
   HeadParser(const Limits& limits, bool is_request, bool head_request);
@@ -49,7 +58,8 @@ class HeadParser {
   HeadScanner scanner_;
   bool is_request_;
   bool head_request_;  // responses: the request was HEAD
-  std::string buf_;    // the head bytes (leading empty lines excluded)
+  RequestOptions options_;
+  std::string buf_;  // the head bytes (leading empty lines excluded)
   Head head_;
   Error error_;
   Status status_ = Status::need_more;

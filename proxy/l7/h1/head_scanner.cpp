@@ -13,7 +13,7 @@ constexpr size_t kMaxLeadingBytes = 8;
 
 void HeadScanner::reset() {
   state_ = State::leading;
-  leading_bytes_ = start_line_bytes_ = field_bytes_ = fields_ = 0;
+  leading_bytes_ = start_line_bytes_ = start_line_spaces_ = field_bytes_ = fields_ = 0;
   error_ = Error{};
 }
 
@@ -59,6 +59,8 @@ Status HeadScanner::scan(std::string_view input, size_t& consumed, size_t& skipp
           return consumed = i, fail(400, errc::bad_start_line, "control character in start line");
         } else if (++start_line_bytes_ > limits_.max_request_line) {
           return consumed = i, fail(414, errc::start_line_too_long, "start line too long");
+        } else if (c == ' ') {
+          ++start_line_spaces_;
         }
         break;
       case State::leading_lf:
@@ -69,6 +71,18 @@ Status HeadScanner::scan(std::string_view input, size_t& consumed, size_t& skipp
         break;
       case State::start_line_lf:
         if (lf_after_cr(c, State::line_begin) == Status::error) return consumed = i, Status::error;
+        // "GET /" + CRLF is an HTTP/0.9 request: no header section follows, so waiting for
+        // one would hold the connection until the header timeout. Refused at once with 400,
+        // as HAProxy does (nginx answers a GET in 0.9 style, other methods with 400). A
+        // line without any SP is not a request line at all (the code Beast gave it), and a
+        // status line needs a SP after its version the same way.
+        if (!is_request_ && start_line_spaces_ == 0)
+          return consumed = i, fail(502, errc::bad_version, "status line without status code");
+        if (is_request_ && start_line_spaces_ == 0)
+          return consumed = i, fail(400, errc::bad_method, "request line without target");
+        if (is_request_ && start_line_spaces_ == 1)
+          return consumed = i,
+                 fail(400, errc::bad_version, "request line without HTTP version (HTTP/0.9)");
         break;
       case State::line_begin:
         if (c == '\r') {

@@ -47,6 +47,7 @@ class HeadScanner {
   State state_ = State::leading;
   size_t leading_bytes_ = 0;
   size_t start_line_bytes_ = 0;
+  size_t start_line_spaces_ = 0;  // a request line has two, a status line at least one
   size_t field_bytes_ = 0;
   size_t fields_ = 0;
   Error error_;

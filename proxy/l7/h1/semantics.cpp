@@ -4,6 +4,7 @@
 
 #include "proxy/l7/h1/chars.hpp"
 #include "proxy/l7/h1/errors.hpp"
+#include "proxy/l7/h1/field_names.hpp"
 
 namespace sluice::proxy::http {
 
@@ -76,8 +77,15 @@ bool parse_path_query(std::string_view s, Head& head) {
   return true;
 }
 
-bool is_authority_form_host_char(unsigned char c) {
-  return chars::is_alpha(c) || chars::is_digit(c) || c == '-' || c == '.' || c == '_';
+// RFC 3986 reg-name: unreserved / sub-delims (pct-encoded aside, see valid_authority),
+// less ','. A comma is legal there, but sluice copies the Host into X-Forwarded-Host,
+// which next hops read as a list: "evil.example,a.example.com" would match a route for
+// *.example.com here and be taken for evil.example there. No registered name has one.
+bool is_reg_name_char(unsigned char c) {
+  if (chars::is_alpha(c) || chars::is_digit(c)) return true;
+  for (char allowed : std::string_view("-._~!$&'()*+;="))
+    if (c == static_cast<unsigned char>(allowed)) return true;
+  return false;
 }
 
 }  // namespace
@@ -96,13 +104,14 @@ bool valid_authority(std::string_view a) {
     }
     ++host_end;
   } else {
-    // reg-name / IPv4, narrowed to what DNS names use: a sub-delim such as ',' or
-    // ';' in a host is more likely an attack on a parser than a real name.
+    // reg-name / IPv4. Sub-delims are valid ("0.0.0.0=5000", "a!b"; refusing them
+    // was a false rejection). Percent-escapes stay refused: no DNS name needs one, and
+    // hops that decode them would route a different name than the one matched here.
     host_end = a.find(':');
     if (host_end == std::string_view::npos) host_end = a.size();
     if (host_end == 0) return false;
     for (size_t i = 0; i < host_end; ++i)
-      if (!is_authority_form_host_char(static_cast<unsigned char>(a[i]))) return false;
+      if (!is_reg_name_char(static_cast<unsigned char>(a[i]))) return false;
   }
   if (host_end == a.size()) return true;
   if (a[host_end] != ':') return false;
@@ -130,24 +139,18 @@ struct Fields {
   const Header* expect = nullptr;
 };
 
-// "Content_Length" is not Content-Length to us, but CGI-style servers map '_' to
-// '-' and would frame the body by it: a smuggling vector, so such names are refused.
-bool aliases_critical_field(std::string_view name) {
-  if (name.find('_') == std::string_view::npos) return false;
-  for (std::string_view critical : {"content-length", "transfer-encoding", "host"}) {
-    if (name.size() != critical.size()) continue;
-    bool same = true;
-    for (size_t i = 0; i < name.size() && same; ++i)
-      same = (name[i] == '_' ? '-' : chars::to_lower(name[i])) == critical[i];
-    if (same) return true;
-  }
-  return false;
+// "Content_Length" or "Transfer--Encoding" is not a framing field to us, but backends that
+// treat '_' like '-' (CGI's HTTP_* names) or drop separators would frame the body by it: a
+// smuggling vector, refused in both directions whatever headers_with_underscores says.
+bool aliases_framing_field(std::string_view name) {
+  return is_framing_name_or_lookalike(name) && !iequals(name, "content-length") &&
+         !iequals(name, "transfer-encoding") && !iequals(name, "host");
 }
 
 bool collect_fields(Head& head, Fields& f, Error& error) {
   const bool req = head.is_request;
   for (const Header& h : head.headers) {
-    if (aliases_critical_field(h.name)) {
+    if (aliases_framing_field(h.name)) {
       error = errc::make(req, 400, errc::bad_header_name, "field name aliases a framing field");
       return false;
     }
@@ -275,9 +278,34 @@ bool check_target(Head& head, std::string_view& authority, Error& error) {
              : bad("invalid character in request target");
 }
 
+// headers_with_underscores for a request, before collect_fields (which keeps pointers
+// into the headers). A look-alike of a framing field is left for collect_fields to refuse
+// (bad-header-name, whatever the action): it is an attack, not a header to drop quietly.
+// A dropped header is gone for routing, hash keys and limits too, not only upstream.
+bool apply_underscore_action(Head& head, config::HeadersWithUnderscores action, Error& error) {
+  using Action = config::HeadersWithUnderscores;
+  if (action == Action::allow) return true;
+  auto droppable = [](const Header& h) {
+    return h.name.find('_') != std::string_view::npos && !aliases_framing_field(h.name);
+  };
+  if (action == Action::drop) {
+    std::erase_if(head.headers, droppable);
+    return true;
+  }
+  for (const Header& h : head.headers)
+    if (aliases_framing_field(h.name)) return true;
+  for (const Header& h : head.headers) {
+    if (droppable(h)) {
+      error = Error{400, errc::underscore_header, "header name contains '_'"};
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
-bool finish_request(Head& head, Error& error) {
+bool finish_request(Head& head, config::HeadersWithUnderscores underscores, Error& error) {
   if (!check_version(head, error)) return false;
   if (head.method == "CONNECT") {
     // sluice is a reverse proxy: tunnels to arbitrary authorities are not offered.
@@ -287,6 +315,7 @@ bool finish_request(Head& head, Error& error) {
   std::string_view authority;
   if (!check_target(head, authority, error)) return false;
 
+  if (!apply_underscore_action(head, underscores, error)) return false;
   Fields f;
   if (!collect_fields(head, f, error)) return false;
   if (f.hosts > 1) {

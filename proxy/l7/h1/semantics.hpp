@@ -4,12 +4,14 @@
 // Internal to HeadParser.
 #pragma once
 
+#include "config/config.hpp"
 #include "proxy/l7/h1/message.hpp"
 
 namespace sluice::proxy::http {
 
 // Each returns false and sets `error` when the head must be rejected.
-bool finish_request(Head& head, Error& error);
+// `underscores`: what happens to header names with '_' (headers are dropped from `head`).
+bool finish_request(Head& head, config::HeadersWithUnderscores underscores, Error& error);
 bool finish_response(Head& head, bool head_request, Error& error);
 
 // Syntax of a Host value / URI authority: reg-name or IP-literal, optional port.

@@ -3,6 +3,7 @@
 #include <ostream>  // boost::core::string_view needs it before Beast's status.hpp
 
 #include <boost/beast/http/status.hpp>
+#include <charconv>
 
 #include "proxy/l7/h1/chars.hpp"
 
@@ -15,6 +16,19 @@ void append_header(std::string& out, std::string_view name, std::string_view val
   out += value.empty() ? ":" : ": ";
   out += value;
   out += "\r\n";
+}
+
+// Writes a header of `head` on. Content-Length goes out in canonical decimal: the parser
+// took "010" as ten, but a next hop parsing with strtoll(..., 0) reads 8 and frames the
+// body differently (the bytes themselves are forwarded verbatim).
+void append_field(std::string& out, const Head& head, const Header& h) {
+  if (!iequals(h.name, "content-length")) {
+    append_header(out, h.name, h.value);
+    return;
+  }
+  char digits[24];
+  const char* end = std::to_chars(digits, digits + sizeof digits, head.content_length).ptr;
+  append_header(out, h.name, std::string_view(digits, static_cast<size_t>(end - digits)));
 }
 
 // Whether a Connection header of `head` lists `name` as a token.
@@ -80,7 +94,7 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
     if (head.version == 10 && iequals(h.name, "expect")) continue;
     if (iequals(h.name, "host")) has_host = true;
     if (iequals(h.name, "x-request-id")) has_request_id = true;
-    append_header(out, h.name, h.value);
+    append_field(out, head, h);
   }
   if (!has_host) append_header(out, "Host", head.host);
 
@@ -121,7 +135,7 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out, boo
   for (const Header& h : head.headers) {
     if (is_hop_by_hop(head, h.name, switching)) continue;
     if (dechunk && iequals(h.name, "transfer-encoding")) continue;
-    append_header(out, h.name, h.value);
+    append_field(out, head, h);
   }
   if (switching)
     out += "Connection: upgrade\r\n";

@@ -24,13 +24,16 @@ struct ForwardContext {
 // framing fields), Keep-Alive, TE, Trailer, Upgrade (unless ctx.upgrade),
 // Proxy-Connection and every Proxy-* / Proxy field. Transfer-Encoding (validated
 // to be exactly chunked) and Content-Length stay, as they frame the body that
-// follows verbatim. Then: Host when the request had none (HTTP/1.0), one
+// follows verbatim; Content-Length is written in canonical decimal ("010" goes out as
+// "10", which no next hop can read as octal). Header names with '_' were already
+// handled by the parser (RequestOptions). Then: Host when the request had none (HTTP/1.0), one
 // X-Forwarded-For with the earlier hops plus ctx.client_ip, X-Forwarded-Proto and
 // X-Forwarded-Host replaced by ours, X-Request-Id when absent, and Connection.
 // An absolute-form target is sent in origin-form; the version is always 1.1.
 void serialize_request(const Head& head, const ForwardContext& ctx, std::string& out);
 
-// "HTTP/1.1 status reason" and the response's end-to-end headers, then
+// "HTTP/1.1 status reason" and the response's end-to-end headers (Content-Length in
+// canonical decimal), then
 // "Connection: upgrade" for 101, nothing for other 1xx, else "Connection:
 // keep-alive" or "close" (close whenever the body is delimited by the close).
 // dechunk: the client speaks HTTP/1.0 and the body arrives chunked; the caller

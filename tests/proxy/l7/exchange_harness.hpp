@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "proxy/control/snapshot_builder.hpp"
+#include "proxy/core/clock.hpp"
 #include "proxy/core/loop.hpp"
 #include "proxy/l7/exchange.hpp"
 #include "proxy/l7/h1/head_parser.hpp"
@@ -78,6 +79,9 @@ class ExchangeHarness : public ::testing::Test, public SessionHost {
   bool run_until(const std::function<bool()>& done, int ms = 2000);
   bool saw(const std::string& event) const;
   const metrics::ClusterCounters& cluster_counters(size_t cluster = 0) const;
+  const metrics::ListenerCounters& counters() const {
+    return snapshot_->listeners[0].stats->per_worker.at(0);
+  }
   void TearDown() override;
 
   // SessionHost.

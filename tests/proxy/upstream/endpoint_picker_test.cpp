@@ -39,7 +39,7 @@ TEST(EndpointPicker, PicksEveryEndpointOnceThenNone) {
   ASSERT_EQ(picked.size(), kEndpoints);
   EXPECT_EQ(std::set<uint32_t>(picked.begin(), picked.end()).size(), kEndpoints);
   EXPECT_EQ(picker.tried(), kEndpoints);
-  EXPECT_FALSE(picker.untried_left(c));
+  EXPECT_FALSE(picker.has_candidate(c, kNow));
   EXPECT_EQ(picker.pick(c, core, 0, kNow), std::nullopt);
 
   // reset() starts a new walk over the same cluster.
@@ -58,7 +58,7 @@ TEST(EndpointPicker, UntryMakesOneEndpointEligibleAgain) {
 
   picker.untry(150);  // beyond the first 64-bit word
   EXPECT_EQ(picker.tried(), kEndpoints - 1);
-  EXPECT_TRUE(picker.untried_left(c));
+  EXPECT_TRUE(picker.has_candidate(c, kNow));
   EXPECT_EQ(picker.pick(c, core, 0, kNow), std::optional<uint32_t>(150));
   EXPECT_EQ(picker.pick(c, core, 0, kNow), std::nullopt);
   EXPECT_EQ(picker.tried(), kEndpoints);
@@ -138,6 +138,58 @@ TEST(EndpointPicker, ConsistentHashWalkIsDeterministicForAKey) {
   EndpointPicker other;
   other.reset(c);
   EXPECT_NE(walk(other, c, core_a, key ^ (uint64_t{1} << 63)), first);
+}
+
+TEST(EndpointPicker, PassesOverEndpointsBackingOffWhileOthersAreLeft) {
+  test::Clusters clusters;
+  const ClusterRuntime& c = clusters.add(test::fake_addresses(kEndpoints), "round_robin");
+  // Endpoints whose last connect failed (one beyond the first 64-bit word).
+  for (uint32_t i : {3u, 70u, 199u}) c.endpoints.state(i).connect_failed(kNow);
+  balancers::CoreState core;
+  EndpointPicker picker;
+  picker.reset(c);
+  std::vector<uint32_t> picked = walk(picker, c, core);
+  // Every other endpoint first, then the three after all, not an empty answer.
+  ASSERT_EQ(picked.size(), kEndpoints);
+  const std::set<uint32_t> last(picked.end() - 3, picked.end());
+  EXPECT_EQ(last, (std::set<uint32_t>{3, 70, 199}));
+
+  // The back-off ends after its time, and a successful connect ends it at once.
+  EXPECT_TRUE(c.endpoints.state(3).backing_off(kNow + EndpointState::kFirstBackoffNs - 1));
+  EXPECT_FALSE(c.endpoints.state(3).backing_off(kNow + EndpointState::kFirstBackoffNs));
+  c.endpoints.state(70).connect_succeeded();
+  EXPECT_FALSE(c.endpoints.state(70).backing_off(kNow));
+}
+
+TEST(EndpointPicker, BackOffDoublesWithEachFailureUpToTenSeconds) {
+  EndpointState state(1);
+  int64_t expected = EndpointState::kFirstBackoffNs;
+  for (int failure = 0; failure < 8; ++failure) {
+    state.connect_failed(kNow);
+    EXPECT_EQ(state.backoff_until_ns.load(), kNow + expected) << "failure " << failure;
+    expected = std::min(expected * 2, EndpointState::kMaxBackoffNs);
+  }
+}
+
+TEST(EndpointPicker, HasCandidateIgnoresTriedAndEjectedButCountsBackingOff) {
+  test::Clusters clusters;
+  ClusterRuntime& c = clusters.add(test::fake_addresses(3), "round_robin");
+  limiter::OutlierOptions options;
+  options.consecutive_5xx = 1;
+  options.max_ejected_percent = 100;
+  c.outliers = std::make_shared<limiter::OutlierDetector>(options, 3);
+  balancers::CoreState core;
+  EndpointPicker picker;
+  picker.reset(c);
+  const std::optional<uint32_t> first = picker.pick(c, core, 0, kNow);
+  ASSERT_TRUE(first.has_value());
+  // One of the two left is ejected, the other backs off: a retry still has somewhere to go.
+  const uint32_t a = (*first + 1) % 3, b = (*first + 2) % 3;
+  ASSERT_TRUE(c.outliers->on_5xx(a, kNow));
+  c.endpoints.state(b).connect_failed(kNow);
+  EXPECT_TRUE(picker.has_candidate(c, kNow));
+  EXPECT_EQ(picker.pick(c, core, 0, kNow), std::optional<uint32_t>(b));
+  EXPECT_FALSE(picker.has_candidate(c, kNow));  // tried, tried and ejected
 }
 
 }  // namespace
