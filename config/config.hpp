@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -210,10 +211,27 @@ struct RateLimit {
   uint32_t max_keys = 100000;  // bound on the per-key table
 };
 
+// redis.tls: parsed and validated so a config can be written for it, then refused: Debian
+// bookworm's hiredis (0.14) has no TLS, which needs hiredis >= 1.0 built with SSL.
+struct RedisTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+};
+
 struct Redis {
   Address address;
   Duration sync_interval{50};
   enum class OnError { allow, deny } on_error = OnError::allow;
+  // AUTH, sent first on every new connection when `password` is not empty: `AUTH username
+  // password` (Redis 6 ACL) with a username, the legacy `AUTH password` without one.
+  std::string username;
+  // The secret itself: `password:` as written, or what `password_file:` held (read when the
+  // config is loaded, one trailing newline removed) so it need not sit in the YAML.
+  std::string password;
+  std::string password_file;  // the path, when the password came from a file
+  std::optional<RedisTls> tls;
 };
 
 // The address `admin: {}` listens on.
@@ -224,7 +242,17 @@ struct Admin {
   // Cap on per-endpoint metric series (each endpoint is a few label sets): a cluster fed by
   // discovery can have thousands of endpoints, and a scraper must not pay for all of them.
   uint32_t max_endpoint_series = 1000;
+  // Further names the admin answers to (admin.allowed_hosts), lower case, without a port: the
+  // name a scraper uses for it (`sluice` in docker compose). Besides these it answers only to
+  // its own address (and localhost and the loopback addresses when that is loopback or a
+  // wildcard), so a web page cannot reach it through DNS rebinding.
+  std::vector<std::string> allowed_hosts;
 };
+
+// A host as admin.allowed_hosts holds it and the admin compares a request's Host with it: an IP
+// address in its canonical text without brackets ("::1"; "[::1]" is accepted), a name in lower
+// case; "" when `host` is neither. parse_globals.cpp.
+std::string canonical_admin_host(std::string_view host);
 
 struct AccessLog {
   std::string path = "stdout";  // "stdout", "off", or a file path
@@ -238,6 +266,12 @@ struct AccessLog {
 struct Log {
   LogLevel level = LogLevel::info;
   AccessLog access;
+};
+
+struct Warning {
+  int line = 0;  // 1-based, as in errors
+  int column = 0;
+  std::string message;  // "admin.listen: ..."
 };
 
 struct Config {
@@ -254,6 +288,10 @@ struct Config {
   // Hex SHA-256 of the exact bytes parsed (the file's content for parse_config_file), so
   // /config and logs can tell which version of a file is running.
   std::string source_hash;
+  // Advice about a valid file: nothing wrong enough to refuse (the admin listener off
+  // loopback). `--validate` prints them as "file:line:col: warning: message" and a start logs
+  // them. validate.cpp.
+  std::vector<Warning> warnings;
 
   const Cluster* find_cluster(const std::string& name) const {
     for (const auto& c : clusters)

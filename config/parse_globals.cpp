@@ -1,5 +1,14 @@
 // The top level of the file and its small sections: workers, drain_timeout, admin, log,
 // rate_limits, redis.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include "config/parse_state.hpp"
 #include "config/scalars.hpp"
 
@@ -61,6 +70,17 @@ void parse_admin(ParseState& state, const Field& field) {
   }
   if (auto f = map.get("max_endpoint_series"))
     if (auto n = r.integer(*f, 0, 1'000'000)) admin.max_endpoint_series = static_cast<uint32_t>(*n);
+  if (auto f = map.get("allowed_hosts")) {
+    for (const auto& item : r.list(*f)) {
+      auto text = r.string(item);
+      if (!text) continue;
+      std::string host = canonical_admin_host(*text);
+      if (host.empty())
+        r.error(item, "expected a host name or an IP address, without a port, got '" + *text + "'");
+      else
+        admin.allowed_hosts.push_back(std::move(host));
+    }
+  }
   state.config.admin = admin;
 }
 
@@ -167,7 +187,94 @@ void parse_rate_limit(ParseState& state, const Field& field) {
   state.config.rate_limits.push_back(std::move(limit));
 }
 
+// The secret of a password_file: at most this much is read, so a path to a log fails instead
+// of filling memory.
+constexpr off_t kMaxPasswordFile = 64 * 1024;
+
+// Reads `path` into *out, without one trailing newline (`echo pw > file` writes one); "" or why
+// not. Regular files only (a Docker or Kubernetes secret, a systemd credential): a FIFO, a
+// terminal or /dev/stdin would block --validate and every reload.
+std::string read_password_file(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return "cannot read " + path + ": " + std::strerror(errno);
+  struct stat st {};
+  std::string why;
+  std::string data;
+  if (::fstat(fd, &st) != 0) {
+    why = "cannot read " + path + ": " + std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    why = path + " is not a regular file";
+  } else if (st.st_size > kMaxPasswordFile) {
+    why = path + " is longer than 64 KiB";
+  } else {
+    data.resize(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < data.size()) {
+      const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    if (done < data.size()) why = "cannot read " + path + ": " + std::strerror(errno);
+  }
+  ::close(fd);
+  if (!why.empty()) return why;
+  if (data.ends_with("\n")) data.pop_back();
+  if (data.ends_with("\r")) data.pop_back();
+  if (data.empty()) return path + " is empty";
+  *out = std::move(data);
+  return {};
+}
+
+// username, password, password_file.
+void parse_redis_auth(Reader& r, MapReader& map, Redis& redis) {
+  auto non_empty = [&](const Field& f) -> std::optional<std::string> {
+    auto text = r.string(f);
+    if (text && text->empty()) r.error(f, "must not be empty");
+    return text && !text->empty() ? text : std::nullopt;
+  };
+  auto username = map.get("username");
+  auto password = map.get("password");
+  auto password_file = map.get("password_file");
+  if (username)
+    if (auto text = non_empty(*username)) redis.username = *text;
+  if (password)
+    if (auto text = non_empty(*password)) redis.password = *text;
+  if (password_file) {
+    if (password) {
+      r.error(password_file->key_pos(),
+              password_file->path + ": use password or password_file, not both");
+    } else if (auto path = non_empty(*password_file)) {
+      redis.password_file = *path;
+      if (std::string why = read_password_file(*path, &redis.password); !why.empty())
+        r.error(*password_file, why);
+    }
+  }
+  if (username && !password && !password_file)
+    r.error(username->key_pos(),
+            username->path + ": needs password or password_file (AUTH username password)");
+}
+
 }  // namespace
+
+std::string canonical_admin_host(std::string_view text) {
+  std::string host(text);
+  // Brackets hold an IPv6 address (as in a Host header), nothing else.
+  const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  in6_addr v6{};
+  in_addr v4{};
+  char buffer[INET6_ADDRSTRLEN] = "";
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return ::inet_ntop(AF_INET6, &v6, buffer, sizeof buffer);
+  if (bracketed) return {};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return ::inet_ntop(AF_INET, &v4, buffer, sizeof buffer);
+  if (!is_host_name(host, false)) return {};
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return host;
+}
 
 void parse_rate_limits(ParseState& state, const Field& field) {
   if (!field.value.IsSequence()) state.rate_limit_names_complete = false;
@@ -185,6 +292,19 @@ void parse_redis(ParseState& state, const Field& field) {
   if (auto f = map.get("on_error"))
     if (auto index = r.choice(*f, {"allow", "deny"}))
       redis.on_error = static_cast<Redis::OnError>(*index);
+  parse_redis_auth(r, map, redis);
+  if (auto f = map.get("tls")) {
+    RedisTls tls;
+    MapReader tls_map(r, *f);
+    using Key = std::pair<const char*, std::string*>;
+    for (auto [key, value] : {Key{"ca_file", &tls.ca_file}, Key{"cert_file", &tls.cert_file},
+                              Key{"key_file", &tls.key_file}, Key{"server_name", &tls.server_name}})
+      if (auto g = tls_map.get(key))
+        if (auto text = r.string(*g)) *value = *text;
+    redis.tls = tls;
+    // Not on the support table: the reason belongs in the message, and it is a build matter.
+    r.error(f->key_pos(), f->path + " is not supported yet: needs hiredis >= 1.0 with SSL");
+  }
   state.config.redis = redis;
 }
 

@@ -10,9 +10,18 @@ namespace json = boost::json;
 
 // THE way a secret is printed. Every secret field goes through here, so /config can be shared
 // in a bug report without leaking where keys live or what passwords are. An unset secret stays
-// null: that it is missing is useful and gives nothing away.
+// null: that it is missing is useful and gives nothing away. Not a hash prefix either: a hash
+// of a short token or password lets anyone holding it test guesses offline, and telling two
+// configs apart is what source_hash is for.
 json::value secret(const std::string& value) {
   if (value.empty()) return nullptr;
+  return "<redacted>";
+}
+
+// The same for an optional value (a route's header-match value), where set-but-empty still
+// means something and is redacted too.
+json::value secret(const std::optional<std::string>& value) {
+  if (!value) return nullptr;
   return "<redacted>";
 }
 
@@ -112,7 +121,8 @@ json::value tls_json(const std::optional<Tls>& tls) {
 json::object match_json(const RouteMatch& m) {
   json::array headers;
   for (const auto& h : m.headers)
-    headers.push_back(json::object{{"name", h.name}, {"exact", optional_string(h.exact)}});
+    // The value may be a credential (`Authorization: Bearer ...`); the name tells which match.
+    headers.push_back(json::object{{"name", h.name}, {"exact", secret(h.exact)}});
   return {{"host", optional_string(m.host)},
           {"path_exact", optional_string(m.path_exact)},
           {"path_prefix", optional_string(m.path_prefix)},
@@ -256,6 +266,24 @@ json::object rate_limit_json(const RateLimit& r) {
       {"max_keys", r.max_keys}};
 }
 
+json::object redis_json(const Redis& r) {
+  json::value tls = nullptr;
+  if (r.tls)
+    tls = json::object{{"ca_file", optional_string(r.tls->ca_file)},
+                       {"cert_file", optional_string(r.tls->cert_file)},
+                       {"key_file", secret(r.tls->key_file)},
+                       {"server_name", optional_string(r.tls->server_name)}};
+  // A password read from password_file is that key's secret; `password` was not written.
+  const bool from_file = !r.password_file.empty();
+  return {{"address", r.address.text},
+          {"sync_interval", format_duration(r.sync_interval)},
+          {"on_error", r.on_error == Redis::OnError::allow ? "allow" : "deny"},
+          {"username", optional_string(r.username)},
+          {"password", from_file ? json::value(nullptr) : secret(r.password)},
+          {"password_file", secret(r.password_file)},
+          {"tls", std::move(tls)}};
+}
+
 json::value access_log_json(const AccessLog& a) {
   if (!a.enabled) return nullptr;
   return json::object{{"path", a.path},
@@ -304,13 +332,10 @@ std::string to_json(const Config& c) {
   json::value admin = nullptr;
   if (c.admin)
     admin = json::object{{"listen", c.admin->listen.text},
-                         {"max_endpoint_series", c.admin->max_endpoint_series}};
+                         {"max_endpoint_series", c.admin->max_endpoint_series},
+                         {"allowed_hosts", strings(c.admin->allowed_hosts)}};
   json::value redis = nullptr;
-  if (c.redis)
-    redis =
-        json::object{{"address", c.redis->address.text},
-                     {"sync_interval", format_duration(c.redis->sync_interval)},
-                     {"on_error", c.redis->on_error == Redis::OnError::allow ? "allow" : "deny"}};
+  if (c.redis) redis = redis_json(*c.redis);
   json::array listeners, clusters, rate_limits;
   for (const auto& l : c.listeners) listeners.push_back(listener_json(l));
   for (const auto& cl : c.clusters) clusters.push_back(cluster_json(cl));

@@ -81,6 +81,27 @@ void check_listens(Reader& r, const std::vector<ListenAt>& listens) {
   }
 }
 
+bool is_loopback(const Address& a) {
+  if (a.family() == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr.s_addr) >> 24) == 127;
+  const in6_addr& addr = reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr;
+  return std::memcmp(&addr, &in6addr_loopback, sizeof addr) == 0;
+}
+
+// The admin API has no authentication and POST /drain stops the proxy: anywhere but loopback it
+// is one firewall rule away from the world. Allowed (containers need it to be scraped), but said.
+void warn_about_admin(ParseState& state) {
+  for (const auto& l : state.listens) {
+    if (l.owner != "admin" || is_loopback(l.address)) continue;
+    const Pos pos = l.field.pos();
+    state.config.warnings.push_back(
+        {pos.line, pos.column,
+         "admin.listen: " + l.address.text +
+             " is not a loopback address; the admin API has no authentication and can reload "
+             "and drain sluice: keep this port off public networks"});
+  }
+}
+
 bool defined(const std::vector<NamedAt>& names, const std::string& name) {
   for (const auto& n : names)
     if (n.name == name) return true;
@@ -108,6 +129,7 @@ void validate_references(ParseState& state) {
   check_unique(r, state.cluster_names, "cluster");
   check_unique(r, state.rate_limit_names, "rate limit");
   check_listens(r, state.listens);
+  warn_about_admin(state);
 
   for (const auto& ref : state.references) {
     if (ref.kind == Reference::Kind::cluster) {

@@ -3,12 +3,13 @@
 // `rate_limit: <name>` resolves to on the worker: admit(key, now).
 //
 // Thread safety: admit() from any worker thread concurrently (per-set spin lock, see
-// keyed_table.hpp). Construct on the control thread; share by shared_ptr (see StateRegistry).
+// keyed_table.hpp). Construct and hand_over on the control thread; share by shared_ptr.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "limiter/decision.hpp"
 #include "limiter/keyed_table.hpp"
@@ -37,18 +38,35 @@ class KeyedRateLimiter {
   explicit KeyedRateLimiter(const RateLimitOptions& options);
 
   Decision admit(uint64_t key, Nanos now, uint32_t cost = 1) noexcept {
-    if (options_.algorithm == RateLimitOptions::Algorithm::token_bucket) {
-      return table_.with_state(key, now, [&](uint64_t& state) {
-        Nanos next;
-        Decision d = gcra_step(static_cast<Nanos>(state), now, cost, gcra_, &next);
-        if (d.admitted) state = static_cast<uint64_t>(next);
-        return d;
-      });
-    }
-    return table_.with_state(key, now, [&](uint64_t& state) {
-      return sliding_window_step(state, now, cost, window_, &state);
-    });
+    Decision d;
+    auto decide = [&](uint64_t& state) {
+      if (options_.algorithm == RateLimitOptions::Algorithm::sliding_window) {
+        d = sliding_window_step(state, now, cost, window_, &state);
+        return;
+      }
+      Nanos next;
+      d = gcra_step(static_cast<Nanos>(state), now, cost, gcra_, &next);
+      if (d.admitted) state = static_cast<uint64_t>(next);
+    };
+    // The key's state moved on (hand_over): a worker still on the old snapshot decides there.
+    return table_.with_live_state(key, now, decide) ? d : successor_->admit(key, now, cost);
   }
+
+  // Reload with new parameters (control thread, at `now`): returns a limiter for `options`
+  // holding every key's state converted (gcra_convert / sliding_window_convert; a new algorithm
+  // converts nothing and starts fresh), and from then on this one passes its decisions to it.
+  //
+  // Why a new object that takes the state over eagerly, rather than converting in place or
+  // reading the old state lazily: the parameters are read by workers without a lock and the
+  // table's size may change (max_keys), so in place would need a lock or an indirection on
+  // every decision; a lazy successor would keep the old table (MiBs) and a chain of them alive,
+  // and would lose what workers still on the old snapshot admit after it copied a key. The walk
+  // is O(capacity), once, on the control thread before the new snapshot is published (~10
+  // ms for 100k keys), and each set is moved under its lock and marked: a decision on the old
+  // object either happened before its set moved (and is carried over) or is forwarded. Workers
+  // keep deciding meanwhile; only those whose key's set is being moved wait, for a few hundred
+  // nanoseconds. Nothing is lost and nothing is counted twice.
+  std::shared_ptr<KeyedRateLimiter> hand_over(const RateLimitOptions& options, Nanos now);
 
   const RateLimitOptions& options() const { return options_; }
   const KeyedTable& table() const { return table_; }
@@ -60,6 +78,9 @@ class KeyedRateLimiter {
   GcraParams gcra_;
   SlidingWindowParams window_;
   KeyedTable table_;
+  // Set once by hand_over before any set is marked; read only by a worker that saw the mark
+  // under the set's lock, which orders the two.
+  std::shared_ptr<KeyedRateLimiter> successor_;
 };
 
 }  // namespace sluice::limiter

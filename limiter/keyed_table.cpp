@@ -40,6 +40,23 @@ size_t KeyedTable::find_or_claim(Set& set, uint64_t key, Nanos now) noexcept {
   return victim;
 }
 
+void KeyedTable::import(uint64_t key, Nanos last_seen, uint64_t state) noexcept {
+  Set& set = sets_[set_index(key)];
+  std::lock_guard<SpinLock> guard(set.lock);
+  size_t victim = 0;
+  for (size_t w = 0; w < kWays; ++w) {
+    if (set.last_seen[w] != kEmpty && set.key[w] == key) {
+      victim = w;  // cannot happen from one hand_over (keys are unique), but stay a map
+      break;
+    }
+    if (set.last_seen[w] < set.last_seen[victim]) victim = w;
+  }
+  if (set.last_seen[victim] != kEmpty && set.key[victim] != key) ++set.evictions;
+  set.key[victim] = key;
+  set.last_seen[victim] = last_seen;
+  set.state[victim] = state;
+}
+
 size_t KeyedTable::size() const {
   size_t n = 0;
   for (size_t i = 0; i < num_sets_; ++i) {

@@ -6,9 +6,10 @@
 // no false sharing between sets). A key maps to one set; a miss takes an empty way, else a way
 // idle longer than `idle_ttl`, else the least recently seen way (its key then starts afresh).
 //
-// Thread safety: any thread may call with_state / size / evictions concurrently. Each set has a
-// one-word spin lock held for the few dozen instructions of a lookup plus decision; two workers
-// contend only when their keys fall in the same set (1 in capacity/8 for unrelated keys).
+// Thread safety: any thread may call with_state / with_live_state / size / evictions
+// concurrently. Each set has a one-word spin lock held for the few dozen instructions of a lookup
+// plus decision; two workers contend only when their keys fall in the same set (1 in capacity/8
+// for unrelated keys). hand_over is for the one control thread (see there).
 #pragma once
 
 #include <cstddef>
@@ -39,7 +40,41 @@ class KeyedTable {
     return f(set.state[find_or_claim(set, key, now)]);
   }
 
+  // Like with_state, but once the key's set has been handed over (hand_over) f is not called and
+  // the answer is false: the key's state lives in the other table now.
+  template <class F>
+  bool with_live_state(uint64_t key, Nanos now, F&& f) {
+    Set& set = sets_[set_index(key)];
+    std::lock_guard<SpinLock> guard(set.lock);
+    if (set.handed_over) return false;
+    f(set.state[find_or_claim(set, key, now)]);
+    return true;
+  }
+
+  // Control thread: moves every live key into `to` (a table no worker uses yet), one set at a
+  // time under that set's lock, and marks the set handed over, so that a with_live_state racing
+  // with the move either runs before it (and the move takes its result along) or sees the mark.
+  // convert(state&, last_seen&) adapts an entry to `to`'s limiter or returns false to drop it
+  // (nothing worth keeping: a fresh state). Entries idle past this table's TTL are dropped
+  // unasked. O(capacity); allocates nothing. Locks a set of `to` while holding one of this
+  // table's: nobody may ever lock them in the other order.
+  template <class Convert>
+  void hand_over(KeyedTable& to, Nanos now, Convert&& convert) {
+    for (size_t i = 0; i < num_sets_; ++i) {
+      Set& set = sets_[i];
+      std::lock_guard<SpinLock> guard(set.lock);
+      for (size_t w = 0; w < kWays; ++w) {
+        Nanos seen = set.last_seen[w];
+        if (seen == kEmpty || (idle_ttl_ > 0 && now - seen >= idle_ttl_)) continue;
+        uint64_t state = set.state[w];
+        if (convert(state, seen)) to.import(set.key[w], seen, state);
+      }
+      set.handed_over = true;
+    }
+  }
+
   size_t capacity() const noexcept { return num_sets_ * kWays; }
+  Nanos idle_ttl() const noexcept { return idle_ttl_; }
   // Bytes allocated by the table; constant for its whole life.
   size_t memory_bytes() const noexcept { return num_sets_ * sizeof(Set); }
   // Keys currently held (O(capacity) scan; for metrics and tests).
@@ -52,6 +87,7 @@ class KeyedTable {
 
   struct alignas(64) Set {
     SpinLock lock;
+    bool handed_over = false;  // its keys moved to another table (hand_over)
     uint32_t evictions = 0;
     uint64_t key[kWays];
     Nanos last_seen[kWays];
@@ -63,6 +99,9 @@ class KeyedTable {
     return static_cast<size_t>((key * 0x9E3779B97F4A7C15ull) >> set_shift_);
   }
   size_t find_or_claim(Set& set, uint64_t key, Nanos now) noexcept;
+  // Stores an entry taken from another table, evicting the set's least recently seen key when
+  // it is full (a smaller table: counted as an eviction, that key restarts fresh).
+  void import(uint64_t key, Nanos last_seen, uint64_t state) noexcept;
 
   size_t num_sets_;
   int set_shift_;

@@ -35,9 +35,12 @@ if tokens == nil or ts == nil then
   ts = now
 end
 if now > ts then
-  tokens = math.min(burst, tokens + (now - ts) * rate)
+  tokens = tokens + (now - ts) * rate
   ts = now
 end
+-- Clamped even when no time passed (or another instance's clock is behind): a reload may have
+-- lowered the burst, and the bucket keeps its tokens and ts across parameter changes.
+tokens = math.min(burst, tokens)
 local grant = math.min(want, math.floor(tokens))
 if grant < 0 then grant = 0 end
 tokens = tokens - grant
@@ -106,6 +109,47 @@ bool RedisSync::start_connect(Nanos now) {
   }
   connecting_ = true;
   round_.deadline = now + options_.connect_timeout.count();
+  if (!options_.password.empty() && !send_auth()) {
+    fail(now);
+    return false;
+  }
+  return true;
+}
+
+// Queued before anything else on the new connection (hiredis writes it once the connect
+// completes), so its reply is the first to come back: read_replies hands it to auth_reply.
+bool RedisSync::send_auth() {
+  const char* argv[3] = {"AUTH"};
+  size_t argvlen[3] = {4};
+  int argc = 1;
+  if (!options_.username.empty()) {
+    argv[argc] = options_.username.data();
+    argvlen[argc++] = options_.username.size();
+  }
+  argv[argc] = options_.password.data();
+  argvlen[argc++] = options_.password.size();
+  if (redisAppendCommandArgv(ctx_, argc, argv, argvlen) != REDIS_OK) return false;
+  authenticating_ = true;
+  round_.unsent = true;
+  return true;
+}
+
+bool RedisSync::auth_reply(const redisReply& reply, Nanos now) {
+  authenticating_ = false;
+  if (reply.type != REDIS_REPLY_STATUS) {
+    // WRONGPASS, or a password the server has none for: either way the config is wrong, and
+    // the lease scripts queued behind it would only get NOAUTH.
+    if (!auth_refused_ && options_.on_auth)
+      options_.on_auth(false, reply.type == REDIS_REPLY_ERROR ? std::string(reply.str, reply.len)
+                                                              : "an unexpected reply");
+    auth_refused_ = true;
+    fail(now);
+    return false;
+  }
+  if (auth_refused_ && options_.on_auth) options_.on_auth(true, {});
+  auth_refused_ = false;
+  if (!round_.active)
+    for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
   return true;
 }
 
@@ -127,7 +171,7 @@ void RedisSync::finish_connect(Nanos now) {
   connecting_ = false;
   ++stats_.connects;
   stats_.connected = true;
-  if (round_.active) {
+  if (round_.active || authenticating_) {
     round_.deadline = now + options_.command_timeout.count();
   } else {
     for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
@@ -139,6 +183,7 @@ void RedisSync::fail(Nanos now) {
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
   connecting_ = false;
+  authenticating_ = false;
   round_ = Round{};
   stats_.connected = false;
   backoff_ = backoff_ == 0 ? options_.backoff_min.count()
@@ -215,6 +260,10 @@ void RedisSync::read_replies(Nanos now) {
     }
     if (raw == nullptr) return;  // the rest has not arrived yet
     const std::unique_ptr<redisReply, FreeReply> reply(static_cast<redisReply*>(raw));
+    if (authenticating_) {
+      if (!auth_reply(*reply, now)) return;  // refused: the connection is gone
+      continue;
+    }
     if (!round_.active) {
       fail(now);  // a reply nobody asked for: the stream is out of step
       return;

@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,15 @@ struct RedisSyncOptions {
   // true: the Lua script uses Redis' clock (TIME), so instances need no common clock — use this
   // in production. false: it uses the `now` passed to tick() (tests on a fake timeline).
   bool server_time = true;
+  // AUTH, queued first on every new connection when `password` is not empty: `AUTH username
+  // password` (Redis 6 ACL) with a username, the legacy `AUTH password` without. Until its reply
+  // the connection counts as in flight; a refusal fails it like any error (backoff, redis_ok
+  // false, so on_error applies).
+  std::string username;
+  std::string password;
+  // Told when AUTH starts being refused (ok false, with Redis' error) and when it is accepted
+  // again, not on every attempt: a wrong password retried every backoff must not flood the log.
+  std::function<void(bool ok, const std::string& detail)> on_auth;
 };
 
 struct RedisSyncStats {
@@ -89,8 +99,8 @@ class RedisSync {
   void on_io(bool readable, bool writable, Nanos now);
   // Bumped on every connect attempt: a new socket even when fd() returns the same number.
   uint64_t connection_serial() const { return serial_; }
-  // A connect or a round is outstanding (until its replies are in or it failed).
-  bool in_flight() const { return connecting_ || round_.active; }
+  // A connect, its AUTH or a round is outstanding (until its replies are in or it failed).
+  bool in_flight() const { return connecting_ || authenticating_ || round_.active; }
 
   const RedisSyncStats& stats() const { return stats_; }
 
@@ -113,11 +123,15 @@ class RedisSync {
   void apply(const redisReply& reply);
   void complete_round();
   void fail(Nanos now);
+  bool send_auth();
+  bool auth_reply(const redisReply& reply, Nanos now);
 
   RedisSyncOptions options_;
   std::vector<std::shared_ptr<GlobalLimiter>> limiters_;
   redisContext* ctx_ = nullptr;
   bool connecting_ = false;
+  bool authenticating_ = false;  // AUTH sent on this connection, its reply not read yet
+  bool auth_refused_ = false;    // the last AUTH reply was a refusal (on_auth was told)
   Round round_;
   Nanos next_attempt_ = 0;
   Nanos backoff_ = 0;

@@ -19,6 +19,27 @@ uint64_t pack(const Unpacked& u) {
   return (u.id << (2 * kCountBits)) | (u.prev << kCountBits) | u.cur;
 }
 
+struct Position {
+  uint64_t id;    // of the window `now` falls in (wrapped to 24 bits)
+  Nanos elapsed;  // into that window, [0, w)
+};
+Position position(Nanos now, Nanos w) {
+  const Nanos abs_id = now >= 0 ? now / w : (now - w + 1) / w;
+  return {static_cast<uint64_t>(abs_id) & kIdMask, now - abs_id * w};
+}
+
+// The counts as seen from window `id`: as stored, rolled over once, or gone when older.
+Unpacked in_window(uint64_t state, uint64_t id) {
+  Unpacked s = unpack(state);
+  if (state == 0) return {id, 0, 0};
+  const uint64_t age = (id - s.id) & kIdMask;
+  if (age == 0) return s;
+  if (age == 1) return {id, s.cur, 0};
+  // Two or more windows old. (Ids wrap after 2^24 windows; an entry idle for an exact multiple
+  // of that looks current — the per-key table's idle TTL evicts long before.)
+  return {id, 0, 0};
+}
+
 }  // namespace
 
 SlidingWindowParams SlidingWindowParams::from(const SlidingWindowOptions& o) {
@@ -31,19 +52,8 @@ SlidingWindowParams SlidingWindowParams::from(const SlidingWindowOptions& o) {
 Decision sliding_window_step(uint64_t state, Nanos now, uint32_t cost, const SlidingWindowParams& p,
                              uint64_t* new_state) noexcept {
   const Nanos w = p.window;
-  const Nanos abs_id = now >= 0 ? now / w : (now - w + 1) / w;
-  const uint64_t id = static_cast<uint64_t>(abs_id) & kIdMask;
-  const Nanos elapsed = now - abs_id * w;  // into the current window, [0, w)
-  Unpacked s = unpack(state);
-  if (state == 0) {
-    s = {id, 0, 0};
-  } else if (uint64_t age = (id - s.id) & kIdMask; age == 1) {
-    s = {id, s.cur, 0};
-  } else if (age != 0) {
-    // Two or more windows old. (Ids wrap after 2^24 windows; an entry idle for an exact
-    // multiple of that looks current — the per-key table's idle TTL evicts long before.)
-    s = {id, 0, 0};
-  }
+  const auto [id, elapsed] = position(now, w);
+  Unpacked s = in_window(state, id);
   // estimate * w = prev * (w - elapsed) + cur * w; 128-bit so hour-long windows cannot overflow.
   using Wide = __int128;
   const Wide weighted_prev = static_cast<Wide>(s.prev) * (w - elapsed);
@@ -78,6 +88,22 @@ Decision sliding_window_step(uint64_t state, Nanos now, uint32_t cost, const Sli
     d.retry_after = (w - elapsed) + static_cast<Nanos>(e);
   }
   return d;
+}
+
+uint64_t sliding_window_convert(uint64_t state, Nanos now, const SlidingWindowParams& from,
+                                const SlidingWindowParams& to) noexcept {
+  if (state == 0 || from.window == to.window) return state;
+  using Wide = __int128;
+  const Nanos w = from.window;
+  const auto [id, elapsed] = position(now, w);
+  const Unpacked s = in_window(state, id);
+  // Requests in the sliding window now, as the step estimates them, rounded up (never fewer).
+  Wide used =
+      (static_cast<Wide>(s.prev) * (w - elapsed) + static_cast<Wide>(s.cur) * w + w - 1) / w;
+  if (to.window < w) used = (used * to.window + w - 1) / w;
+  if (used <= 0) return 0;
+  return pack(
+      {position(now, to.window).id, 0, static_cast<uint64_t>(std::min<Wide>(used, kCountMask))});
 }
 
 }  // namespace sluice::limiter

@@ -37,6 +37,13 @@ struct SlidingWindowParams {
 Decision sliding_window_step(uint64_t state, Nanos now, uint32_t cost, const SlidingWindowParams& p,
                              uint64_t* new_state) noexcept;
 
+// The state word that carries the requests counted under `from` at `now` over to `to`: the same
+// word when the window length stays (only the limit changed: the counts stand); otherwise the
+// requests in the sliding window now (scaled by the length ratio when the window shrinks,
+// assuming them evenly spread) counted in the current window of `to`. 0: nothing to carry.
+uint64_t sliding_window_convert(uint64_t state, Nanos now, const SlidingWindowParams& from,
+                                const SlidingWindowParams& to) noexcept;
+
 class SlidingWindow {
  public:
   explicit SlidingWindow(const SlidingWindowOptions& options)

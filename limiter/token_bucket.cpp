@@ -42,4 +42,14 @@ Decision gcra_step(Nanos tat, Nanos now, uint32_t cost, const GcraParams& p,
   return d;
 }
 
+Nanos gcra_convert(Nanos tat, Nanos now, const GcraParams& from, const GcraParams& to) noexcept {
+  if (tat <= now) return 0;  // full: nothing owed
+  // Tokens held, in units of from.emission: how far TAT is from its limit now + tolerance.
+  const Nanos held = std::max<Nanos>(from.tolerance - (tat - now), 0);
+  // The same count of tokens expressed in to.emission (128-bit: both factors reach 2^61).
+  const __int128 held_to = static_cast<__int128>(held) * to.emission / from.emission;
+  if (held_to >= to.tolerance) return 0;  // at least a full new bucket: full
+  return now + (to.tolerance - static_cast<Nanos>(held_to));
+}
+
 }  // namespace sluice::limiter

@@ -1,6 +1,7 @@
 // The admin API: what each path of the admin listener answers. Handlers run on
 // the control thread inside the control loop and return at once; POST /reload
-// answers once the workers adopted the new config (route_async).
+// answers once the workers adopted the new config (route_async). Who may call them (Host,
+// Origin, X-Sluice-Admin on POST) is the admin server's business: admin/admin_guard.hpp.
 #include <string>
 #include <vector>
 
@@ -63,6 +64,10 @@ std::string ControlPlane::metrics_text() {
 }
 
 void ControlPlane::install_admin_routes() {
+  // The running config's, so a reload (POST or SIGHUP) that changes them applies at once.
+  admin_.allow_hosts([this] {
+    return config_->admin ? config_->admin->allowed_hosts : std::vector<std::string>{};
+  });
   admin_.route("GET", "/live",
                [](const admin::AdminRequest&) { return admin::text_response(200, "live\n"); });
   admin_.route("GET", "/ready", [this](const admin::AdminRequest&) {

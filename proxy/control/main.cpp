@@ -12,7 +12,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: sluice --config FILE     run the proxy\n"
-    "       sluice --validate FILE   check FILE, print every error as file:line:col: message\n"
+    "       sluice --validate FILE   check FILE, print every error and warning as\n"
+    "                                file:line:col: message (warnings keep exit status 0)\n"
     "       sluice --version | --help\n";
 
 sluice::log::Level to_log_level(sluice::config::LogLevel level) {
@@ -41,6 +42,12 @@ std::shared_ptr<const sluice::config::Config> load(const std::string& path) {
   return std::make_shared<const sluice::config::Config>(std::move(result.config));
 }
 
+// "file:line:col: warning: message", like the errors.
+std::string warning_text(const std::string& path, const sluice::config::Warning& w) {
+  return path + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) +
+         ": warning: " + w.message;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,7 +60,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc == 3 && !std::strcmp(argv[1], "--validate")) {
-    if (!load(argv[2])) return 1;
+    auto config = load(argv[2]);
+    if (!config) return 1;
+    // Warnings do not fail validation: the file is valid, the operator should know.
+    for (const auto& w : config->warnings)
+      std::fprintf(stderr, "%s\n", warning_text(argv[2], w).c_str());
     std::printf("%s: ok\n", argv[2]);
     return 0;
   }
@@ -61,6 +72,7 @@ int main(int argc, char** argv) {
     auto config = load(argv[2]);
     if (!config) return 1;
     sluice::log::set_level(to_log_level(config->log.level));
+    for (const auto& w : config->warnings) LOG_WARN("%s", warning_text(argv[2], w).c_str());
     return sluice::proxy::run_server(argv[2], config);
   }
   std::fputs(kUsage, stderr);

@@ -47,6 +47,15 @@ std::string ControlPlane::apply_reload() {
   if (!snapshot) return error + "\n";
   std::vector<uint64_t> expected;
   if (error = publish(snapshot, expected); !error.empty()) return error + "\n";
+  // What the reload did to rate-limit state: carried over (converted to new parameters) is
+  // the rule, so only that is info; a reset (new key, algorithm or scope) is worth a warning.
+  for (const StateStore::LimitChange& c : state_.take_limit_changes(*next)) {
+    if (c.reset) {
+      LOG_WARN("reload: %s", c.text.c_str());
+    } else {
+      LOG_INFO("reload: %s", c.text.c_str());
+    }
+  }
   const uint64_t id = next_reload_++;
   PendingReload& pending = pending_[id];
   pending.expected = std::move(expected);

@@ -2,7 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <strings.h>
+
 #include <algorithm>
+#include <set>
+#include <utility>
+
+#include "proxy/core/clock.hpp"
+#include "proxy/core/log.hpp"
 
 namespace sluice::proxy {
 namespace {
@@ -11,7 +18,84 @@ std::chrono::nanoseconds to_nanos(config::Duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d);
 }
 
+std::string key_text(const config::RateLimitKey& key) {
+  using Source = config::RateLimitKey::Source;
+  switch (key.source) {
+    case Source::client_ip:
+      return "client_ip";
+    case Source::header:
+      return "header:" + key.header;
+    case Source::route:
+      return "route";
+    case Source::global:
+      return "global";
+  }
+  return "?";
+}
+
+const char* algorithm_text(config::RateLimit::Algorithm a) {
+  return a == config::RateLimit::Algorithm::sliding_window ? "sliding_window" : "token_bucket";
+}
+
+const char* scope_text(config::RateLimit::Scope s) {
+  return s == config::RateLimit::Scope::global ? "global" : "local";
+}
+
+// Why the state built for `was` means nothing under `next` ("" when it carries over): another
+// key counts other clients, another algorithm or scope keeps another kind of state.
+template <class Slot>
+std::string reset_reason(const Slot& was, const config::RateLimit& next) {
+  auto changed = [](const char* what, const std::string& from, const std::string& to) {
+    return std::string(what) + " changed from " + from + " to " + to;
+  };
+  if (was.scope != next.scope)
+    return changed("scope", scope_text(was.scope), scope_text(next.scope));
+  // Header names are case-insensitive: X-Api-Key and x-api-key count the same clients.
+  if (was.key.source != next.key.source ||
+      ::strcasecmp(was.key.header.c_str(), next.key.header.c_str()) != 0)
+    return changed("key", key_text(was.key), key_text(next.key));
+  if (was.algorithm != next.algorithm)
+    return changed("algorithm", algorithm_text(was.algorithm), algorithm_text(next.algorithm));
+  return {};
+}
+
 }  // namespace
+
+StateStore::LimitSlot& StateStore::limit_slot(const config::RateLimit& limit) {
+  auto [it, added] = rate_limits_.try_emplace(limit.name);
+  LimitSlot& slot = it->second;
+  if (!added) {
+    if (std::string why = reset_reason(slot, limit); !why.empty()) {
+      limit_changes_.push_back({true, "rate limit '" + limit.name + "': state reset: " + why});
+      drop(slot);
+    }
+  }
+  slot.scope = limit.scope;
+  slot.key = limit.key;
+  slot.algorithm = limit.algorithm;
+  return slot;
+}
+
+void StateStore::drop(LimitSlot& slot) {
+  // Snapshots still running hold their own references: the old state lives until they go.
+  if (slot.global && redis_) redis_->remove(slot.global.get());
+  slot.local.reset();
+  slot.global.reset();
+}
+
+std::vector<StateStore::LimitChange> StateStore::take_limit_changes(const config::Config& running) {
+  std::set<std::string> names;
+  for (const auto& r : running.rate_limits) names.insert(r.name);
+  for (auto it = rate_limits_.begin(); it != rate_limits_.end();) {
+    if (names.contains(it->first)) {
+      ++it;
+    } else {
+      drop(it->second);
+      it = rate_limits_.erase(it);
+    }
+  }
+  return std::exchange(limit_changes_, {});
+}
 
 std::shared_ptr<limiter::KeyedRateLimiter> StateStore::local_limit(const config::RateLimit& limit) {
   limiter::RateLimitOptions o;
@@ -22,7 +106,18 @@ std::shared_ptr<limiter::KeyedRateLimiter> StateStore::local_limit(const config:
   o.per = to_nanos(limit.rate.per);
   o.burst = limit.burst;
   o.max_keys = limit.max_keys;
-  return local_.get_or_create(limit.name, o);
+  LimitSlot& slot = limit_slot(limit);
+  if (!slot.local) {
+    slot.local = std::make_shared<limiter::KeyedRateLimiter>(o);
+  } else if (!(slot.local->options() == o)) {
+    // Before the snapshot is published: workers still on the running one decide on the old
+    // object meanwhile, which forwards each key once its state moved (see hand_over).
+    slot.local = slot.local->hand_over(o, clock::monotonic_ns());
+    limit_changes_.push_back(
+        {false, "rate limit '" + limit.name +
+                    "': new parameters; every key's state carried over, converted to them"});
+  }
+  return slot.local;
 }
 
 std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::RateLimit& limit,
@@ -35,7 +130,17 @@ std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::R
   o.on_error = redis.on_error == config::Redis::OnError::deny ? limiter::OnError::deny
                                                               : limiter::OnError::allow;
   o.sync_interval = to_nanos(redis.sync_interval);
-  std::shared_ptr<limiter::GlobalLimiter> state = global_.get_or_create(limit.name, o);
+  LimitSlot& slot = limit_slot(limit);
+  if (!slot.global) {
+    slot.global = std::make_shared<limiter::GlobalLimiter>(o);
+  } else if (!(slot.global->options() == o)) {
+    // In place: workers read only atomics of it, and its pool and the Redis bucket are the state.
+    slot.global->reconfigure(o);
+    limit_changes_.push_back({false, "rate limit '" + limit.name +
+                                         "': new parameters; its Redis bucket and leased tokens "
+                                         "carried over"});
+  }
+  std::shared_ptr<limiter::GlobalLimiter> state = slot.global;
   if (!redis_) {
     limiter::RedisSyncOptions ro;
     const sockaddr* sa = redis.address.sockaddr_ptr();
@@ -44,6 +149,18 @@ std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::R
     if (!ro.host.empty() && ro.host.front() == '[') ro.host = ro.host.substr(1, ro.host.size() - 2);
     ro.port = ntohs(sa->sa_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port
                                               : reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
+    ro.username = redis.username;
+    ro.password = redis.password;
+    // Once per change, not per attempt: a wrong password is retried after every backoff.
+    ro.on_auth = [](bool ok, const std::string& detail) {
+      if (ok)
+        LOG_INFO("redis: AUTH accepted; global rate limits lease from Redis again");
+      else
+        LOG_ERROR(
+            "redis: AUTH refused (%s); global rate limits follow on_error until it is "
+            "accepted",
+            detail.c_str());
+    };
     redis_ = std::make_unique<limiter::RedisSync>(ro);
     sync_interval_ =
         std::max(std::chrono::duration_cast<std::chrono::milliseconds>(redis.sync_interval),

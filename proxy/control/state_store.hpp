@@ -27,10 +27,24 @@ class StateStore {
  public:
   EndpointRegistry endpoints;
 
+  // Rate limits by name. A limit whose name stays keeps its state across reloads: the same
+  // object when nothing changed; when its rate, burst or max_keys changed, a local limit's
+  // per-key state is converted to the new parameters (KeyedRateLimiter::hand_over) and a global
+  // one is reconfigured in place (its pool and Redis bucket stay). Only a change of key,
+  // algorithm or scope starts it afresh. Each conversion and reset is noted for the reload's log.
   std::shared_ptr<limiter::KeyedRateLimiter> local_limit(const config::RateLimit& limit);
   // Also registers the limiter with the Redis sync (created from `redis`).
   std::shared_ptr<limiter::GlobalLimiter> global_limit(const config::RateLimit& limit,
                                                        const config::Redis& redis);
+
+  struct LimitChange {
+    bool reset = false;  // the state started afresh (else it was carried over, converted)
+    std::string text;    // "rate limit 'rl': ..."
+  };
+  // After a reload took effect with `running`: what the builds since the last call did to
+  // limit state, for the log; and forgets limits `running` no longer has (a name that comes
+  // back later starts afresh; a global one stops leasing).
+  std::vector<LimitChange> take_limit_changes(const config::Config& running);
 
   // Per-cluster resilience state; null when the cluster configures none. The
   // outlier detector is tied to the endpoint list too: a new list, a new detector.
@@ -44,14 +58,20 @@ class StateStore {
   std::chrono::milliseconds sync_interval() const { return sync_interval_; }
 
  private:
-  limiter::StateRegistry<limiter::KeyedRateLimiter, limiter::RateLimitOptions> local_{
-      [](const limiter::RateLimitOptions& o) {
-        return std::make_shared<limiter::KeyedRateLimiter>(o);
-      }};
-  limiter::StateRegistry<limiter::GlobalLimiter, limiter::GlobalLimitOptions> global_{
-      [](const limiter::GlobalLimitOptions& o) {
-        return std::make_shared<limiter::GlobalLimiter>(o);
-      }};
+  // What a rate limit's state was built for: a change of any of these resets it.
+  struct LimitSlot {
+    config::RateLimit::Scope scope = config::RateLimit::Scope::local;
+    config::RateLimitKey key;
+    config::RateLimit::Algorithm algorithm = config::RateLimit::Algorithm::token_bucket;
+    std::shared_ptr<limiter::KeyedRateLimiter> local;
+    std::shared_ptr<limiter::GlobalLimiter> global;
+  };
+  // The slot for `limit`, emptied (and the reset noted) when its state cannot carry over.
+  LimitSlot& limit_slot(const config::RateLimit& limit);
+  void drop(LimitSlot& slot);
+
+  std::map<std::string, LimitSlot> rate_limits_;
+  std::vector<LimitChange> limit_changes_;
   limiter::StateRegistry<limiter::CircuitBreaker, limiter::CircuitBreakerOptions> breakers_{
       [](const limiter::CircuitBreakerOptions& o) {
         return std::make_shared<limiter::CircuitBreaker>(o);

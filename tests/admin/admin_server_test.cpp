@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -57,6 +58,8 @@ class AdminServerTest : public ::testing::Test {
     server_ = std::make_unique<AdminServer>(loop_, options);
     ASSERT_EQ(server_->open(loopback(0)), "");
     ASSERT_NE(server_->port(), 0);
+    // The requests below name the server "x" (Host: x); admin_guard_test.cpp covers the rest.
+    server_->allow_hosts([] { return std::vector<std::string>{"x"}; });
     server_->route("GET", "/hello", [](const AdminRequest&) { return text("hi\n"); });
     server_->route("GET", "/echo", [](const AdminRequest& r) {
       return text(r.method + " " + r.path + " ?" + r.query + " [" + r.body + "]");
@@ -203,15 +206,16 @@ TEST_F(AdminServerTest, WrongMethodIs405WithAllow) {
 
 TEST_F(AdminServerTest, PostBodyReachesTheHandler) {
   start();
-  std::string answer =
-      exchange("POST /echo?x HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world");
+  std::string answer = exchange(
+      "POST /echo?x HTTP/1.1\r\nHost: x\r\nX-Sluice-Admin: 1\r\nContent-Length: 11\r\n\r\nhello "
+      "world");
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
   EXPECT_TRUE(
       answer.ends_with("\r\nContent-Length: 27\r\nConnection: close\r\n"
                        "Cache-Control: no-store\r\n\r\nPOST /echo ?x [hello world]"))
       << answer;
   answer = exchange(
-      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: x\r\nX-Sluice-Admin: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
       "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   EXPECT_TRUE(answer.ends_with("\r\n\r\nPOST /echo ? [abcde]")) << answer;
 }
@@ -219,9 +223,10 @@ TEST_F(AdminServerTest, PostBodyReachesTheHandler) {
 TEST_F(AdminServerTest, ExpectContinueGetsAnInterimResponse) {
   start();
   Socket s = connect();
-  ASSERT_TRUE(send_all(
-      s, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
-      2s));
+  ASSERT_TRUE(send_all(s,
+                       "POST /echo HTTP/1.1\r\nHost: x\r\nX-Sluice-Admin: 1\r\nExpect: "
+                       "100-continue\r\nContent-Length: 4\r\n\r\n",
+                       2s));
   pollfd readable{s.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&readable, 1, 2000), 1) << "no 100 Continue";
   std::string interim(64, '\0');
@@ -252,10 +257,12 @@ TEST_F(AdminServerTest, OversizedHeaderIs431AndOversizedBodyIs413) {
   std::string answer =
       exchange("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n");
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n")) << answer;
-  answer = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65537\r\n\r\n");
+  answer = exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nX-Sluice-Admin: 1\r\nContent-Length: 65537\r\n\r\n");
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n")) << answer;
-  answer = exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 65536\r\n\r\n" +
-                    std::string(65536, 'b'));
+  answer = exchange(
+      "POST /echo HTTP/1.1\r\nHost: x\r\nX-Sluice-Admin: 1\r\nContent-Length: 65536\r\n\r\n" +
+      std::string(65536, 'b'));
   EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer.substr(0, 100);
 }
 
@@ -383,7 +390,7 @@ TEST(AdminServer, ReplyAfterTheServerIsDestroyedIsANoOp) {
   std::string error;
   Socket s = connect_loopback(server->port(), 2s, &error);
   ASSERT_TRUE(s.valid()) << error;
-  ASSERT_TRUE(send_all(s, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n", 2s));
+  ASSERT_TRUE(send_all(s, "GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 2s));
   for (int i = 0; i < 100 && held.empty(); ++i) loop.run_once(20ms);
   ASSERT_EQ(held.size(), 1u);
   EXPECT_EQ(server->connection_count(), 1u);
@@ -442,6 +449,45 @@ TEST(AdminServer, OpenReportsErrorsAndKeepsTheOldSocket) {
   second.close();
   EXPECT_FALSE(second.is_open());
   EXPECT_EQ(second.port(), 0);
+}
+
+// Out of descriptors, the listener stays readable while its backlog waits: the
+// server must rest it (and retry), not wake the loop over and over.
+TEST(AdminServer, OutOfDescriptorsTheListenerRestsInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "the sanitizer runtime itself needs free descriptors";
+#endif
+  ControlLoop loop;
+  AdminServer server(loop);
+  ASSERT_EQ(server.open(loopback(0)), "");
+  server.route("GET", "/live", [](const AdminRequest&) { return text("live\n"); });
+  std::string error;
+  Socket client = connect_loopback(server.port(), 2s, &error);  // waits in the backlog
+  ASSERT_TRUE(client.valid()) << error;
+  ASSERT_TRUE(send_all(client, "GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 2s));
+
+  // Take every descriptor left (under a lowered soft limit).
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> hogs;
+  for (int fd = ::dup(0); fd >= 0; fd = ::dup(0)) hogs.push_back(fd);
+  ASSERT_EQ(errno, EMFILE);
+  size_t handlers = 0;
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < until) handlers += loop.run_once(50ms);
+  for (int fd : hogs) ::close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  // A few retries (every 100 ms), not a busy loop.
+  EXPECT_LT(handlers, 20u);
+
+  // Descriptors are back: the waiting client is served.
+  for (int i = 0; i < 50 && server.connection_count() == 0; ++i) loop.run_once(20ms);
+  for (int i = 0; i < 10; ++i) loop.run_once(10ms);
+  const auto answer = recv_until_eof(client, 2s);
+  EXPECT_EQ(answer.data.rfind("HTTP/1.1 200 ", 0), 0u) << answer.data;
 }
 
 }  // namespace

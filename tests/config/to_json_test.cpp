@@ -99,17 +99,20 @@ redis: { address: 127.0.0.1:6379 }
   const json::object& o = v.as_object();
   EXPECT_EQ(o.at("workers"), 4);
   EXPECT_EQ(o.at("drain_timeout"), "1500ms");
-  EXPECT_EQ(o.at("admin"), json::parse(R"({"listen":"[::1]:9901","max_endpoint_series":50})"));
+  EXPECT_EQ(o.at("admin"), json::parse(R"({"listen":"[::1]:9901","max_endpoint_series":50,
+                                           "allowed_hosts":[]})"));
   EXPECT_EQ(o.at("log"), json::parse(R"({"level":"warn","access":
       {"path":"/var/log/sluice.log","format":"json","sample":0.5}})"));
   const json::object& web = o.at("listeners").at(0).as_object();
   EXPECT_TRUE(web.at("cluster").is_null());
   EXPECT_EQ(web.at("max_request_body"), 1 << 20);
+  EXPECT_EQ(web.at("headers_with_underscores"), "drop");
   EXPECT_EQ(web.at("routes"), json::parse(R"([
     {"name": "api",
      "match": {"host": "api.example.com", "path_exact": null, "path_prefix": "/v1/",
                "methods": ["GET"],
-               "headers": [{"name": "X-Canary", "exact": null}, {"name": "X-Env", "exact": "prod"}]},
+               "headers": [{"name": "X-Canary", "exact": null},
+                           {"name": "X-Env", "exact": "<redacted>"}]},
      "cluster": "api", "direct_response": null, "rate_limit": "per-client",
      "timeouts": {"connect": "1s", "request": "5s", "idle": "1m"},
      "retries": {"attempts": 1, "on": ["connect-failure", 503]},
@@ -138,7 +141,8 @@ redis: { address: 127.0.0.1:6379 }
     {"name": "shared", "key": "global", "algorithm": "token_bucket", "rate": "5/s",
      "burst": 5, "scope": "global", "max_keys": 100000}])"));
   EXPECT_EQ(o.at("redis"), json::parse(R"({"address": "127.0.0.1:6379",
-    "sync_interval": "50ms", "on_error": "allow"})"));
+    "sync_interval": "50ms", "on_error": "allow", "username": null, "password": null,
+    "password_file": null, "tls": null})"));
 }
 
 TEST(ToJson, TlsKeyPathsAreRedacted) {

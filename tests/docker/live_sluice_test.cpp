@@ -40,7 +40,7 @@ HttpAnswer http(uint16_t port, const std::string& method, const std::string& pat
   auto s = testing::connect_loopback(port, Millis(3000));
   if (!s.valid()) return out;
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-  req += method == "POST" ? "Content-Length: 0\r\n\r\n" : "\r\n";
+  req += method == "POST" ? "X-Sluice-Admin: 1\r\nContent-Length: 0\r\n\r\n" : "\r\n";
   if (!testing::send_all(s, req, Millis(3000))) return out;
   auto r = testing::recv_until_eof(s, Millis(5000));
   if (r.data.rfind("HTTP/1.1 ", 0) != 0) return out;

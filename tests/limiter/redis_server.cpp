@@ -12,6 +12,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <utility>
 
 namespace sluice::limiter::testing {
 namespace {
@@ -33,10 +34,17 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-bool pings(int port) {
+bool pings(int port, const RedisServerOptions& options) {
   timeval tv{0, 100000};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   bool ok = false;
+  if (c != nullptr && c->err == 0 && !options.password.empty()) {
+    auto* r = static_cast<redisReply*>(
+        options.username.empty()
+            ? redisCommand(c, "AUTH %s", options.password.c_str())
+            : redisCommand(c, "AUTH %s %s", options.username.c_str(), options.password.c_str()));
+    if (r != nullptr) freeReplyObject(r);
+  }
   if (c != nullptr && c->err == 0) {
     auto* r = static_cast<redisReply*>(redisCommand(c, "PING"));
     ok = r != nullptr && r->type == REDIS_REPLY_STATUS;
@@ -48,7 +56,8 @@ bool pings(int port) {
 
 }  // namespace
 
-RedisServer::RedisServer() : port_(free_port()) {
+RedisServer::RedisServer(RedisServerOptions options)
+    : options_(std::move(options)), port_(free_port()) {
   start();
 }
 
@@ -59,6 +68,13 @@ RedisServer::~RedisServer() {
 bool RedisServer::start() {
   if (pid_ > 0) return true;
   const std::string port = std::to_string(port_);
+  std::vector<std::string> args = {"redis-server", "--port",     port,     "--bind",
+                                   "127.0.0.1",    "--save",     "",       "--appendonly",
+                                   "no",           "--loglevel", "warning"};
+  args.insert(args.end(), options_.args.begin(), options_.args.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ == 0) {
     // Keep the test output readable: the server's banner and warnings go nowhere.
@@ -67,13 +83,12 @@ bool RedisServer::start() {
       ::dup2(null_fd, STDOUT_FILENO);
       ::dup2(null_fd, STDERR_FILENO);
     }
-    ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+    ::execvp("redis-server", argv.data());
     ::_exit(127);
   }
   // Starting a real server is the one place these tests wait on the wall clock.
   for (int i = 0; i < 200; ++i) {
-    if (pings(port_)) return true;
+    if (pings(port_, options_)) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;

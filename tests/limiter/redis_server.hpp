@@ -3,11 +3,23 @@
 
 #include <sys/types.h>
 
+#include <string>
+#include <vector>
+
 namespace sluice::limiter::testing {
+
+struct RedisServerOptions {
+  // More redis-server arguments: {"--requirepass", "pw"}, or an ACL user:
+  // {"--user", "sluice", "on", ">pw", "~*", "+@all"}.
+  std::vector<std::string> args;
+  // What the readiness probe authenticates with (AUTH [username] password), when set.
+  std::string username;
+  std::string password;
+};
 
 class RedisServer {
  public:
-  RedisServer();  // picks a free port and starts
+  explicit RedisServer(RedisServerOptions options = {});  // picks a free port and starts
   ~RedisServer();
   bool start();   // (re)start on the same port; waits until it answers PING
   void kill();    // SIGKILL and reap: simulates a crash
@@ -17,6 +29,7 @@ class RedisServer {
   bool running() const { return pid_ > 0; }
 
  private:
+  RedisServerOptions options_;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -87,15 +87,23 @@ std::optional<std::string> AdminReply::header(std::string_view name) const {
 
 AdminReply admin_request(uint16_t port, std::string_view method, std::string_view path,
                          std::string_view body, Millis timeout) {
-  AdminReply reply;
-  Socket s = connect_loopback(port, timeout, &reply.error);
-  if (!s.valid()) return reply;
   std::string out;
-  out.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: admin\r\n");
+  // What curl sends: the Host it connected to, and the header the admin wants on every request
+  // that changes something (POST /reload, /drain).
+  out.append(method).append(" ").append(path).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
+  out += std::to_string(port) + "\r\n";
+  if (method != "GET" && method != "HEAD") out += "X-Sluice-Admin: 1\r\n";
   if (!body.empty() || method == "POST")
     out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   out += "\r\n";
   out.append(body);
+  return admin_exchange(port, out, timeout);
+}
+
+AdminReply admin_exchange(uint16_t port, std::string_view out, Millis timeout) {
+  AdminReply reply;
+  Socket s = connect_loopback(port, timeout, &reply.error);
+  if (!s.valid()) return reply;
   if (!send_all(s, out, timeout)) {
     reply.error = "send failed";
     return reply;

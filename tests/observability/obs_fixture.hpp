@@ -43,9 +43,14 @@ struct AdminReply {
 
 // Sends `method path` (with `body` and its Content-Length when non-empty) to
 // the admin listener on 127.0.0.1:port and reads the answer until EOF. A HEAD
-// answer keeps everything after the head in `body` (it must be empty).
+// answer keeps everything after the head in `body` (it must be empty). Sends
+// what curl would (Host: 127.0.0.1:port) and, for any method but GET and HEAD,
+// X-Sluice-Admin: 1, as the admin requires.
 AdminReply admin_request(uint16_t port, std::string_view method, std::string_view path,
                          std::string_view body = {}, Millis timeout = Millis(5000));
+// The same with the request's bytes as given (to send another Host, an Origin, ...).
+AdminReply admin_exchange(uint16_t port, std::string_view raw_request,
+                          Millis timeout = Millis(5000));
 
 // "name{b=\"2\",a=\"1\"}" -> "name{a=\"1\",b=\"2\"}": series keys with labels in
 // name order, so a test may write them in any order. "" when unparsable.

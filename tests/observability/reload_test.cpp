@@ -161,17 +161,18 @@ TEST_F(ReloadTest, RateLimitStateSurvivesAReloadThatKeepsItsSettings) {
   // Another route's body changes; the limit does not: its bucket stays empty.
   ASSERT_EQ(reload({.body = "v2", .burst = 2}).status, 200);
   EXPECT_EQ(fetch_once(port_, request("GET", "/limited")).status, 429);
-  // A new burst is a new limit: a full bucket of 4.
+  // A new burst converts the bucket (issue #13): it keeps its fill level, so
+  // the exhausted client stays exhausted instead of getting a full bucket of 4.
   ASSERT_EQ(reload({.body = "v2", .burst = 4}).status, 200);
   {
     HttpClient c = connect_http(port_);
-    for (int expected : {200, 200, 200, 200, 429})
+    for (int expected : {429, 429, 429, 429, 429})
       EXPECT_EQ(roundtrip(c, request("GET", "/limited")).status, expected);
   }
-  EXPECT_EQ(wait_metric("sluice_rate_limit_decisions_total{policy=\"rl\",outcome=\"limited\"}", 3),
-            3);
+  EXPECT_EQ(wait_metric("sluice_rate_limit_decisions_total{policy=\"rl\",outcome=\"limited\"}", 7),
+            7);
   EXPECT_EQ(scrape().get("sluice_rate_limit_decisions_total{policy=\"rl\",outcome=\"admitted\"}"),
-            6);
+            2);
 }
 
 TEST_F(ReloadTest, AnInvalidFileIsRefusedWithPositionsAndTheRunningConfigStays) {

@@ -63,7 +63,7 @@ class LargeClusterTest : public PolicyTest {
   std::string admin_get(const std::string& path) {
     Socket s = connect_loopback(admin_port_, Millis(5000));
     if (!s.valid()) return "";
-    if (!send_all(s, "GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n",
+    if (!send_all(s, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
                   Millis(5000)))
       return "";
     ReceiveResult r = recv_until_eof(s, Millis(5000));

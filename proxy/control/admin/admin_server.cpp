@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -25,6 +26,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kLinger = std::chrono::milliseconds(1000);
 
 constexpr size_t kReadChunk = 16 * 1024;
+
+// How long the listener rests when descriptors or memory ran out.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -97,10 +101,12 @@ std::string AdminServer::open(const config::Address& listen) {
   close();
   listen_fd_ = fd;
   port_ = port;
+  listen_ = {listen, port};
   return {};
 }
 
 void AdminServer::close() {
+  loop_.cancel(std::exchange(accept_retry_, 0));
   if (listen_fd_ >= 0) {
     loop_.unwatch(listen_fd_);
     ::close(listen_fd_);
@@ -114,7 +120,16 @@ void AdminServer::accept_all() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of descriptors: the backlog waits for the next round
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The listener stays readable while the backlog waits: watching it now
+        // would wake the loop at once, forever. Look again shortly.
+        loop_.modify(listen_fd_, 0);
+        accept_retry_ = loop_.after(kAcceptRetry, [this] {
+          accept_retry_ = 0;
+          if (listen_fd_ >= 0) loop_.modify(listen_fd_, EPOLLIN);
+        });
+      }
+      return;  // EAGAIN: the backlog is empty
     }
     if (connections_.size() >= options_.max_connections) make_room();
     if (connections_.size() >= options_.max_connections) {
@@ -237,12 +252,15 @@ void AdminServer::on_readable(Connection& c) {
     const auto& message = c.parser.get();
     AdminRequest request;
     request.method = std::string(message.method_string());
+    request.version = message.version();
     const std::string_view target = message.target();
     const size_t question = target.find('?');
     request.path = std::string(target.substr(0, question));
     if (question != std::string_view::npos)
       request.query = std::string(target.substr(question + 1));
     request.body = message.body();
+    for (const auto& field : message)
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     c.head = request.method == "HEAD";
     handle(c, request);
     return;
@@ -258,11 +276,24 @@ void AdminServer::on_readable(Connection& c) {
 }
 
 void AdminServer::handle(Connection& c, const AdminRequest& request) {
+  // Before routing: a page reached through DNS rebinding learns nothing, not even which paths
+  // exist.
+  if (auto refusal = refuse_foreign(
+          request, listen_, allowed_hosts_ ? allowed_hosts_() : std::vector<std::string>{})) {
+    respond(c, *refusal);
+    return;
+  }
   AdminResponse error;
   const Route* route = find_route(request, &error);
   if (route == nullptr) {
     respond(c, error);
     return;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    if (auto refusal = refuse_unmarked(request, listen_)) {
+      respond(c, *refusal);
+      return;
+    }
   }
   c.state = Connection::State::replying;
   // A copy: the handler may register routes, which would move the one running.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "proxy/control/admin/admin_guard.hpp"
 #include "proxy/control/admin/message.hpp"
 #include "proxy/control/loop/control_loop.hpp"
 
@@ -64,8 +65,17 @@ class AdminServer {
   // Serves `method` on `path` (exact match). GET handlers also answer HEAD. Unknown paths get
   // 404; a known path with another method gets 405 with Allow. Later registrations of the
   // same method and path replace earlier ones. A handler that throws answers 500.
+  // Before any of that, admin_guard.hpp's checks: a request with a foreign Host or Origin is
+  // refused whatever its path, one for any method but GET and HEAD without X-Sluice-Admin once
+  // it found its route.
   void route(std::string method, std::string path, AdminHandler handler);
   void route_async(std::string method, std::string path, AdminAsyncHandler handler);
+
+  // Names the listener answers to besides its address (admin.allowed_hosts, canonical). Asked
+  // on every request, so a reload that changes them applies at once.
+  void allow_hosts(std::function<std::vector<std::string>()> hosts) {
+    allowed_hosts_ = std::move(hosts);
+  }
 
   // Open client connections (reading, awaiting a reply, writing or lingering), for tests and
   // metrics.
@@ -94,7 +104,10 @@ class AdminServer {
   control::ControlLoop& loop_;
   AdminOptions options_;
   int listen_fd_ = -1;
+  control::ControlLoop::TimerId accept_retry_ = 0;  // the listener rests (out of descriptors)
   uint16_t port_ = 0;
+  AdminListen listen_;  // what Host and Origin must name (admin_guard.hpp)
+  std::function<std::vector<std::string>()> allowed_hosts_;
   std::vector<Route> routes_;
   uint64_t next_id_ = 1;
   // By id, which only grows: the first reading one is the oldest (make_room), and a reply

@@ -2,9 +2,16 @@
 
 #include <ostream>  // boost/core/detail/string_view.hpp needs it and does not include it
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
 
 namespace sluice::proxy::admin {
+
+const std::string* AdminRequest::header(std::string_view name) const {
+  for (const auto& [n, value] : headers)
+    if (boost::beast::iequals(n, name)) return &value;
+  return nullptr;
+}
 
 std::string serialize_response(const AdminResponse& response, bool head) {
   namespace http = boost::beast::http;

@@ -1,8 +1,9 @@
 // The admin server's request and response as handlers see them, and the response's bytes on
-// the wire. Plain data and a pure function: any thread may use them.
+// the wire. Plain data and pure functions: any thread may use them.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,12 @@ struct AdminRequest {
   std::string path;    // the target up to '?', not percent-decoded
   std::string query;   // after '?', without it; empty when there is none
   std::string body;
+  unsigned version = 11;  // HTTP/1.1; 10 for HTTP/1.0
+  // Every header field as received, in order; names as sent (compare them without case).
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The value of the first field called `name` (any case), or null.
+  const std::string* header(std::string_view name) const;
 };
 
 struct AdminResponse {
