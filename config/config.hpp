@@ -41,6 +41,12 @@ struct Timeouts {
   Duration connect{1000};
   Duration request{15000};
   Duration idle{60000};
+  // http listeners only (a route cannot change them: both happen before routing or after
+  // the last response). A request head must arrive whole within `header` (slowloris); a
+  // connection sluice closes drains the client's late bytes for at most `linger`, so that
+  // its answer is not destroyed by an RST.
+  Duration header{10000};
+  Duration linger{2000};
 };
 
 // `attempts` is how many further endpoints are tried after the first one fails,
@@ -114,6 +120,9 @@ struct Listener {
   // http: nginx's default (underscores_in_headers off): the header is removed before
   // routing and forwarding, the request goes on.
   HeadersWithUnderscores headers_with_underscores = HeadersWithUnderscores::drop;
+  // Client connections open on this listener, all workers together; beyond it a new
+  // connection is closed as soon as it is accepted. 0: no limit.
+  uint32_t max_connections = 0;
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };
@@ -185,6 +194,12 @@ struct OutlierDetection {
   int max_ejected_percent = 50;
 };
 
+// Idle keep-alive connections to a cluster's endpoints, per worker and endpoint.
+struct ConnectionPool {
+  uint32_t max_idle = 64;  // beyond this a connection is closed instead of kept
+  Duration idle_timeout{30000};
+};
+
 struct Cluster {
   std::string name;
   Balancer balancer;
@@ -194,6 +209,7 @@ struct Cluster {
   std::optional<CircuitBreaker> circuit_breaker;
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;
+  ConnectionPool pool;
 };
 
 struct RateLimitKey {
@@ -285,6 +301,14 @@ struct Config {
   std::optional<Redis> redis;
   // How long SIGTERM or POST /drain waits for open connections before closing them.
   Duration drain_timeout{30000};
+  // Client connections open on all listeners together; 0: no limit.
+  uint32_t max_connections = 0;
+  // Each worker's receive buffers (an io_uring buffer ring): every socket read lands in
+  // one, and a slow reader holds them until its bytes are sent on. Fixed at start.
+  struct Buffers {
+    uint32_t size = 16 * 1024;
+    uint32_t count = 1024;  // a power of two, as the kernel's ring needs
+  } buffers;
   // Hex SHA-256 of the exact bytes parsed (the file's content for parse_config_file), so
   // /config and logs can tell which version of a file is running.
   std::string source_hash;

@@ -1,5 +1,5 @@
 // clusters: name, balancer, endpoints or discovery, health_check, circuit_breaker, limits,
-// outlier_detection.
+// outlier_detection, pool.
 #include <cstring>
 
 #include "config/parse_state.hpp"
@@ -262,6 +262,18 @@ ClusterLimits parse_limits(ParseState& state, const Field& field) {
   return limits;
 }
 
+ConnectionPool parse_pool(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  ConnectionPool pool;
+  // 0 keeps no idle connection: every request opens its own.
+  if (auto f = map.get("max_idle"))
+    if (auto n = r.integer(*f, 0, 100'000)) pool.max_idle = static_cast<uint32_t>(*n);
+  if (auto f = map.get("idle_timeout"))
+    if (auto d = r.duration(*f)) pool.idle_timeout = *d;
+  return pool;
+}
+
 OutlierDetection parse_outlier_detection(ParseState& state, const Field& field) {
   Reader& r = state.reader;
   MapReader map(r, field);
@@ -318,6 +330,7 @@ void parse_cluster(ParseState& state, const Field& field) {
   if (auto f = map.get("limits")) cluster.limits = parse_limits(state, *f);
   if (auto f = map.get("outlier_detection"))
     cluster.outlier_detection = parse_outlier_detection(state, *f);
+  if (auto f = map.get("pool")) cluster.pool = parse_pool(state, *f);
   state.config.clusters.push_back(std::move(cluster));
 }
 

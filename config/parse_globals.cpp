@@ -1,5 +1,5 @@
-// The top level of the file and its small sections: workers, drain_timeout, admin, log,
-// rate_limits, redis.
+// The top level of the file and its small sections: workers, max_connections, buffers,
+// drain_timeout, admin, log, rate_limits, redis.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,6 +25,10 @@ void parse_root(ParseState& state, const Field& root) {
   if (auto f = map.get("workers")) parse_workers(state, *f);
   if (auto f = map.get("drain_timeout"))
     if (auto d = r.duration(*f)) state.config.drain_timeout = *d;
+  if (auto f = map.get("max_connections"))
+    if (auto n = r.integer(*f, 0, 10'000'000))
+      state.config.max_connections = static_cast<uint32_t>(*n);
+  if (auto f = map.get("buffers")) parse_buffers(state, *f);
   if (auto f = map.get("admin")) parse_admin(state, *f);
   if (auto f = map.get("log")) parse_log(state, *f);
   if (auto f = map.require("listeners")) parse_listeners(state, *f);
@@ -33,6 +37,31 @@ void parse_root(ParseState& state, const Field& root) {
     parse_rate_limits(state, *f);
   }
   if (auto f = map.get("redis")) parse_redis(state, *f);
+}
+
+void parse_buffers(ParseState& state, const Field& field) {
+  Reader& r = state.reader;
+  MapReader map(r, field);
+  Config::Buffers& buffers = state.config.buffers;
+  if (auto f = map.get("size")) {
+    // Bounds: below 1 KiB a read costs more than it carries; a receive buffer's offsets are
+    // 32-bit and a whole ring is mapped at once, so 1 MiB is plenty.
+    if (auto n = r.size(*f)) {
+      if (*n < 1024 || *n > 1024 * 1024)
+        r.error(*f, "expected a size between 1KiB and 1MiB, got " + f->value.Scalar());
+      else
+        buffers.size = static_cast<uint32_t>(*n);
+    }
+  }
+  if (auto f = map.get("count")) {
+    // The kernel's buffer ring has a power-of-two size, and buffer ids are 16-bit.
+    if (auto n = r.integer(*f, 16, 32768)) {
+      if ((*n & (*n - 1)) != 0)
+        r.error(*f, "expected a power of two (16, 32, ... 32768), got " + std::to_string(*n));
+      else
+        buffers.count = static_cast<uint32_t>(*n);
+    }
+  }
 }
 
 void parse_workers(ParseState& state, const Field& field) {

@@ -12,6 +12,8 @@ namespace {
 struct HttpOnly {
   std::optional<Field> request_timeout;
   std::optional<Field> retry_status;
+  std::optional<Field> header_timeout;  // also listener-only
+  std::optional<Field> linger;          // also listener-only
 };
 
 void parse_timeouts(ParseState& state, const Field& field, Timeouts& timeouts, HttpOnly& http) {
@@ -25,6 +27,20 @@ void parse_timeouts(ParseState& state, const Field& field, Timeouts& timeouts, H
   }
   if (auto f = map.get("idle"))
     if (auto d = r.duration(*f)) timeouts.idle = *d;
+  if (auto f = map.get("header")) {
+    http.header_timeout.emplace(*f);
+    if (auto d = r.duration(*f)) timeouts.header = *d;
+  }
+  if (auto f = map.get("linger")) {
+    http.linger.emplace(*f);
+    if (auto d = r.duration(*f)) timeouts.linger = *d;
+  }
+}
+
+// timeouts.header and timeouts.linger belong to the connection, not to one request.
+void refuse_connection_timeouts(Reader& r, const HttpOnly& seen, const std::string& why) {
+  for (const auto* f : {&seen.header_timeout, &seen.linger})
+    if (*f) r.error((*f)->key_pos(), (*f)->path + ": " + why);
 }
 
 void parse_retries(ParseState& state, const Field& field, Retries& retries, HttpOnly& http) {
@@ -172,9 +188,10 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
     r.error(field.pos(), field.path + ": a route needs cluster or direct_response");
   if (auto f = map.get("rate_limit"))
     reference(state, Reference::Kind::rate_limit, *f, route.rate_limit);
-  HttpOnly unused;  // routes belong to http listeners, where everything applies
-  if (auto f = map.get("timeouts")) parse_timeouts(state, *f, route.timeouts, unused);
-  if (auto f = map.get("retries")) parse_retries(state, *f, route.retries, unused);
+  HttpOnly seen;  // routes belong to http listeners, where everything else applies
+  if (auto f = map.get("timeouts")) parse_timeouts(state, *f, route.timeouts, seen);
+  refuse_connection_timeouts(r, seen, "applies to the listener only (it is not per request)");
+  if (auto f = map.get("retries")) parse_retries(state, *f, route.retries, seen);
   if (auto f = map.get("max_request_body"))
     if (auto n = r.size(*f)) route.max_request_body = *n;
   return route;
@@ -312,6 +329,8 @@ void parse_listener(ParseState& state, const Field& field) {
   std::optional<Field> max_body = map.get("max_request_body");
   if (max_body)
     if (auto n = r.size(*max_body)) listener.max_request_body = *n;
+  if (auto f = map.get("max_connections"))
+    if (auto n = r.integer(*f, 0, 10'000'000)) listener.max_connections = static_cast<uint32_t>(*n);
   std::optional<Field> underscores = map.get("headers_with_underscores");
   if (underscores)
     if (auto index = r.choice(*underscores, {"allow", "reject", "drop"}))
@@ -342,6 +361,7 @@ void parse_listener(ParseState& state, const Field& field) {
               http_only.request_timeout->path + ": applies to http listeners only");
     if (http_only.retry_status)
       r.error(*http_only.retry_status, "retrying on an HTTP status applies to http listeners only");
+    refuse_connection_timeouts(r, http_only, "applies to http listeners only");
   } else if (protocol == Protocol::http) {
     if (!routes) r.error(field.pos(), field.path + ": an http listener needs routes");
     check_underscore_matches(r, listener, routes);

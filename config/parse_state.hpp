@@ -55,6 +55,7 @@ void parse_listeners(ParseState& state, const Field& field);
 void parse_clusters(ParseState& state, const Field& field);
 void parse_rate_limits(ParseState& state, const Field& field);
 void parse_workers(ParseState& state, const Field& field);
+void parse_buffers(ParseState& state, const Field& field);
 void parse_admin(ParseState& state, const Field& field);
 void parse_log(ParseState& state, const Field& field);
 void parse_redis(ParseState& state, const Field& field);

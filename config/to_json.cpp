@@ -102,6 +102,14 @@ json::object timeouts_json(const Timeouts& t, bool http) {
           {"idle", format_duration(t.idle)}};
 }
 
+// A listener's: the connection-level header and linger too (null on tcp listeners).
+json::object listener_timeouts_json(const Timeouts& t, bool http) {
+  json::object o = timeouts_json(t, http);
+  o["header"] = http ? json::value(format_duration(t.header)) : json::value(nullptr);
+  o["linger"] = http ? json::value(format_duration(t.linger)) : json::value(nullptr);
+  return o;
+}
+
 json::object retries_json(const Retries& r) {
   json::array on;
   if (r.on_connect_failure) on.emplace_back("connect-failure");
@@ -169,11 +177,12 @@ json::object listener_json(const Listener& l) {
           {"proxy_protocol", l.proxy_protocol},
           {"cluster", optional_string(l.cluster)},
           {"routes", std::move(routes)},
-          {"timeouts", timeouts_json(l.timeouts, http)},
+          {"timeouts", listener_timeouts_json(l.timeouts, http)},
           {"retries", retries_json(l.retries)},
           {"rate_limit", optional_string(l.rate_limit)},
           {"max_request_body", unless_zero(l.max_request_body)},
-          {"headers_with_underscores", std::move(underscores)}};
+          {"headers_with_underscores", std::move(underscores)},
+          {"max_connections", unless_zero(l.max_connections)}};
 }
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.
@@ -250,7 +259,9 @@ json::object cluster_json(const Cluster& c) {
           {"limits", json::object{{"max_connections", unless_zero(c.limits.max_connections)},
                                   {"max_pending", unless_zero(c.limits.max_pending)},
                                   {"max_requests", unless_zero(c.limits.max_requests)}}},
-          {"outlier_detection", outlier_json(c.outlier_detection)}};
+          {"outlier_detection", outlier_json(c.outlier_detection)},
+          {"pool", json::object{{"max_idle", c.pool.max_idle},
+                                {"idle_timeout", format_duration(c.pool.idle_timeout)}}}};
 }
 
 json::object rate_limit_json(const RateLimit& r) {
@@ -344,6 +355,8 @@ std::string to_json(const Config& c) {
                     {"source_hash", c.source_hash},
                     {"workers", c.workers == 0 ? json::value("auto") : json::value(c.workers)},
                     {"drain_timeout", format_duration(c.drain_timeout)},
+                    {"max_connections", unless_zero(c.max_connections)},
+                    {"buffers", json::object{{"size", c.buffers.size}, {"count", c.buffers.count}}},
                     {"admin", std::move(admin)},
                     {"log", json::object{{"level", log_level_name(c.log.level)},
                                          {"access", access_log_json(c.log.access)}}},

@@ -115,6 +115,9 @@ std::string ControlPlane::restart_only_changes(const config::Config& next) const
   const std::string admin_now = config_->admin ? config_->admin->listen.text : "";
   const std::string admin_next = next.admin ? next.admin->listen.text : "";
   if (admin_now != admin_next) why += "admin.listen: changing it needs a restart\n";
+  // Each worker maps its buffer ring once, at start.
+  if (config_->buffers.size != next.buffers.size || config_->buffers.count != next.buffers.count)
+    why += "buffers: changing their size or count needs a restart\n";
   // The writer thread and its rings exist from start to exit (workers hold them).
   const config::AccessLog& now = config_->log.access;
   const config::AccessLog& then = next.log.access;

@@ -61,7 +61,7 @@ void H1Connection::start() {
   peer_ip(client_->fd(), client_ip_, sizeof client_ip_, &port);
   if (host->logging()) format_address(client_ip_, port, client_address_, sizeof client_address_);
   touch();
-  host->loop().timers(kHeaderTimeoutMs).start(header_timer_, host->loop().now_ms());
+  host->loop().timers(header_timeout_ms()).start(header_timer_, host->loop().now_ms());
   client_->receive(true);
 }
 
@@ -166,7 +166,7 @@ void H1Connection::maybe_linger() {
   flags_.lingering = true;
   client_->in.release_all(host->loop().buffers());
   client_->discard_input();
-  host->loop().timers(kLingerMs).start(header_timer_, host->loop().now_ms());
+  host->loop().timers(linger_ms()).start(header_timer_, host->loop().now_ms());
   if (client_->eof()) {
     abort();
   } else {

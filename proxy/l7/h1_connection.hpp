@@ -69,11 +69,12 @@ class H1Connection final : public Session,
   const http::Error* check_buffered_body() override;
 
  private:
-  // A request head must arrive whole within kHeaderTimeoutMs (slowloris); a
-  // closing connection drains the client's late bytes for at most kLingerMs
-  // so that its last response is not destroyed by a reset.
-  static constexpr uint64_t kHeaderTimeoutMs = 10000;
-  static constexpr uint64_t kLingerMs = 2000;
+  // A request head must arrive whole within the listener's timeouts.header
+  // (slowloris); a closing connection drains the client's late bytes for at
+  // most timeouts.linger so that its last response is not destroyed by a reset.
+  uint64_t header_timeout_ms() const { return ms(listener_->config.timeouts.header); }
+  uint64_t linger_ms() const { return ms(listener_->config.timeouts.linger); }
+  static uint64_t ms(config::Duration d) { return static_cast<uint64_t>(d.count()); }
   enum Timer : int { kIdleTimer = 0, kHeaderTimer };
   // Where the current request stands.
   enum class RequestState { head, body, done, tunnel };

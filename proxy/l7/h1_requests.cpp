@@ -21,7 +21,7 @@ void H1Connection::read_request_bytes() {
         if (!flags_.request_started) {
           flags_.request_started = true;
           begin_exchange();
-          host->loop().timers(kHeaderTimeoutMs).start(header_timer_, host->loop().now_ms());
+          host->loop().timers(header_timeout_ms()).start(header_timer_, host->loop().now_ms());
         }
         const http::Status status = request_->parser.feed(bytes, used);
         if (status == http::Status::need_more) {

@@ -90,6 +90,7 @@ struct ListenerCounters {
   Counter timeouts;    // requests that timed out waiting for the client (408)
   Counter incomplete;  // responses cut short: the client connection was reset
   Counter refused;     // connections closed at accept: descriptors kept for upstreams
+  Counter over_limit;  // connections closed at accept: max_connections reached
 };
 
 // HTTP responses sent for one (listener, route, cluster), by status class.

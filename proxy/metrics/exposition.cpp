@@ -130,7 +130,12 @@ void add_listeners(Families& out, const std::vector<std::shared_ptr<const Listen
       {"sluice_downstream_connections_refused_total",
        "Connections closed at accept because file descriptors ran short: the remaining ones are "
        "kept for upstream connections of clients already served (count).",
-       MetricType::Counter, [](const ListenerCounters& c) { return double(c.refused.value()); }}};
+       MetricType::Counter, [](const ListenerCounters& c) { return double(c.refused.value()); }},
+      {"sluice_downstream_connections_over_limit_total",
+       "Client connections closed as soon as they were accepted because the listener's or the "
+       "global max_connections was reached (count).",
+       MetricType::Counter,
+       [](const ListenerCounters& c) { return double(c.over_limit.value()); }}};
   for (const auto& col : kColumns) {
     auto& family = out.add(col.name, col.help, col.type);
     for (const auto& l : all)

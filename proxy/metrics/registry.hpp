@@ -13,6 +13,7 @@
 // labels of a stats object are read by the control thread only.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,10 @@ struct ListenerStats {
   // counters (two objects with one listener label would be duplicate series). Control thread.
   std::string protocol;
   PerWorker<ListenerCounters> per_worker;
+  // Client connections open on the listener, all workers together: what its
+  // max_connections is checked against at every accept (one atomic the workers
+  // share; the per-worker `active` gauges are for reading, not deciding).
+  std::atomic<int64_t> open{0};
 };
 
 // route "" counts requests that matched no route; cluster "" counts direct responses.

@@ -29,11 +29,13 @@ UpstreamConnection* UpstreamPool::take(const ClusterRuntime& cluster, uint32_t e
 
 bool UpstreamPool::put(UpstreamConnection* connection) {
   auto& idle = idle_[connection->cluster.index][connection->endpoint];
-  if (closed_ || idle.size() >= kMaxIdlePerEndpoint) return false;
+  const config::ConnectionPool& limits = connection->cluster.config->pool;
+  if (closed_ || idle.size() >= limits.max_idle) return false;
   connection->set_owner(nullptr);
   connection->pooled = true;
   idle.push_back(connection);
-  loop_.timers(kIdleTimeoutMs).start(connection->pool_timer, loop_.now_ms());
+  loop_.timers(static_cast<uint64_t>(limits.idle_timeout.count()))
+      .start(connection->pool_timer, loop_.now_ms());
   return true;
 }
 

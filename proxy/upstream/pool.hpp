@@ -19,9 +19,6 @@ class UpstreamConnection;
 
 class UpstreamPool {
  public:
-  static constexpr size_t kMaxIdlePerEndpoint = 64;
-  static constexpr uint64_t kIdleTimeoutMs = 30000;
-
   // `on_freed` runs whenever a connection of this pool is freed.
   UpstreamPool(Loop& loop, const std::deque<ClusterRuntime>& clusters,
                std::function<void()> on_freed);
@@ -32,8 +29,9 @@ class UpstreamPool {
   Loop& loop() { return loop_; }
   // An idle connection to the endpoint, taken off the idle list; null when none.
   UpstreamConnection* take(const ClusterRuntime& cluster, uint32_t endpoint);
-  // Parks a connection whose exchange ended cleanly. False (the caller closes
-  // it) when the endpoint's list is full or the pool no longer takes any.
+  // Parks a connection whose exchange ended cleanly, for the cluster's
+  // pool.idle_timeout. False (the caller closes it) when the endpoint's list
+  // holds pool.max_idle already or the pool no longer takes any.
   bool put(UpstreamConnection* connection);
   void remove(UpstreamConnection* connection);
   // Closes every idle connection and takes no more (the generation stopped

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -14,12 +15,13 @@
 
 namespace sluice::proxy {
 namespace {
-// 1024 x 16 KiB: 16 MiB of receive buffers per worker, shared by all its
-// connections; per-connection queues are bounded by ChunkQueue::kHighWater.
-constexpr unsigned kBufferCount = 1024;
-constexpr unsigned kBufferSize = 16 * 1024;
 constexpr unsigned kRingEntries = 4096;
 constexpr long kTickMs = 250;
+constexpr uint64_t kLimitLogIntervalMs = 10000;
+
+// Client connections open in this process, every listener and worker together:
+// what the config's global max_connections is checked against.
+std::atomic<int64_t> open_connections{0};
 
 // The lowest accepted descriptor number to refuse. Descriptors are handed out
 // lowest first, so an accepted socket numbered N means N are in use: keep an
@@ -93,7 +95,11 @@ std::string Worker::setup(WorkerUpdate& first) {
     return std::string("eventfd: ") + std::strerror(errno);
   }
   accept_ceiling_ = accept_ceiling();
-  if (std::string e = loop_.init(kRingEntries, kBufferCount, kBufferSize); !e.empty()) {
+  // Receive buffers (config `buffers`, 1024 x 16 KiB by default: 16 MiB per worker)
+  // are shared by all the worker's connections; per-connection queues are bounded by
+  // ChunkQueue::kHighWater. Fixed for the worker's life: a reload cannot change them.
+  const config::Config::Buffers& buffers = first.snapshot->config->buffers;
+  if (std::string e = loop_.init(kRingEntries, buffers.count, buffers.size); !e.empty()) {
     close_fds();
     return e;
   }
@@ -290,10 +296,12 @@ void Worker::start_accepted() {
 
 void Worker::start_session(WorkerListener& listener, int fd) {
   const SessionFactory& factory = *listener.runtime.factory;
-  if (!factory.admit(fd, listener)) {
+  if (over_connection_limit(listener) || !factory.admit(fd, listener)) {
     ::close(fd);
     return;
   }
+  listener.runtime.stats->open.fetch_add(1, std::memory_order_relaxed);
+  open_connections.fetch_add(1, std::memory_order_relaxed);
   Session* session = factory.create(listener, std::make_unique<Stream>(loop_, nullptr, fd));
   session->host = &listener;
   session->live_index = sessions_.size();
@@ -303,6 +311,33 @@ void Worker::start_session(WorkerListener& listener, int fd) {
   counters.connections.add();
   counters.active.add();
   session->start();
+}
+
+bool Worker::over_connection_limit(WorkerListener& listener) {
+  const config::Listener& cfg = *listener.runtime.config;
+  const uint32_t total = listener.generation.snapshot->config->max_connections;
+  // Two workers may both pass a check at the limit's edge: the limit can be
+  // passed by at most one connection per worker, never more.
+  const bool listener_full =
+      cfg.max_connections != 0 &&
+      listener.runtime.stats->open.load(std::memory_order_relaxed) >= cfg.max_connections;
+  const bool process_full = total != 0 && open_connections.load(std::memory_order_relaxed) >= total;
+  if (!listener_full && !process_full) return false;
+  listener.counters().over_limit.add();
+  ++over_limit_since_log_;
+  const uint64_t now = loop_.now_ms();
+  if (over_limit_logged_ms_ == 0 || now - over_limit_logged_ms_ >= kLimitLogIntervalMs) {
+    LOG_WARN(
+        "worker %u: listener %s: %s max_connections (%u) reached; %llu new connection%s "
+        "closed at accept since the last report",
+        index_, cfg.name.c_str(), listener_full ? "the listener's" : "the global",
+        listener_full ? cfg.max_connections : total,
+        static_cast<unsigned long long>(over_limit_since_log_),
+        over_limit_since_log_ == 1 ? "" : "s");
+    over_limit_logged_ms_ = now;
+    over_limit_since_log_ = 0;
+  }
+  return true;
 }
 
 void Worker::resources_short(WorkerListener& listener, int error) {
@@ -329,6 +364,10 @@ SessionHost* Worker::follow_reload(Session& session, WorkerListener& from) {
   if (to == nullptr) return nullptr;
   --from.generation.sessions;
   from.counters().active.sub();
+  if (from.runtime.stats != to->runtime.stats) {  // the listener was renamed
+    from.runtime.stats->open.fetch_sub(1, std::memory_order_relaxed);
+    to->runtime.stats->open.fetch_add(1, std::memory_order_relaxed);
+  }
   session.host = to;
   ++to->generation.sessions;
   to->counters().active.add();
@@ -343,6 +382,8 @@ void Worker::session_ended(Session& session) {
   sessions_.pop_back();
   auto& listener = static_cast<WorkerListener&>(*session.host);
   listener.counters().active.sub();
+  listener.runtime.stats->open.fetch_sub(1, std::memory_order_relaxed);
+  open_connections.fetch_sub(1, std::memory_order_relaxed);
   WorkerGeneration& generation = listener.generation;
   delete &session;
   --generation.sessions;

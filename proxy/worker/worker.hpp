@@ -57,6 +57,9 @@ class Worker final : public IoHandler {
   // Descriptors (or memory) ran short: `listener` stops accepting until a
   // tick; logged once per shortage. `error` is -errno, or 0 for the reserve.
   void resources_short(WorkerListener& listener, int error);
+  // Whether the listener's or the global max_connections leaves no room for
+  // one more client connection (then counted and, now and then, logged).
+  bool over_connection_limit(WorkerListener& listener);
   void session_ended(Session& session);
   // See SessionHost::follow_reload.
   SessionHost* follow_reload(Session& session, WorkerListener& from);
@@ -122,6 +125,10 @@ class Worker final : public IoHandler {
   int accept_ceiling_ = 0;
   uint64_t refused_while_short_ = 0;
   bool resources_short_ = false;
+  // max_connections: when this worker last said it refused for it (at most
+  // once per kLimitLogIntervalMs, never once per connection).
+  uint64_t over_limit_logged_ms_ = 0;
+  uint64_t over_limit_since_log_ = 0;
   bool stopping_ = false;
   bool sweep_pending_ = false;
 };

@@ -45,6 +45,8 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
             "c25425f1a7c02ba8bc8a898af2d8438c29e7fa23b10c71e9552f03d7768f842f");
   EXPECT_EQ(o.at("workers"), "auto");
   EXPECT_EQ(o.at("drain_timeout"), "30s");
+  EXPECT_TRUE(o.at("max_connections").is_null());
+  EXPECT_EQ(o.at("buffers"), json::parse(R"({"size":16384,"count":1024})"));
   EXPECT_TRUE(o.at("admin").is_null());
   EXPECT_EQ(o.at("log"), json::parse(R"({"level":"info","access":null})"));
   EXPECT_TRUE(o.at("redis").is_null());
@@ -52,9 +54,11 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
   EXPECT_EQ(o.at("listeners"), json::parse(R"([{
     "name": "web", "listen": "127.0.0.1:8080", "protocol": "tcp", "tls": null,
     "proxy_protocol": false, "cluster": "demo", "routes": [],
-    "timeouts": {"connect": "1s", "request": null, "idle": "1m"},
+    "timeouts": {"connect": "1s", "request": null, "idle": "1m", "header": null,
+                 "linger": null},
     "retries": {"attempts": 2, "on": ["connect-failure"]},
-    "rate_limit": null, "max_request_body": null, "headers_with_underscores": null}])"));
+    "rate_limit": null, "max_request_body": null, "headers_with_underscores": null,
+    "max_connections": null}])"));
   EXPECT_EQ(o.at("clusters"), json::parse(R"([{
     "name": "demo",
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,
@@ -62,12 +66,14 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "endpoints": [{"address": "127.0.0.1:9001", "weight": 1}],
     "discovery": null, "health_check": null, "circuit_breaker": null,
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
-    "outlier_detection": null}])"));
+    "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"}}])"));
 }
 
 TEST(ToJson, HttpRoutesGlobalsAndPolicies) {
   json::value v = json_of(R"(workers: 4
 drain_timeout: 1500ms
+max_connections: 5000
+buffers: { size: 32KiB, count: 512 }
 admin: { listen: "[::1]:9901", max_endpoint_series: 50 }
 log: { level: warn, access: { path: /var/log/sluice.log, sample: 0.5 } }
 listeners:
@@ -75,7 +81,8 @@ listeners:
     listen: 127.0.0.1:8080
     protocol: http
     max_request_body: 1MiB
-    timeouts: { request: 5s }
+    max_connections: 100
+    timeouts: { request: 5s, header: 3s, linger: 500ms }
     routes:
       - name: api
         match: { host: API.example.com, path_prefix: /v1/, methods: [GET],
@@ -91,6 +98,7 @@ clusters:
     circuit_breaker: { consecutive_failures: 3 }
     limits: { max_requests: 100 }
     outlier_detection: { base_ejection: 10s }
+    pool: { max_idle: 8, idle_timeout: 5s }
 rate_limits:
   - { name: per-client, rate: 600/min, burst: 20 }
   - { name: shared, key: global, rate: 5/s, scope: global }
@@ -99,6 +107,8 @@ redis: { address: 127.0.0.1:6379 }
   const json::object& o = v.as_object();
   EXPECT_EQ(o.at("workers"), 4);
   EXPECT_EQ(o.at("drain_timeout"), "1500ms");
+  EXPECT_EQ(o.at("max_connections"), 5000);
+  EXPECT_EQ(o.at("buffers"), json::parse(R"({"size":32768,"count":512})"));
   EXPECT_EQ(o.at("admin"), json::parse(R"({"listen":"[::1]:9901","max_endpoint_series":50,
                                            "allowed_hosts":[]})"));
   EXPECT_EQ(o.at("log"), json::parse(R"({"level":"warn","access":
@@ -107,6 +117,9 @@ redis: { address: 127.0.0.1:6379 }
   EXPECT_TRUE(web.at("cluster").is_null());
   EXPECT_EQ(web.at("max_request_body"), 1 << 20);
   EXPECT_EQ(web.at("headers_with_underscores"), "drop");
+  EXPECT_EQ(web.at("max_connections"), 100);
+  EXPECT_EQ(web.at("timeouts"), json::parse(R"({"connect": "1s", "request": "5s", "idle": "1m",
+                                                "header": "3s", "linger": "500ms"})"));
   EXPECT_EQ(web.at("routes"), json::parse(R"([
     {"name": "api",
      "match": {"host": "api.example.com", "path_exact": null, "path_prefix": "/v1/",
@@ -134,7 +147,8 @@ redis: { address: 127.0.0.1:6379 }
                         "min_requests": 20, "open_for": "30s", "half_open_probes": 3},
     "limits": {"max_connections": null, "max_pending": null, "max_requests": 100},
     "outlier_detection": {"consecutive_5xx": 5, "base_ejection": "10s",
-                          "max_ejected_percent": 50}})"));
+                          "max_ejected_percent": 50},
+    "pool": {"max_idle": 8, "idle_timeout": "5s"}})"));
   EXPECT_EQ(o.at("rate_limits"), json::parse(R"([
     {"name": "per-client", "key": "client_ip", "algorithm": "token_bucket", "rate": "600/min",
      "burst": 20, "scope": "local", "max_keys": 100000},

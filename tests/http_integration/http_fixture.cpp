@@ -59,6 +59,7 @@ std::string HttpConfig::to_yaml(uint16_t port) const {
   y += "    protocol: http\n";
   y += "    timeouts: " + timeouts + "\n";
   y += "    retries: " + retries + "\n";
+  y += listener_extra;
   y += "    routes:\n";
   for (const auto& r : routes) y += "      - " + r + "\n";
   if (!clusters.empty()) {
@@ -68,6 +69,7 @@ std::string HttpConfig::to_yaml(uint16_t port) const {
       y += "    balancer: { type: " + c.balancer + " }\n";
       y += "    endpoints:\n";
       for (const auto& e : c.endpoints) y += "      - { address: " + e + " }\n";
+      y += c.extra;
     }
   }
   y += extra;

@@ -28,6 +28,7 @@ struct ClusterSpec {
   std::string name;
   std::vector<std::string> endpoints;  // "127.0.0.1:PORT"
   std::string balancer = "round_robin";
+  std::string extra = {};  // further lines of the cluster's map, e.g. "    pool: { max_idle: 0 }\n"
 };
 
 // One HTTP listener. Routes are YAML flow maps, one per route, e.g.
@@ -39,6 +40,8 @@ struct HttpConfig {
   std::string timeouts = "{ connect: 1s, request: 10s, idle: 30s }";
   std::string retries = "{ attempts: 0 }";
   std::string extra;  // appended verbatim at the top level (e.g. rate_limits:)
+  // Further lines of the listener's map, e.g. "    max_connections: 2\n".
+  std::string listener_extra;
 
   std::string to_yaml(uint16_t port) const;
 };

@@ -13,8 +13,8 @@ struct RedisServerOptions {
   // {"--user", "sluice", "on", ">pw", "~*", "+@all"}.
   std::vector<std::string> args;
   // What the readiness probe authenticates with (AUTH [username] password), when set.
-  std::string username;
-  std::string password;
+  std::string username = {};
+  std::string password = {};
 };
 
 class RedisServer {

@@ -70,7 +70,8 @@ TEST_F(ChaosTest, KillNineOfAnEndpointUnderKeepAliveLoadFailsNoIdempotentRequest
   stop = true;
   for (std::thread& t : clients) t.join();
 
-  EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << (failures.empty() ? "" : failures.front());
+  EXPECT_TRUE(failures.empty()) << failures.size()
+                                << " failed, first: " << (failures.empty() ? "" : failures.front());
   EXPECT_GT(ok_after_kill.load(), 200) << "the load did go on after the kill";
   EXPECT_GT(ok.load(), 400);
 }

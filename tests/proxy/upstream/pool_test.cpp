@@ -16,10 +16,16 @@ namespace {
 using test::pump_for;
 using test::pump_until;
 
+// The cluster's `pool:` defaults (the fixture's clusters leave them alone).
+constexpr size_t kMaxIdle = config::ConnectionPool{}.max_idle;
+constexpr uint64_t kIdleTimeoutMs = 30000;
+
 class PoolTest : public test::UpstreamFixture {
  protected:
-  TimerList& idle_timers() { return loop_.timers(UpstreamPool::kIdleTimeoutMs); }
+  TimerList& idle_timers(uint64_t timeout_ms = kIdleTimeoutMs) { return loop_.timers(timeout_ms); }
 };
+
+static_assert(config::ConnectionPool{}.idle_timeout.count() == kIdleTimeoutMs);
 
 TEST_F(PoolTest, TakeReturnsTheMostRecentlyParkedFirst) {
   std::vector<Opened> opened;
@@ -47,21 +53,38 @@ TEST_F(PoolTest, TakeReturnsTheMostRecentlyParkedFirst) {
   EXPECT_EQ(freed_, 3);
 }
 
-TEST_F(PoolTest, RefusesMoreThanKMaxIdlePerEndpoint) {
+TEST_F(PoolTest, RefusesMoreThanMaxIdlePerEndpoint) {
   std::vector<Opened> opened;
-  for (size_t i = 0; i <= UpstreamPool::kMaxIdlePerEndpoint; ++i) opened.push_back(open(0));
-  for (size_t i = 0; i < UpstreamPool::kMaxIdlePerEndpoint; ++i)
-    ASSERT_TRUE(pool_->put(opened[i].connection)) << i;
+  for (size_t i = 0; i <= kMaxIdle; ++i) opened.push_back(open(0));
+  for (size_t i = 0; i < kMaxIdle; ++i) ASSERT_TRUE(pool_->put(opened[i].connection)) << i;
   UpstreamConnection* extra = opened.back().connection;
   EXPECT_FALSE(pool_->put(extra));
   EXPECT_FALSE(extra->pooled);
-  EXPECT_EQ(pool_->idle(cluster(), 0), UpstreamPool::kMaxIdlePerEndpoint);
+  EXPECT_EQ(pool_->idle(cluster(), 0), kMaxIdle);
 
   // The cap is per endpoint: the other endpoint's list still takes one.
   Opened other = open(1);
   EXPECT_TRUE(pool_->put(other.connection));
   extra->close();  // what a caller does when put() refuses
   // TearDown's pool close() frees the other 65.
+}
+
+// A cluster's pool: settings replace the defaults.
+TEST_F(PoolTest, TheClustersPoolSettingsApply) {
+  clusters_.configs[0].pool.max_idle = 1;
+  clusters_.configs[0].pool.idle_timeout = config::Duration(500);
+  Opened a = open(0);
+  Opened b = open(0);
+  ASSERT_TRUE(pool_->put(a.connection));
+  EXPECT_FALSE(pool_->put(b.connection));  // max_idle 1
+  b.connection->close();
+  const uint64_t parked_at = loop_.now_ms();
+  EXPECT_EQ(idle_timers(500).size(), 1u);
+  idle_timers(500).expire(parked_at + 499);
+  EXPECT_TRUE(a.connection->pooled);
+  idle_timers(500).expire(parked_at + 500);
+  EXPECT_FALSE(a.connection->pooled);
+  ASSERT_TRUE(pump_until(loop_, [&] { return pool_->live() == 0; }));
 }
 
 TEST_F(PoolTest, IdleTimeoutClosesAPooledConnection) {
@@ -71,9 +94,9 @@ TEST_F(PoolTest, IdleTimeoutClosesAPooledConnection) {
   ASSERT_TRUE(TimerList::running(c->pool_timer));
   // The timer started at the loop's clock when parked; the loop has not run since.
   const uint64_t parked_at = loop_.now_ms();
-  idle_timers().expire(parked_at + UpstreamPool::kIdleTimeoutMs - 1);
+  idle_timers().expire(parked_at + kIdleTimeoutMs - 1);
   EXPECT_TRUE(c->pooled);
-  idle_timers().expire(parked_at + UpstreamPool::kIdleTimeoutMs);
+  idle_timers().expire(parked_at + kIdleTimeoutMs);
   EXPECT_EQ(pool_->idle(cluster(), 0), 0u);
   EXPECT_TRUE(c->closing());  // freed once the kernel returned its receive
   EXPECT_FALSE(c->pooled);
