@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http_test_util.hpp"
+#include "proxy/l7/h1/field_names.hpp"
 #include "proxy/l7/h1/route.hpp"
 #include "proxy/l7/h1/serialize.hpp"
 
@@ -101,6 +102,40 @@ TEST(HeaderNameTest, FramingLookalikesAreRefusedWhateverTheAction) {
         parse_response("HTTP/1.1 200 OK\r\n" + field + "\r\nContent-Length: 0\r\n\r\n");
     ASSERT_EQ(resp.status, Status::error) << field;
     EXPECT_EQ(resp.error.status, 502) << field;
+  }
+}
+
+// The whole-name check against the incremental matcher the body scanner uses: they must agree
+// on every name, and tell the real names from their look-alikes.
+TEST(HeaderNameTest, ClassifyFramingNameAgreesWithTheMatcher) {
+  using F = FramingName;
+  const std::pair<const char*, F> cases[] = {
+      {"Host", F::host},
+      {"HOST", F::host},
+      {"content-length", F::content_length},
+      {"Transfer-Encoding", F::transfer_encoding},
+      {"Ho_st", F::lookalike},
+      {"_Host", F::lookalike},
+      {"Content_Length", F::lookalike},
+      {"ContentLength", F::lookalike},
+      {"-ContentLength", F::lookalike},
+      {"Content--Length", F::lookalike},
+      {"Transfer___Encoding", F::lookalike},
+      {"Transfer-Encoding_", F::lookalike},
+      {"Content-Type", F::none},
+      {"Hosts", F::none},
+      {"X-Host", F::none},
+      {"Content-Lengthy", F::none},
+      {"Transfer-Encodinh", F::none},
+      {"", F::none},
+      {"----", F::none},
+  };
+  for (const auto& [name, want] : cases) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(classify_framing_name(name), want);
+    FramingNameMatcher m;
+    for (unsigned char c : std::string_view(name)) m.feed(c);
+    EXPECT_EQ(m.matches(), want != F::none);
   }
 }
 

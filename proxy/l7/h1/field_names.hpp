@@ -47,10 +47,49 @@ class FramingNameMatcher {
   uint8_t length_ = 0;  // name bytes fed, separators excluded (stops growing once nothing fits)
 };
 
+// The same for a whole name, checked on every header of every message, so it is one pass
+// that stops at the first letter that cannot fit: the first letter picks the only candidate
+// (c, t or h), and most names part from it within a few letters.
+// Which framing name `name` is, exactly (any case), or a look-alike of one.
+enum class FramingName { none, host, content_length, transfer_encoding, lookalike };
+inline FramingName classify_framing_name(std::string_view name) {
+  size_t i = 0;
+  while (i < name.size() && (name[i] == '-' || name[i] == '_')) ++i;
+  if (i == name.size()) return FramingName::none;
+  std::string_view target;  // letters only
+  std::string_view exact;
+  FramingName which = FramingName::none;
+  switch (chars::to_lower(name[i])) {
+    case 'c':
+      target = "contentlength", exact = "content-length", which = FramingName::content_length;
+      break;
+    case 't':
+      target = "transferencoding", exact = "transfer-encoding";
+      which = FramingName::transfer_encoding;
+      break;
+    case 'h':
+      target = exact = "host", which = FramingName::host;
+      break;
+    default:
+      return FramingName::none;
+  }
+  size_t k = 0;
+  for (; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '-' || c == '_') continue;
+    if (k == target.size() || chars::to_lower(c) != target[k]) return FramingName::none;
+    ++k;
+  }
+  if (k != target.size()) return FramingName::none;
+  // The same letters: exact only when the separators are the real name's too.
+  if (name.size() != exact.size()) return FramingName::lookalike;
+  for (size_t j = 0; j < exact.size(); ++j)
+    if ((exact[j] == '-') != (name[j] == '-')) return FramingName::lookalike;
+  return which;
+}
+
 inline bool is_framing_name_or_lookalike(std::string_view name) {
-  FramingNameMatcher m;
-  for (unsigned char c : name) m.feed(c);
-  return m.matches();
+  return classify_framing_name(name) != FramingName::none;
 }
 
 }  // namespace sluice::proxy::http
