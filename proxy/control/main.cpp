@@ -1,20 +1,94 @@
-// Command line: run with a config, validate one, or say what sluice is.
+// Command line: run with a config, validate one, or say what sluice is. Long options
+// take their value as the next argument or after '=' (`--config=FILE`); -c and -t are
+// HAProxy's and nginx's habits for --config and --validate.
+#include <openssl/crypto.h>
+
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/parse.hpp"
 #include "proxy/control/server.hpp"
+#include "proxy/core/io_uring_support.hpp"
 #include "proxy/core/log.hpp"
+#include "sluice_commit.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: sluice --config FILE     run the proxy\n"
-    "       sluice --validate FILE   check FILE, print every error and warning as\n"
-    "                                file:line:col: message (warnings keep exit status 0)\n"
-    "       sluice --version | --help\n";
+    "usage: sluice -c|--config FILE     run the proxy\n"
+    "       sluice -t|--validate FILE   check FILE, print every error and warning as\n"
+    "                                   file:line:col: message (warnings keep exit status 0)\n"
+    "       sluice -v|--version         the build: commit, compiler, libraries, and what\n"
+    "                                   this kernel's io_uring offers\n"
+    "       sluice -h|--help\n";
+
+enum class Command { run, validate, version, help };
+
+struct Invocation {
+  Command command = Command::help;
+  std::string file;
+};
+
+// Exactly one command; a wrong command line says what is wrong with it (nullopt).
+std::optional<Invocation> parse_arguments(int argc, char** argv) {
+  auto fail = [](const std::string& why) -> std::optional<Invocation> {
+    std::fprintf(stderr, "sluice: %s\n%s", why.c_str(), kUsage);
+    return std::nullopt;
+  };
+  if (argc < 2) return fail("no command given");
+  std::string_view arg = argv[1];
+  std::optional<std::string> inline_value;  // --config=FILE
+  if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+    inline_value = std::string(arg.substr(eq + 1));
+    arg = arg.substr(0, eq);
+  }
+  Invocation inv;
+  bool takes_file = false;
+  if (arg == "-c" || arg == "--config") {
+    inv.command = Command::run, takes_file = true;
+  } else if (arg == "-t" || arg == "--validate") {
+    inv.command = Command::validate, takes_file = true;
+  } else if (arg == "-v" || arg == "-V" || arg == "--version") {
+    inv.command = Command::version;
+  } else if (arg == "-h" || arg == "--help") {
+    inv.command = Command::help;
+  } else if (arg.starts_with("-")) {
+    return fail("unknown option '" + std::string(arg) + "'");
+  } else {
+    return fail("unexpected argument '" + std::string(arg) +
+                "' (to run a config: sluice --config " + std::string(arg) + ")");
+  }
+  int next = 2;
+  if (takes_file) {
+    if (inline_value) {
+      inv.file = *inline_value;
+    } else if (argc > 2) {
+      inv.file = argv[next++];
+    }
+    if (inv.file.empty()) return fail("option '" + std::string(arg) + "' needs a FILE");
+  } else if (inline_value) {
+    return fail("option '" + std::string(arg) + "' takes no value");
+  }
+  if (next < argc) return fail("unexpected argument '" + std::string(argv[next]) + "'");
+  return inv;
+}
+
+// What a bug report needs: the build, the libraries, and what the kernel offers.
+void print_version() {
+#if defined(__clang__)
+  const char* compiler = "clang " __clang_version__;
+#else
+  const char* compiler = "GCC " __VERSION__;
+#endif
+  std::printf("sluice %s (commit %s)\n", SLUICE_VERSION, SLUICE_COMMIT);
+  std::printf("built with %s; liburing %s; %s (built against %s)\n", compiler,
+              SLUICE_LIBURING_VERSION, OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
+  std::printf("%s\n", sluice::proxy::describe_io_uring_support().c_str());
+}
 
 sluice::log::Level to_log_level(sluice::config::LogLevel level) {
   switch (level) {
@@ -51,30 +125,31 @@ std::string warning_text(const std::string& path, const sluice::config::Warning&
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
-    std::fputs(kUsage, stdout);
-    return 0;
+  const std::optional<Invocation> inv = parse_arguments(argc, argv);
+  if (!inv) return 2;
+  switch (inv->command) {
+    case Command::help:
+      std::fputs(kUsage, stdout);
+      return 0;
+    case Command::version:
+      print_version();
+      return 0;
+    case Command::validate: {
+      auto config = load(inv->file);
+      if (!config) return 1;
+      // Warnings do not fail validation: the file is valid, the operator should know.
+      for (const auto& w : config->warnings)
+        std::fprintf(stderr, "%s\n", warning_text(inv->file, w).c_str());
+      std::printf("%s: ok\n", inv->file.c_str());
+      return 0;
+    }
+    case Command::run: {
+      auto config = load(inv->file);
+      if (!config) return 1;
+      sluice::log::set_level(to_log_level(config->log.level));
+      for (const auto& w : config->warnings) LOG_WARN("%s", warning_text(inv->file, w).c_str());
+      return sluice::proxy::run_server(inv->file, config);
+    }
   }
-  if (argc == 2 && !std::strcmp(argv[1], "--version")) {
-    std::printf("sluice %s\n", SLUICE_VERSION);
-    return 0;
-  }
-  if (argc == 3 && !std::strcmp(argv[1], "--validate")) {
-    auto config = load(argv[2]);
-    if (!config) return 1;
-    // Warnings do not fail validation: the file is valid, the operator should know.
-    for (const auto& w : config->warnings)
-      std::fprintf(stderr, "%s\n", warning_text(argv[2], w).c_str());
-    std::printf("%s: ok\n", argv[2]);
-    return 0;
-  }
-  if (argc == 3 && !std::strcmp(argv[1], "--config")) {
-    auto config = load(argv[2]);
-    if (!config) return 1;
-    sluice::log::set_level(to_log_level(config->log.level));
-    for (const auto& w : config->warnings) LOG_WARN("%s", warning_text(argv[2], w).c_str());
-    return sluice::proxy::run_server(argv[2], config);
-  }
-  std::fputs(kUsage, stderr);
   return 2;
 }

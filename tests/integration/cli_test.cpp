@@ -82,10 +82,62 @@ TEST_F(CliTest, HelpExitsZeroAndShowsUsage) {
   EXPECT_NE(out_.find("--validate"), std::string::npos) << out_;
 }
 
-TEST_F(CliTest, UnknownOptionFails) {
+// What a bug report needs, on three lines: build, libraries, kernel.
+TEST_F(CliTest, VersionNamesCommitCompilerLibrariesAndKernel) {
+  for (const char* flag : {"--version", "-v"}) {
+    SCOPED_TRACE(flag);
+    ExitStatus st = run({flag});
+    EXPECT_TRUE(st.success()) << st.to_string();
+    for (const char* part : {"(commit ", "built with ", "liburing ", "OpenSSL ", "kernel ",
+                             "io_uring ", "buffer rings ", "features:"})
+      EXPECT_NE(out_.find(part), std::string::npos) << part << " missing from:\n" << out_;
+  }
+}
+
+TEST_F(CliTest, UnknownOptionSaysWhichAndShowsUsage) {
   ExitStatus st = run({"--no-such-option"});
   EXPECT_TRUE(st.exited) << st.to_string();
-  EXPECT_NE(st.code, 0);
+  EXPECT_EQ(st.code, 2);
+  EXPECT_NE(err_.find("unknown option '--no-such-option'"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("usage:"), std::string::npos) << err_;
+}
+
+TEST_F(CliTest, WrongCommandLinesSayWhatIsWrong) {
+  const std::pair<std::vector<std::string>, const char*> cases[] = {
+      {{}, "no command given"},
+      {{"--config"}, "option '--config' needs a FILE"},
+      {{"-t"}, "option '-t' needs a FILE"},
+      {{"--validate="}, "option '--validate' needs a FILE"},
+      {{"--help=yes"}, "option '--help' takes no value"},
+      {{"-t", "a.yaml", "b.yaml"}, "unexpected argument 'b.yaml'"},
+      {{"sluice.yaml"},
+       "unexpected argument 'sluice.yaml' (to run a config: sluice --config "
+       "sluice.yaml)"},
+  };
+  for (const auto& [args, message] : cases) {
+    SCOPED_TRACE(message);
+    ExitStatus st = run(args);
+    EXPECT_EQ(st.code, 2) << st.to_string();
+    EXPECT_NE(err_.find(message), std::string::npos) << err_;
+  }
+}
+
+// HAProxy's and nginx's habits: -c FILE runs, -t FILE checks; --opt=FILE works too.
+TEST_F(CliTest, ShortAliasesAndEqualsFormWork) {
+  std::string good = dir_.write("good.yaml", good_config());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-t", good}, {"--validate=" + good}}) {
+    ExitStatus st = run(args);
+    EXPECT_TRUE(st.success()) << st.to_string() << err_;
+    EXPECT_NE(out_.find(good + ": ok"), std::string::npos) << out_;
+  }
+  std::string bad = dir_.write("bad.yaml", kBadConfig);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-c", bad}, {"--config=" + bad}}) {
+    ExitStatus st = run(args);
+    EXPECT_EQ(st.code, 1) << st.to_string();
+    EXPECT_FALSE(diagnostic_lines(bad).empty()) << out_ << err_;
+  }
 }
 
 TEST_F(CliTest, ValidateAcceptsAGoodFile) {

@@ -14,13 +14,12 @@ class MetricsTrafficTest : public ObsTest {};
 
 std::string sluice_version() {
   FILE* pipe = ::popen((obs_sluice_binary() + " --version").c_str(), "r");
-  char buf[128] = "";
+  char buf[4096] = "";
   const size_t n = pipe ? std::fread(buf, 1, sizeof buf - 1, pipe) : 0;
   if (pipe) ::pclose(pipe);
-  std::string out(buf, n);  // "sluice 0.1.0\n"
+  std::string out(buf, n);  // "sluice 0.1.0 (commit ...)\n" and more lines
   if (out.starts_with("sluice ")) out.erase(0, 7);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return out.substr(0, out.find_first_of(" \n"));
 }
 
 double unix_now() {
