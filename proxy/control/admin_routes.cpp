@@ -8,6 +8,7 @@
 #include "config/to_json.hpp"
 #include "proxy/control/admin/clusters_json.hpp"
 #include "proxy/control/control_plane.hpp"
+#include "proxy/control/process_usage.hpp"
 #include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 #include "proxy/metrics/exposition.hpp"
@@ -59,6 +60,7 @@ std::vector<metrics::ClusterStatus> cluster_statuses(
 std::string ControlPlane::metrics_text() {
   if (access_log_)
     metrics_.set_access_log_counts(access_log_->lines_written(), access_log_->lines_dropped());
+  metrics_.set_process_usage(read_process_usage());
   const std::vector<metrics::ClusterStatus> clusters = cluster_statuses(*snapshot_, carried_);
   return metrics::render(metrics_, clusters);
 }

@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "proxy/metrics/families.hpp"
+
 namespace sluice::proxy::metrics {
 
 namespace {
@@ -19,39 +21,8 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-using Labels = std::vector<ClientMetric::Label>;
 
 constexpr const char* kCodeClassNames[kCodeClasses] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-
-// Families in the order they are built; empty ones are dropped at the end. A deque, so that
-// a builder can hold several families it is filling at once.
-class Families {
- public:
-  MetricFamily& add(std::string name, std::string help, MetricType type) {
-    return all_.emplace_back(MetricFamily{std::move(name), std::move(help), type, {}});
-  }
-  std::vector<MetricFamily> take() {
-    std::vector<MetricFamily> out;
-    for (auto& f : all_) {
-      if (!f.metric.empty()) out.push_back(std::move(f));
-    }
-    return out;
-  }
-
- private:
-  std::deque<MetricFamily> all_;
-};
-
-void sample(MetricFamily& family, Labels labels, double value) {
-  ClientMetric m;
-  m.label = std::move(labels);
-  if (family.type == MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  family.metric.push_back(std::move(m));
-}
 
 // Sum of one counter or gauge over every worker's slot.
 template <class Slot, class Field>
@@ -71,29 +42,6 @@ double sum_column(const PerWorker<Slot>& slots, double (*value)(const Slot&)) {
 
 double seconds_from_ns(uint64_t ns) {
   return static_cast<double>(ns) / 1e9;
-}
-
-void add_process(Families& out, const ProcessInfo& p) {
-  sample(out.add("sluice_build_info", "Always 1; the version label says which sluice build runs.",
-                 MetricType::Gauge),
-         {{"version", p.version}}, 1);
-  sample(out.add("sluice_process_start_time_seconds",
-                 "When the process started, in unix time (seconds).", MetricType::Gauge),
-         {}, p.start_time_seconds);
-  sample(out.add("sluice_config_info",
-                 "Always 1; the hash label identifies the configuration in effect.",
-                 MetricType::Gauge),
-         {{"hash", p.config_hash}}, 1);
-  auto& reloads = out.add("sluice_config_reloads_total",
-                          "Configuration reloads attempted since start, by result (count).",
-                          MetricType::Counter);
-  sample(reloads, {{"result", "success"}}, static_cast<double>(p.reloads_succeeded));
-  sample(reloads, {{"result", "failure"}}, static_cast<double>(p.reloads_failed));
-  sample(out.add("sluice_config_last_reload_success_timestamp_seconds",
-                 "When a configuration was last loaded successfully, initial load included, in "
-                 "unix time (seconds); 0 before any.",
-                 MetricType::Gauge),
-         {}, p.last_reload_success_seconds);
 }
 
 void add_listeners(Families& out, const std::vector<std::shared_ptr<const ListenerStats>>& all) {
@@ -352,15 +300,6 @@ void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clust
          {}, double(dropped));
 }
 
-void add_access_log(Families& out, const ProcessInfo& p) {
-  sample(out.add("sluice_access_log_lines_total", "Access log lines written (count).",
-                 MetricType::Counter),
-         {}, double(p.access_log_lines));
-  sample(out.add("sluice_access_log_dropped_total",
-                 "Access log lines dropped instead of written (count).", MetricType::Counter),
-         {}, double(p.access_log_dropped));
-}
-
 }  // namespace
 
 std::string render(const Registry& registry, std::span<const ClusterStatus> clusters) {
@@ -368,6 +307,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   auto status = unique_clusters(clusters);
   Families out;
   add_process(out, registry.process());
+  add_process_usage(out, registry.process());
   add_listeners(out, live.listeners);
   add_routes(out, live.routes);
   add_cluster_counters(out, live.clusters);

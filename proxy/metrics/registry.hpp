@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -68,6 +69,16 @@ struct RateLimitStats {
 };
 
 // Values about the process rather than the traffic; set by the control thread.
+// The standard process_* series (what Prometheus' client libraries export), read by the
+// caller from the kernel just before render().
+struct ProcessUsage {
+  double cpu_seconds = 0;  // user + system, all threads
+  double resident_bytes = 0;
+  double virtual_bytes = 0;
+  double open_fds = 0;
+  double max_fds = 0;  // the soft RLIMIT_NOFILE
+};
+
 struct ProcessInfo {
   std::string version;
   double start_time_seconds = 0;  // unix time
@@ -77,6 +88,7 @@ struct ProcessInfo {
   double last_reload_success_seconds = 0;  // unix time; 0 until a config was loaded
   uint64_t access_log_lines = 0;
   uint64_t access_log_dropped = 0;
+  std::optional<ProcessUsage> usage;  // none: the process_* series are left out
 };
 
 class Registry {
@@ -105,6 +117,8 @@ class Registry {
   void reload_failed() { ++process_.reloads_failed; }
   // The access log owns these counters; the caller copies them in just before render().
   void set_access_log_counts(uint64_t lines, uint64_t dropped);
+  // The same for the process' CPU, memory and descriptors.
+  void set_process_usage(const ProcessUsage& usage) { process_.usage = usage; }
   const ProcessInfo& process() const noexcept { return process_; }
 
   // Cap on endpoints exported (each one is a handful of series): discovery can hand a

@@ -259,6 +259,30 @@ TEST(Exposition, ProcessSeries) {
   EXPECT_EQ(sample_text(text, "sluice_config_last_reload_success_timestamp_seconds"), "1700000100");
   EXPECT_EQ(sample(text, "sluice_access_log_lines_total"), 42);
   EXPECT_EQ(sample(text, "sluice_access_log_dropped_total"), 3);
+  // No usage given: no process_* series rather than zeros.
+  EXPECT_EQ(text.find("process_cpu_seconds_total"), std::string::npos) << text;
+}
+
+// The standard names and types, so dashboards made for any Prometheus client work.
+TEST(Exposition, StandardProcessSeries) {
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  Registry r(1);
+  r.set_start_time(system_clock::time_point(seconds(1700000000)));
+  r.set_process_usage({.cpu_seconds = 12.5,
+                       .resident_bytes = 4096,
+                       .virtual_bytes = 8192,
+                       .open_fds = 17,
+                       .max_fds = 20000});
+  auto text = render(r, {});
+  EXPECT_EQ(sample(text, "process_cpu_seconds_total"), 12.5);
+  EXPECT_EQ(sample(text, "process_resident_memory_bytes"), 4096);
+  EXPECT_EQ(sample(text, "process_virtual_memory_bytes"), 8192);
+  EXPECT_EQ(sample(text, "process_open_fds"), 17);
+  EXPECT_EQ(sample(text, "process_max_fds"), 20000);
+  EXPECT_EQ(sample_text(text, "process_start_time_seconds"), "1700000000");
+  EXPECT_NE(text.find("# TYPE process_cpu_seconds_total counter"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE process_open_fds gauge"), std::string::npos) << text;
 }
 
 TEST(Exposition, EmptyFamiliesAreLeftOutButTheDroppedGaugeStays) {

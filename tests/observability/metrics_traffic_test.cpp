@@ -142,6 +142,13 @@ TEST_F(MetricsTrafficTest, HttpCountersAreExactAfterKnownTraffic) {
   EXPECT_EQ(m.get("sluice_endpoint_series_dropped"), 0);
 
   EXPECT_EQ(m.get("sluice_build_info{version=\"" + sluice_version() + "\"}"), 1);
+  // The kernel's view of the process: plausible, not exact.
+  EXPECT_GT(m.get("process_open_fds"), 3);  // listeners, ring, admin, a client at least
+  EXPECT_GE(m.get("process_max_fds"), m.get("process_open_fds"));
+  EXPECT_GT(m.get("process_resident_memory_bytes"), 1 << 20);
+  EXPECT_GE(m.get("process_virtual_memory_bytes"), m.get("process_resident_memory_bytes"));
+  EXPECT_GE(m.get("process_cpu_seconds_total"), 0);
+  EXPECT_GT(m.get("process_start_time_seconds"), 1.6e9);
   EXPECT_EQ(m.get("sluice_config_info{hash=\"" + sha256_hex(read_file(config_path_)) + "\"}"), 1);
   EXPECT_EQ(m.series_of("sluice_config_info").size(), 1u);
   EXPECT_EQ(m.get("sluice_config_reloads_total{result=\"success\"}"), 0);
