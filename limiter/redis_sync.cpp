@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -97,20 +98,21 @@ void RedisSync::on_io(bool readable, bool writable, Nanos now) {
   // caller having asked (the connect just completed), and a full socket only costs an EAGAIN.
   if (ctx_ != nullptr && !connecting_ && round_.unsent) write_out(now);
   if (ctx_ != nullptr && !connecting_ && readable) read_replies(now);
-  if (ctx_ != nullptr && in_flight() && now >= round_.deadline) fail(now);
+  if (ctx_ != nullptr && in_flight() && now >= round_.deadline)
+    fail(now, connecting_ ? "connect timed out" : "no answer in time");
 }
 
 bool RedisSync::start_connect(Nanos now) {
   ++serial_;
   ctx_ = redisConnectNonBlock(options_.host.c_str(), options_.port);
   if (ctx_ == nullptr || ctx_->err != 0) {
-    fail(now);
+    fail(now, ctx_ != nullptr ? ctx_->errstr : "out of memory");
     return false;
   }
   connecting_ = true;
   round_.deadline = now + options_.connect_timeout.count();
   if (!options_.password.empty() && !send_auth()) {
-    fail(now);
+    fail(now, "cannot queue AUTH");
     return false;
   }
   return true;
@@ -143,7 +145,7 @@ bool RedisSync::auth_reply(const redisReply& reply, Nanos now) {
       options_.on_auth(false, reply.type == REDIS_REPLY_ERROR ? std::string(reply.str, reply.len)
                                                               : "an unexpected reply");
     auth_refused_ = true;
-    fail(now);
+    fail(now, "AUTH refused");
     return false;
   }
   if (auth_refused_ && options_.on_auth) options_.on_auth(true, {});
@@ -157,7 +159,7 @@ void RedisSync::finish_connect(Nanos now) {
   int err = 0;
   socklen_t len = sizeof err;
   if (::getsockopt(ctx_->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-    fail(now);
+    fail(now, std::strerror(err != 0 ? err : errno));
     return;
   }
   // Readiness without an error does not prove the handshake is done (the caller may pass
@@ -165,7 +167,7 @@ void RedisSync::finish_connect(Nanos now) {
   sockaddr_storage peer{};
   socklen_t peer_len = sizeof peer;
   if (::getpeername(ctx_->fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) {
-    if (errno != ENOTCONN) fail(now);
+    if (errno != ENOTCONN) fail(now, std::strerror(errno));
     return;
   }
   connecting_ = false;
@@ -178,8 +180,9 @@ void RedisSync::finish_connect(Nanos now) {
   }
 }
 
-void RedisSync::fail(Nanos now) {
+void RedisSync::fail(Nanos now, const char* why) {
   ++stats_.errors;
+  stats_.last_error = why;
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
   connecting_ = false;
@@ -218,7 +221,7 @@ void RedisSync::start_round(Nanos now) {
       argvlen[i] = args[i].size();
     }
     if (redisAppendCommandArgv(ctx_, 9, argv, argvlen) != REDIS_OK) {
-      fail(now);
+      fail(now, "cannot queue a command");
       return;
     }
     asked.push_back(l);
@@ -241,7 +244,7 @@ void RedisSync::start_round(Nanos now) {
 void RedisSync::write_out(Nanos now) {
   int done = 0;
   if (redisBufferWrite(ctx_, &done) != REDIS_OK) {
-    fail(now);
+    fail(now, ctx_->errstr[0] != '\0' ? ctx_->errstr : "write failed");
     return;
   }
   round_.unsent = done == 0;
@@ -249,13 +252,13 @@ void RedisSync::write_out(Nanos now) {
 
 void RedisSync::read_replies(Nanos now) {
   if (redisBufferRead(ctx_) != REDIS_OK) {  // closed by the server, reset, or a protocol error
-    fail(now);
+    fail(now, ctx_->errstr[0] != '\0' ? ctx_->errstr : "connection lost");
     return;
   }
   for (;;) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(ctx_, &raw) != REDIS_OK) {
-      fail(now);
+      fail(now, "malformed reply");
       return;
     }
     if (raw == nullptr) return;  // the rest has not arrived yet
@@ -265,7 +268,7 @@ void RedisSync::read_replies(Nanos now) {
       continue;
     }
     if (!round_.active) {
-      fail(now);  // a reply nobody asked for: the stream is out of step
+      fail(now, "unexpected reply");  // nobody asked for it: the stream is out of step
       return;
     }
     apply(*reply);

@@ -76,6 +76,7 @@ struct RedisSyncStats {
   uint64_t errors = 0;       // failed connects + failed exchanges + script errors
   uint64_t connects = 0;     // successful connects
   bool connected = false;
+  std::string last_error;  // why the last connection or exchange failed ("" before any)
 };
 
 class RedisSync {
@@ -122,7 +123,8 @@ class RedisSync {
   void read_replies(Nanos now);
   void apply(const redisReply& reply);
   void complete_round();
-  void fail(Nanos now);
+  // Drops the connection and backs off; `why` is kept in stats().last_error.
+  void fail(Nanos now, const char* why);
   bool send_auth();
   bool auth_reply(const redisReply& reply, Nanos now);
 

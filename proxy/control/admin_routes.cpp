@@ -61,6 +61,7 @@ std::string ControlPlane::metrics_text() {
   if (access_log_)
     metrics_.set_access_log_counts(access_log_->lines_written(), access_log_->lines_dropped());
   metrics_.set_process_usage(read_process_usage());
+  metrics_.set_redis_up(redis_ ? std::optional<bool>(redis_->up().value_or(false)) : std::nullopt);
   const std::vector<metrics::ClusterStatus> clusters = cluster_statuses(*snapshot_, carried_);
   return metrics::render(metrics_, clusters);
 }

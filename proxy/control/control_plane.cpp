@@ -95,7 +95,8 @@ void ControlPlane::begin_drain() {
 
 void ControlPlane::drive_redis() {
   if (redis_ || state_.redis() == nullptr) return;
-  redis_ = std::make_unique<RedisDriver>(loop_, *state_.redis(), state_.sync_interval());
+  redis_ = std::make_unique<RedisDriver>(loop_, *state_.redis(), state_.sync_interval(),
+                                         config_->redis ? config_->redis->address.text : "");
 }
 
 bool ControlPlane::drained() const {

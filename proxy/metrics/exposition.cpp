@@ -308,6 +308,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   Families out;
   add_process(out, registry.process());
   add_process_usage(out, registry.process());
+  add_redis(out, registry.process());
   add_listeners(out, live.listeners);
   add_routes(out, live.routes);
   add_cluster_counters(out, live.clusters);

@@ -32,6 +32,15 @@ void add_process(Families& out, const ProcessInfo& p) {
 }
 
 // Named and described as Prometheus' client libraries do, so standard dashboards work.
+void add_redis(Families& out, const ProcessInfo& p) {
+  if (!p.redis_up) return;
+  sample(out.add("sluice_redis_up",
+                 "1 while the Redis of global rate limits answers, 0 while it does not (or before "
+                 "it first did): global limits then decide by their on_error.",
+                 MetricType::Gauge),
+         {}, *p.redis_up ? 1 : 0);
+}
+
 void add_process_usage(Families& out, const ProcessInfo& p) {
   if (!p.usage) return;
   const ProcessUsage& u = *p.usage;

@@ -50,6 +50,8 @@ inline void sample(prometheus::MetricFamily& family, Labels labels, double value
 void add_process(Families& out, const ProcessInfo& p);
 // The standard process_* series, when the caller read them.
 void add_process_usage(Families& out, const ProcessInfo& p);
+// sluice_redis_up, when Redis is configured.
+void add_redis(Families& out, const ProcessInfo& p);
 // The access log's own counters.
 void add_access_log(Families& out, const ProcessInfo& p);
 

@@ -89,6 +89,7 @@ struct ProcessInfo {
   uint64_t access_log_lines = 0;
   uint64_t access_log_dropped = 0;
   std::optional<ProcessUsage> usage;  // none: the process_* series are left out
+  std::optional<bool> redis_up;       // none: no Redis configured (no series)
 };
 
 class Registry {
@@ -119,6 +120,8 @@ class Registry {
   void set_access_log_counts(uint64_t lines, uint64_t dropped);
   // The same for the process' CPU, memory and descriptors.
   void set_process_usage(const ProcessUsage& usage) { process_.usage = usage; }
+  // Whether the Redis of global limits answers (none: no Redis configured).
+  void set_redis_up(std::optional<bool> up) { process_.redis_up = up; }
   const ProcessInfo& process() const noexcept { return process_; }
 
   // Cap on endpoints exported (each one is a handful of series): discovery can hand a

@@ -2,7 +2,8 @@
 // a password: RedisSync with the legacy `AUTH password` and the Redis 6 ACL `AUTH username
 // password`; a wrong password fails the limiters per on_error and is reported once per change,
 // not per attempt; then the real binary: /config redacts the password, and a wrong one fails
-// closed with one log line.
+// closed with one log line. Also the real binary's view of a Redis outage (issue #15): one
+// line when it goes, one when it is back, and sluice_redis_up.
 #include <hiredis/hiredis.h>
 
 #include <boost/json.hpp>
@@ -234,6 +235,25 @@ TEST_F(RedisAuthTest, WrongPasswordFailsClosedAndIsLoggedOnce) {
   const std::string log = sluice().stderr_text();
   EXPECT_EQ(count(log, "redis: AUTH refused"), 1u) << log;
   EXPECT_EQ(count(log, "redis: AUTH accepted"), 1u) << log;
+}
+
+// Redis down at start, then up: one line each way (never one per attempt), and the gauge.
+TEST_F(RedisAuthTest, OutageIsLoggedOnceEachWayAndExported) {
+  RedisServer server;
+  server.kill();  // its port stays known: start() brings it back there
+  ASSERT_TRUE(start(redis_at(server)));
+  const std::string address = "redis 127.0.0.1:" + std::to_string(server.port());
+  EXPECT_EQ(wait_metric("sluice_redis_up", 0), 0);
+  std::this_thread::sleep_for(1500ms);  // several failed attempts (backoff from 100 ms)
+  std::string log = sluice().stderr_text();
+  EXPECT_EQ(count(log, address + ": unreachable ("), 1u) << log;
+  EXPECT_NE(log.find("Connection refused"), std::string::npos) << log;
+
+  ASSERT_TRUE(server.start());
+  EXPECT_EQ(wait_metric("sluice_redis_up", 1, Millis(12000)), 1);
+  log = sluice().stderr_text();
+  EXPECT_EQ(count(log, address + ": reachable again after "), 1u) << log;
+  EXPECT_EQ(count(log, address + ": unreachable ("), 1u) << log;
 }
 
 }  // namespace
