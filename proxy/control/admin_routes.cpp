@@ -23,10 +23,13 @@ admin::AdminResponse json(std::string body) {
   return r;
 }
 
+}  // namespace
+
 // What /metrics reports per cluster beyond the workers' counters: breaker and
 // outlier state, and per endpoint its weight, ejection and in-flight count.
-std::vector<metrics::ClusterStatus> cluster_statuses(
-    const Snapshot& snapshot, const std::map<std::string, ControlPlane::Carried>& carried) {
+std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
+  const Snapshot& snapshot = *snapshot_;
+  const std::map<std::string, Carried>& carried = carried_;
   const int64_t now = clock::monotonic_ns();
   std::vector<metrics::ClusterStatus> out;
   out.reserve(snapshot.clusters.size());
@@ -55,14 +58,12 @@ std::vector<metrics::ClusterStatus> cluster_statuses(
   return out;
 }
 
-}  // namespace
-
 std::string ControlPlane::metrics_text() {
   if (access_log_)
     metrics_.set_access_log_counts(access_log_->lines_written(), access_log_->lines_dropped());
   metrics_.set_process_usage(read_process_usage());
   metrics_.set_redis_up(redis_ ? std::optional<bool>(redis_->up().value_or(false)) : std::nullopt);
-  const std::vector<metrics::ClusterStatus> clusters = cluster_statuses(*snapshot_, carried_);
+  const std::vector<metrics::ClusterStatus> clusters = cluster_statuses();
   return metrics::render(metrics_, clusters);
 }
 

@@ -19,11 +19,15 @@ ControlPlane::ControlPlane(control::ControlLoop& loop, std::string config_path,
       config_path_(std::move(config_path)),
       config_(std::move(config)),
       metrics_(worker_count_for(*config_)),
-      admin_(loop) {
+      admin_(loop),
+      health_log_([](log::Level level, const std::string& line) {
+        if (log::enabled(level)) log::write(level, "%s", line.c_str());
+      }) {
   metrics_.set_build_version(SLUICE_VERSION);
 }
 
 ControlPlane::~ControlPlane() {
+  loop_.cancel(health_timer_);
   redis_.reset();
   for (auto& p : pending_) loop_.cancel(p.second.timeout);
   for (auto& w : workers_) w->request_stop();
@@ -81,6 +85,9 @@ std::string ControlPlane::start() {
   if (!failure.empty()) return failure;
   started_ = true;
   drive_redis();
+  health_timer_ = loop_.every(std::chrono::seconds(1), [this] {
+    health_log_.observe(cluster_statuses(), HealthLog::Clock::now());
+  });
   metrics_.config_loaded(config_->source_hash, std::chrono::system_clock::now());
   return {};
 }

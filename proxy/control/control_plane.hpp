@@ -17,6 +17,7 @@
 #include "config/config.hpp"
 #include "proxy/access_log/writer.hpp"
 #include "proxy/control/admin/admin_server.hpp"
+#include "proxy/control/health_log.hpp"
 #include "proxy/control/listener_sockets.hpp"
 #include "proxy/control/loop/control_loop.hpp"
 #include "proxy/control/redis_driver.hpp"
@@ -110,6 +111,9 @@ class ControlPlane {
   void drive_redis();
   // The admin API's routes (admin_routes.cpp).
   void install_admin_routes();
+  // Breaker and outlier state per cluster, as /metrics and the health log see it
+  // (admin_routes.cpp).
+  std::vector<metrics::ClusterStatus> cluster_statuses() const;
 
   control::ControlLoop& loop_;
   std::string config_path_;
@@ -120,6 +124,9 @@ class ControlPlane {
   std::unique_ptr<access_log::AccessLogWriter> access_log_;
   admin::AdminServer admin_;
   std::unique_ptr<RedisDriver> redis_;
+  // Breaker and ejection changes in the log, looked at once a second.
+  HealthLog health_log_;
+  control::ControlLoop::TimerId health_timer_ = 0;
   std::map<std::string, Carried> carried_;  // per cluster name
   std::map<uint64_t, PendingReload> pending_;
   uint64_t next_reload_ = 1;

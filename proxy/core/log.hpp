@@ -38,3 +38,9 @@ class Throttle {
     static thread_local ::sluice::log::Throttle sluice_throttle_; \
     if (sluice_throttle_.allow()) LOG_ERROR(__VA_ARGS__);         \
   } while (0)
+// The same for warnings that can come once per connection (an unreachable cluster).
+#define LOG_WARN_THROTTLED(...)                                   \
+  do {                                                            \
+    static thread_local ::sluice::log::Throttle sluice_throttle_; \
+    if (sluice_throttle_.allow()) LOG_WARN(__VA_ARGS__);          \
+  } while (0)

@@ -59,8 +59,9 @@ void TcpRelay::dial() {
     case Attempt::Dial::exhausted: {
       const bool tried = attempt_.tried() != 0;
       if (tried) breaker_.failed(clock::monotonic_ns());
-      LOG_WARN("listener %s: no endpoint of cluster %s is available", listener_.config.name.c_str(),
-               cluster.name().c_str());
+      // At most a line a second per worker: an outage must not cost a line per connection.
+      LOG_WARN_THROTTLED("listener %s: no endpoint of cluster %s is available",
+                         listener_.config.name.c_str(), cluster.name().c_str());
       fail(tried ? "connect-failed" : "no-endpoint");
       return;
     }
@@ -90,9 +91,9 @@ void TcpRelay::on_upstream_connected(UpstreamConnection&, int result) {
       return;
     }
     breaker_.failed(now);
-    LOG_WARN("listener %s: no endpoint of cluster %s accepted the connection (last: %s)",
-             listener_.config.name.c_str(), cluster.name().c_str(),
-             result == -ETIMEDOUT ? "connect timeout" : std::strerror(-result));
+    LOG_WARN_THROTTLED("listener %s: no endpoint of cluster %s accepted the connection (last: %s)",
+                       listener_.config.name.c_str(), cluster.name().c_str(),
+                       result == -ETIMEDOUT ? "connect timeout" : std::strerror(-result));
     fail(result == -ETIMEDOUT ? "connect-timeout" : "connect-failed");
     return;
   }

@@ -145,6 +145,12 @@ TEST_F(HttpFailuresTest, AnEndpointThatNeverAnswersIsEjected) {
   // Two timeouts eject it (consecutive_5xx: 2); the rest go to the good one.
   EXPECT_EQ(timeouts, 2);
   EXPECT_EQ(ok, 28);
+  // Said once at the default level (issue #15); the control thread looks once a second.
+  std::this_thread::sleep_for(Millis(1200));
+  const std::string log = sluice().stderr_text();
+  const std::string line = "endpoint " + hung.address() + " ejected by outlier detection";
+  EXPECT_NE(log.find(line), std::string::npos) << log;
+  EXPECT_EQ(log.find(line), log.rfind(line)) << "said more than once:\n" << log;
 }
 
 TEST_F(HttpFailuresTest, ARefusingEndpointBacksOffInsteadOfCostingEveryRequestARetry) {
