@@ -76,7 +76,12 @@ void parse_workers(ParseState& state, const Field& field) {
     return;
   }
   auto n = parse_integer(field.value.Scalar());
-  if (!n || field.value.Tag() != "?" || *n.value < 1 || *n.value > kMaxWorkers) {
+  if (n && field.value.Tag() != "?") {
+    state.reader.error(field, expected + "the string " + describe(field.value) +
+                                  unquote_hint(field.value.Scalar()));
+    return;
+  }
+  if (!n || *n.value < 1 || *n.value > kMaxWorkers) {
     state.reader.error(field, expected + describe(field.value));
     return;
   }

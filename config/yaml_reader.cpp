@@ -48,6 +48,10 @@ Pos Field::key_pos() const {
   return pos.line != 0 ? pos : pos_of(value);
 }
 
+std::string unquote_hint(std::string_view text) {
+  return " (quotes make a string: write " + std::string(text) + " without them)";
+}
+
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
@@ -126,7 +130,10 @@ std::optional<bool> Reader::boolean(const Field& field) {
   // Only the YAML 1.2 spellings: "yes", "on", "n" ... mean different things to different tools.
   if (is_plain(field.value) && *text == "true") return true;
   if (is_plain(field.value) && *text == "false") return false;
-  error(field, "expected " + expected + ", got " + describe(field.value));
+  const bool quoted_bool = !is_plain(field.value) && (*text == "true" || *text == "false");
+  error(field, "expected " + expected + ", got " +
+                   (quoted_bool ? "the string " + describe(field.value) + unquote_hint(*text)
+                                : describe(field.value)));
   return std::nullopt;
 }
 
@@ -135,8 +142,9 @@ std::optional<int64_t> Reader::integer(const Field& field, int64_t min, int64_t 
   if (!text) return std::nullopt;
   auto parsed = parse_integer(*text);
   if (!parsed || !is_plain(field.value)) {
-    error(field,
-          parsed ? "expected an integer, got the string " + describe(field.value) : parsed.error);
+    error(field, parsed ? "expected an integer, got the string " + describe(field.value) +
+                              unquote_hint(*text)
+                        : parsed.error);
     return std::nullopt;
   }
   if (*parsed.value < min || *parsed.value > max) {
@@ -152,8 +160,9 @@ std::optional<double> Reader::number(const Field& field) {
   if (!text) return std::nullopt;
   auto parsed = parse_number(*text);
   if (!parsed || !is_plain(field.value)) {
-    error(field,
-          parsed ? "expected a number, got the string " + describe(field.value) : parsed.error);
+    error(field, parsed ? "expected a number, got the string " + describe(field.value) +
+                              unquote_hint(*text)
+                        : parsed.error);
     return std::nullopt;
   }
   return parsed.value;

@@ -122,6 +122,9 @@ class MapReader {
 
 // Human description of what a node is, for "expected X, got Y" messages.
 std::string describe(const YAML::Node& node);
+// For a quoted scalar that would have been the number or boolean expected:
+// " (quotes make a string: write 4 without them)".
+std::string unquote_hint(std::string_view text);
 
 // The closest of `candidates` to `word` by edit distance, or empty when none is close.
 std::string closest(std::string_view word, const std::vector<std::string>& candidates);

@@ -187,7 +187,7 @@ clusters:
                           "t.yaml:3:11: listeners[0].name: expected a name, got a map",
                           "t.yaml:7:15: listeners[0].timeouts: expected a map, got '5s'",
                           "t.yaml:8:26: listeners[0].retries.attempts: expected an integer, got "
-                          "the string '2'",
+                          "the string '2' (quotes make a string: write 2 without them)",
                           "t.yaml:11:15: clusters[0].balancer: expected a map, got 'round_robin'",
                           "t.yaml:12:16: clusters[0].endpoints: expected a list, got a map"));
 }
@@ -445,7 +445,12 @@ TEST(Parse, WorkersRange) {
                           "and 1024, got '1025'"));
   EXPECT_THAT(errors_of("workers: \"4\"\n" + kMinimal),
               ElementsAre("t.yaml:1:10: workers: expected auto or a number of workers between 1 "
-                          "and 1024, got '4'"));
+                          "and 1024, got the string '4' (quotes make a string: write 4 without "
+                          "them)"));
+  // The same hint wherever a quoted value would have been the number or boolean expected.
+  EXPECT_THAT(errors_of("drain_timeout: 1s\nadmin: { max_endpoint_series: \"5\" }\n" + kMinimal),
+              ElementsAre("t.yaml:2:31: admin.max_endpoint_series: expected an integer, got the "
+                          "string '5' (quotes make a string: write 5 without them)"));
 }
 
 TEST(Parse, ValidatesUnsupportedSectionsFully) {
