@@ -281,6 +281,9 @@ struct AccessLog {
 
 struct Log {
   LogLevel level = LogLevel::info;
+  // How stderr lines look: `text` ("2026-12-01T10:00:00.000Z warn message", every line of a
+  // multi-line message prefixed) or `json` (one object per message, for log shippers).
+  enum class Format { text, json } format = Format::text;
   AccessLog access;
 };
 

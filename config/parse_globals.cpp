@@ -124,6 +124,9 @@ void parse_log(ParseState& state, const Field& field) {
   if (auto f = map.get("level"))
     if (auto index = r.choice(*f, {"debug", "info", "warn", "error"}))
       state.config.log.level = static_cast<LogLevel>(*index);
+  if (auto f = map.get("format"))
+    if (auto index = r.choice(*f, {"text", "json"}))
+      state.config.log.format = static_cast<Log::Format>(*index);
   if (auto f = map.get("access")) {
     AccessLog& access = state.config.log.access;
     MapReader access_map(r, *f);

@@ -351,19 +351,21 @@ std::string to_json(const Config& c) {
   for (const auto& l : c.listeners) listeners.push_back(listener_json(l));
   for (const auto& cl : c.clusters) clusters.push_back(cluster_json(cl));
   for (const auto& r : c.rate_limits) rate_limits.push_back(rate_limit_json(r));
-  json::object root{{"source_path", c.source_path},
-                    {"source_hash", c.source_hash},
-                    {"workers", c.workers == 0 ? json::value("auto") : json::value(c.workers)},
-                    {"drain_timeout", format_duration(c.drain_timeout)},
-                    {"max_connections", unless_zero(c.max_connections)},
-                    {"buffers", json::object{{"size", c.buffers.size}, {"count", c.buffers.count}}},
-                    {"admin", std::move(admin)},
-                    {"log", json::object{{"level", log_level_name(c.log.level)},
-                                         {"access", access_log_json(c.log.access)}}},
-                    {"listeners", std::move(listeners)},
-                    {"clusters", std::move(clusters)},
-                    {"rate_limits", std::move(rate_limits)},
-                    {"redis", std::move(redis)}};
+  json::object root{
+      {"source_path", c.source_path},
+      {"source_hash", c.source_hash},
+      {"workers", c.workers == 0 ? json::value("auto") : json::value(c.workers)},
+      {"drain_timeout", format_duration(c.drain_timeout)},
+      {"max_connections", unless_zero(c.max_connections)},
+      {"buffers", json::object{{"size", c.buffers.size}, {"count", c.buffers.count}}},
+      {"admin", std::move(admin)},
+      {"log", json::object{{"level", log_level_name(c.log.level)},
+                           {"format", c.log.format == Log::Format::json ? "json" : "text"},
+                           {"access", access_log_json(c.log.access)}}},
+      {"listeners", std::move(listeners)},
+      {"clusters", std::move(clusters)},
+      {"rate_limits", std::move(rate_limits)},
+      {"redis", std::move(redis)}};
   return json::serialize(root);
 }
 

@@ -147,6 +147,9 @@ int main(int argc, char** argv) {
       auto config = load(inv->file);
       if (!config) return 1;
       sluice::log::set_level(to_log_level(config->log.level));
+      sluice::log::set_format(config->log.format == sluice::config::Log::Format::json
+                                  ? sluice::log::Format::json
+                                  : sluice::log::Format::text);
       for (const auto& w : config->warnings) LOG_WARN("%s", warning_text(inv->file, w).c_str());
       return sluice::proxy::run_server(inv->file, config);
     }

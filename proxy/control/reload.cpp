@@ -65,6 +65,8 @@ std::string ControlPlane::apply_reload() {
   snapshot_ = std::move(snapshot);
   if (config_->admin) metrics_.set_endpoint_series_cap(config_->admin->max_endpoint_series);
   log::set_level(static_cast<log::Level>(config_->log.level));
+  log::set_format(config_->log.format == config::Log::Format::json ? log::Format::json
+                                                                   : log::Format::text);
   drive_redis();  // the first global limit may have come with this config
   return {};
 }

@@ -9,7 +9,12 @@ namespace sluice::log {
 
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
+// text: "<UTC time> <level> <message>", each line of a multi-line message prefixed so that
+// no line lacks its time; json: {"time":...,"level":...,"msg":...}, one line per message.
+enum class Format { text, json };
+
 void set_level(Level level);
+void set_format(Format format);
 bool enabled(Level level);
 void write(Level level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 

@@ -48,7 +48,7 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
   EXPECT_TRUE(o.at("max_connections").is_null());
   EXPECT_EQ(o.at("buffers"), json::parse(R"({"size":16384,"count":1024})"));
   EXPECT_TRUE(o.at("admin").is_null());
-  EXPECT_EQ(o.at("log"), json::parse(R"({"level":"info","access":null})"));
+  EXPECT_EQ(o.at("log"), json::parse(R"({"level":"info","format":"text","access":null})"));
   EXPECT_TRUE(o.at("redis").is_null());
   EXPECT_EQ(o.at("rate_limits"), json::array());
   EXPECT_EQ(o.at("listeners"), json::parse(R"([{
@@ -75,7 +75,7 @@ drain_timeout: 1500ms
 max_connections: 5000
 buffers: { size: 32KiB, count: 512 }
 admin: { listen: "[::1]:9901", max_endpoint_series: 50 }
-log: { level: warn, access: { path: /var/log/sluice.log, sample: 0.5 } }
+log: { level: warn, format: json, access: { path: /var/log/sluice.log, sample: 0.5 } }
 listeners:
   - name: web
     listen: 127.0.0.1:8080
@@ -111,7 +111,7 @@ redis: { address: 127.0.0.1:6379 }
   EXPECT_EQ(o.at("buffers"), json::parse(R"({"size":32768,"count":512})"));
   EXPECT_EQ(o.at("admin"), json::parse(R"({"listen":"[::1]:9901","max_endpoint_series":50,
                                            "allowed_hosts":[]})"));
-  EXPECT_EQ(o.at("log"), json::parse(R"({"level":"warn","access":
+  EXPECT_EQ(o.at("log"), json::parse(R"({"level":"warn","format":"json","access":
       {"path":"/var/log/sluice.log","format":"json","sample":0.5}})"));
   const json::object& web = o.at("listeners").at(0).as_object();
   EXPECT_TRUE(web.at("cluster").is_null());
