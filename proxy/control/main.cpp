@@ -3,6 +3,8 @@
 // HAProxy's and nginx's habits for --config and --validate.
 #include <openssl/crypto.h>
 
+#include <boost/json.hpp>
+
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -21,7 +23,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: sluice -c|--config FILE     run the proxy\n"
     "       sluice -t|--validate FILE   check FILE, print every error and warning as\n"
-    "                                   file:line:col: message (warnings keep exit status 0)\n"
+    "                                   file:line:col: message (warnings keep exit status 0);\n"
+    "                                   --format json prints one JSON object for tools\n"
     "       sluice -v|--version         the build: commit, compiler, libraries, and what\n"
     "                                   this kernel's io_uring offers\n"
     "       sluice -h|--help\n";
@@ -31,6 +34,7 @@ enum class Command { run, validate, version, help };
 struct Invocation {
   Command command = Command::help;
   std::string file;
+  bool json = false;  // --validate --format json
 };
 
 // Exactly one command; a wrong command line says what is wrong with it (nullopt).
@@ -73,8 +77,48 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
   } else if (inline_value) {
     return fail("option '" + std::string(arg) + "' takes no value");
   }
+  // --format json|text, after --validate FILE only.
+  if (next < argc && inv.command == Command::validate) {
+    std::string_view opt = argv[next];
+    std::string value;
+    if (opt.starts_with("--format=")) {
+      value = std::string(opt.substr(9));
+      ++next;
+    } else if (opt == "--format") {
+      if (next + 1 >= argc) return fail("option '--format' needs json or text");
+      value = argv[next + 1];
+      next += 2;
+    }
+    if (!opt.starts_with("--format")) {
+      // not an option of --validate: reported below
+    } else if (value == "json" || value == "text") {
+      inv.json = value == "json";
+    } else {
+      return fail("option '--format' takes json or text, not '" + value + "'");
+    }
+  }
   if (next < argc) return fail("unexpected argument '" + std::string(argv[next]) + "'");
   return inv;
+}
+
+// --validate --format json: {"file", "ok", "errors": [{line, column, message}], "warnings": [...]}
+// on stdout, so CI and editors need not parse the text form. Exit status as for text.
+int validate_json(const std::string& path) {
+  namespace json = boost::json;
+  sluice::config::ParseResult result = sluice::config::parse_config_file(path);
+  json::array errors, warnings;
+  for (const auto& d : result.errors)
+    errors.push_back(json::object{{"line", d.line}, {"column", d.column}, {"message", d.message}});
+  if (result.ok())
+    for (const auto& w : result.config.warnings)
+      warnings.push_back(
+          json::object{{"line", w.line}, {"column", w.column}, {"message", w.message}});
+  const json::object out{{"file", path},
+                         {"ok", result.ok()},
+                         {"errors", std::move(errors)},
+                         {"warnings", std::move(warnings)}};
+  std::printf("%s\n", json::serialize(out).c_str());
+  return result.ok() ? 0 : 1;
 }
 
 // What a bug report needs: the build, the libraries, and what the kernel offers.
@@ -135,6 +179,7 @@ int main(int argc, char** argv) {
       print_version();
       return 0;
     case Command::validate: {
+      if (inv->json) return validate_json(inv->file);
       auto config = load(inv->file);
       if (!config) return 1;
       // Warnings do not fail validation: the file is valid, the operator should know.

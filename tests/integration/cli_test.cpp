@@ -2,6 +2,8 @@
 // does with a file it cannot use.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <regex>
 #include <set>
 #include <sstream>
@@ -156,6 +158,37 @@ TEST_F(CliTest, ValidateReportsEveryErrorWithFileLineAndColumn) {
   EXPECT_TRUE(lines.count(1)) << "wrong type on line 1 not reported:\n" << out_ << err_;
   EXPECT_TRUE(lines.count(6)) << "dangling cluster on line 6 not reported:\n" << out_ << err_;
   EXPECT_TRUE(lines.count(7)) << "unknown key on line 7 not reported:\n" << out_ << err_;
+}
+
+// For tools: one JSON object with every error's line, column and message, same exit status.
+TEST_F(CliTest, ValidateFormatJsonIsOneObjectForTools) {
+  std::string bad = dir_.write("bad.yaml", kBadConfig);
+  ExitStatus st = run({"--validate", bad, "--format", "json"});
+  EXPECT_EQ(st.code, 1) << st.to_string();
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(out_, ec);
+  ASSERT_FALSE(ec) << out_;
+  const boost::json::object& o = v.as_object();
+  EXPECT_EQ(std::string(o.at("file").as_string()), bad);
+  EXPECT_EQ(o.at("ok"), false);
+  std::set<int64_t> lines;
+  for (const auto& e : o.at("errors").as_array()) {
+    lines.insert(e.at("line").as_int64());
+    EXPECT_GT(e.at("column").as_int64(), 0);
+    EXPECT_FALSE(e.at("message").as_string().empty());
+  }
+  EXPECT_EQ(lines, (std::set<int64_t>{1, 6, 7})) << out_;
+
+  std::string good = dir_.write("good.yaml", good_config());
+  st = run({"-t", good, "--format=json"});
+  EXPECT_TRUE(st.success()) << st.to_string();
+  EXPECT_EQ(
+      boost::json::parse(out_),
+      boost::json::parse(R"({"file":")" + good + R"(","ok":true,"errors":[],"warnings":[]})"));
+  st = run({"-t", good, "--format", "yaml"});
+  EXPECT_EQ(st.code, 2);
+  EXPECT_NE(err_.find("option '--format' takes json or text, not 'yaml'"), std::string::npos)
+      << err_;
 }
 
 TEST_F(CliTest, ConfigWithAnInvalidFileExitsNonZeroWithDiagnostics) {
