@@ -271,8 +271,11 @@ void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clust
   }
   auto quota = endpoint_quotas(sizes, cap);
 
-  auto& healthy = out.add("sluice_endpoint_healthy",
-                          "1 if the endpoint passes health checks, else 0.", MetricType::Gauge);
+  auto& healthy =
+      out.add("sluice_endpoint_healthy",
+              "1 if the endpoint may be picked, else 0. There are no active health checks "
+              "yet: today this is 0 only while outlier detection ejects it.",
+              MetricType::Gauge);
   auto& ejected =
       out.add("sluice_endpoint_ejected", "1 if outlier detection has ejected the endpoint, else 0.",
               MetricType::Gauge);
