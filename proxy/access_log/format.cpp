@@ -264,9 +264,10 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
     out += ",\"path\":";
     append_json_string(out, r.path.view());
     if (r.path.truncated) out += ",\"path_truncated\":true";
+    // HTTP only: a TCP connection has no status (not 0) and no request id.
+    out += ",\"status\":";
+    append_int(out, r.status);
   }
-  out += ",\"status\":";
-  append_int(out, r.status);
   out += ",\"bytes_received\":";
   append_int(out, r.bytes_received);
   out += ",\"bytes_sent\":";
@@ -279,8 +280,10 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
   } else {
     append_ms(out, r.upstream_duration_ns);
   }
-  out += ",\"request_id\":";
-  append_json_string(out, r.request_id.view());
+  if (http) {
+    out += ",\"request_id\":";
+    append_json_string(out, r.request_id.view());
+  }
   out += ",\"rate_limit\":\"";
   out += to_string(r.rate_limit);
   out += "\",\"breaker\":\"";
@@ -307,10 +310,9 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
     out += ' ';
     append_text_field(out, r.path.view());
     if (r.path.truncated) out += "...";
-    out += '"';
+    out += "\" ";
+    append_int(out, r.status);
   }
-  out += ' ';
-  append_int(out, r.status);
   out += " rx=";
   append_int(out, r.bytes_received);
   out += " tx=";
@@ -334,8 +336,10 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
   append_text_field(out, r.cluster.view());
   out += " endpoint=";
   append_text_field(out, r.endpoint.view());
-  out += " id=";
-  append_text_field(out, r.request_id.view());
+  if (http) {
+    out += " id=";
+    append_text_field(out, r.request_id.view());
+  }
   out += " rl=";
   out += to_string(r.rate_limit);
   out += " breaker=";
