@@ -71,6 +71,9 @@ void TcpRelay::dial() {
       LOG_DEBUG("cluster %s: %s reached, refusing a connection", cluster.name().c_str(),
                 pending ? "max_pending" : "max_connections");
       breaker_.cancel();
+      cluster.stats->per_worker.at(host->worker_index())
+          .refused_by(pending ? metrics::ClusterCap::max_pending
+                              : metrics::ClusterCap::max_connections);
       fail(pending ? "cluster-max-pending" : "cluster-max-connections");
       return;
     }

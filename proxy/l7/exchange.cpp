@@ -79,6 +79,7 @@ void Exchange::on_request_head(const http::Head& head) {
   if (cluster.limits) {
     request_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster.limits->requests);
     if (!request_permit_) {
+      cluster_counters().refused_by(metrics::ClusterCap::max_requests);
       respond(LocalResponse::error(503, "cluster-max-requests", true));
       return;
     }

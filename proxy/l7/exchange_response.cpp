@@ -41,6 +41,9 @@ bool Exchange::connect_upstream() {
     case Attempt::Dial::max_pending:
     case Attempt::Dial::max_connections:
       breaker_.cancel();
+      cluster_counters().refused_by(dial == Attempt::Dial::max_pending
+                                        ? metrics::ClusterCap::max_pending
+                                        : metrics::ClusterCap::max_connections);
       respond(LocalResponse::error(
           503,
           dial == Attempt::Dial::max_pending ? "cluster-max-pending" : "cluster-max-connections",

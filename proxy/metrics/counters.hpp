@@ -99,16 +99,25 @@ struct RouteCounters {
 };
 
 // Upstream side of one cluster.
+// The cluster caps of `limits:` that can refuse (ClusterCounters::cap_refusals).
+enum class ClusterCap : uint8_t { max_connections, max_pending, max_requests };
+constexpr size_t kClusterCaps = 3;
+constexpr const char* kClusterCapNames[kClusterCaps] = {"max_connections", "max_pending",
+                                                        "max_requests"};
+
 struct ClusterCounters {
-  Counter requests;                 // HTTP requests sent, or TCP connections relayed
-  Counter responses[kCodeClasses];  // HTTP responses received, by class
-  Counter connect_failures;         // failed or timed-out connects
-  Counter retries;                  // further attempts after a failure
-  Counter timeouts;                 // requests that hit their request timeout
-  Gauge connections_active;         // open upstream connections (pooled ones too)
-  Counter bytes_sent;               // to the endpoints
-  Counter bytes_received;           // from the endpoints
-  LatencyHistogram duration;        // dispatch to response head (HTTP), connect time (TCP)
+  Counter requests;                    // HTTP requests sent, or TCP connections relayed
+  Counter responses[kCodeClasses];     // HTTP responses received, by class
+  Counter connect_failures;            // failed or timed-out connects
+  Counter retries;                     // further attempts after a failure
+  Counter timeouts;                    // requests that hit their request timeout
+  Gauge connections_active;            // open upstream connections (pooled ones too)
+  Counter bytes_sent;                  // to the endpoints
+  Counter bytes_received;              // from the endpoints
+  LatencyHistogram duration;           // dispatch to response head (HTTP), connect time (TCP)
+  Counter cap_refusals[kClusterCaps];  // requests/connections a cluster cap refused (503)
+
+  void refused_by(ClusterCap cap) { cap_refusals[static_cast<size_t>(cap)].add(); }
 };
 
 struct RateLimitCounters {

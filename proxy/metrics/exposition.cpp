@@ -143,6 +143,16 @@ void add_cluster_counters(Families& out,
       sample(family, {{"cluster", cl->name}}, sum_column(cl->per_worker, col.value));
   }
 
+  auto& refusals = out.add("sluice_upstream_cap_refusals_total",
+                           "Requests (HTTP) or connections (TCP) refused with 503 because a "
+                           "cluster cap of `limits:` was reached, by cap (count).",
+                           MetricType::Counter);
+  for (const auto& cl : all)
+    for (size_t k = 0; k < kClusterCaps; ++k)
+      sample(refusals, {{"cluster", cl->name}, {"cap", kClusterCapNames[k]}},
+             double(sum(
+                 cl->per_worker, [k](auto& s) -> auto& { return s.cap_refusals[k]; })));
+
   auto& responses = out.add("sluice_upstream_responses_total",
                             "HTTP responses received from endpoints, by status class (count).",
                             MetricType::Counter);

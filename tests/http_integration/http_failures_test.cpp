@@ -175,5 +175,26 @@ TEST_F(HttpFailuresTest, ARefusingEndpointBacksOffInsteadOfCostingEveryRequestAR
   EXPECT_LE(refused, 3);
 }
 
+// ---- cluster caps are counted where operators look (issue #15) ----
+
+TEST_F(HttpFailuresTest, ACapRefusalIsA503AndCountedByCap) {
+  Upstream slow([](UpstreamConn& c) {
+    while (auto r = c.read_request(Millis(10000))) {
+      std::this_thread::sleep_for(Millis(500));
+      c.write(http_response(200, "slow"));
+    }
+  });
+  ASSERT_TRUE(start({slow.address()}, "    limits: { max_requests: 1 }\n"));
+  std::thread first([&] { fetch(request("GET", "/a", "t")); });
+  std::this_thread::sleep_for(Millis(200));  // the first holds the only slot
+  std::optional<Response> r = fetch(request("GET", "/b", "t"));
+  first.join();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("x-sluice-error").value_or(""), "cluster-max-requests");
+  EXPECT_EQ(metric("sluice_upstream_cap_refusals_total{cluster=\"c\",cap=\"max_requests\"}"), 1);
+  EXPECT_EQ(metric("sluice_upstream_cap_refusals_total{cluster=\"c\",cap=\"max_connections\"}"), 0);
+}
+
 }  // namespace
 }  // namespace sluice::testing
