@@ -94,8 +94,6 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   bool retry_stale();
   void read_response();
   void on_response_head();
-  // Whether the body bytes that arrived with the head frame correctly (dry run).
-  bool body_arrived_well_framed(const http::Head& head);
   void on_response_eof();
   void finish_response();
   void release_upstream(bool reusable);

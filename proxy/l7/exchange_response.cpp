@@ -9,6 +9,8 @@
 #include "proxy/core/log.hpp"
 #include "proxy/l7/exchange.hpp"
 
+#include "proxy/l7/body_probe.hpp"
+
 namespace sluice::proxy {
 namespace {
 
@@ -248,9 +250,12 @@ void Exchange::on_response_head() {
     response_.phase = Phase::tunnel;
     return;
   }
-  if (!body_arrived_well_framed(head)) {
-    LOG_DEBUG("bad response body from upstream: %s",
-              std::string(response_.body.error().detail).c_str());
+  // Once the head is forwarded, a framing error can only cut the client's reply: body bytes
+  // that came with the head (a bad chunk size, a bare LF, more data than declared) are
+  // checked first, so that such an answer becomes a clean 502.
+  http::BodyScanner probe(head, kLimits);
+  if (!queued_body_frames(probe, upstream()->in(), client_.host->loop().buffers())) {
+    LOG_DEBUG("bad response body from upstream: %s", std::string(probe.error().detail).c_str());
     endpoint_failed();
     release_upstream(false);
     breaker_.failed(now);
@@ -280,25 +285,6 @@ void Exchange::on_response_head() {
   response_.body.set_payload_sink(flags_.dechunk ? &Exchange::forward_payload : nullptr, this);
   response_.phase = Phase::body;
   if (!head.has_body()) finish_response();
-}
-
-bool Exchange::body_arrived_well_framed(const http::Head& head) {
-  // Once the head is forwarded, a framing error can only end the client's connection
-  // (an empty or cut reply). The body bytes that came with the head are checked first,
-  // so a malformed chunked body that arrives whole (a bad size, a bare LF, more data
-  // than declared) becomes a clean 502 instead. A dry run: nothing is consumed.
-  UpstreamConnection* c = upstream();
-  if (c == nullptr || c->in().empty() || !head.has_body()) return true;
-  response_.body.reset(head, kLimits);
-  response_.body.set_payload_sink(nullptr, nullptr);
-  bool ok = true;
-  c->in().for_each_chunk(client_.host->loop().buffers(), [&](std::string_view bytes) {
-    size_t used = 0;
-    const http::Status status = response_.body.feed(bytes, used);
-    ok = status != http::Status::error;
-    return status == http::Status::need_more;
-  });
-  return ok;
 }
 
 void Exchange::forward_payload(void* context, size_t offset, size_t length) {

@@ -4,6 +4,8 @@
 #include "proxy/l7/h1/serialize.hpp"
 #include "proxy/l7/h1_connection.hpp"
 
+#include "proxy/l7/body_probe.hpp"
+
 namespace sluice::proxy {
 
 void H1Connection::on_interim_response(const http::Head& head) {
@@ -75,13 +77,7 @@ void H1Connection::on_exchange_failed() {
 
 const http::Error* H1Connection::check_buffered_body() {
   http::BodyScanner probe = request_->body;
-  http::Status status = http::Status::need_more;
-  client_->in.for_each_chunk(host->loop().buffers(), [&](std::string_view bytes) {
-    size_t used = 0;
-    status = probe.feed(bytes, used);
-    return status == http::Status::need_more;
-  });
-  if (status != http::Status::error) return nullptr;
+  if (queued_body_frames(probe, client_->in, host->loop().buffers())) return nullptr;
   request_->body_error = probe.error();
   return &request_->body_error;
 }
