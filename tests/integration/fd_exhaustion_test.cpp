@@ -29,12 +29,6 @@ long cpu_ticks(pid_t pid) {
   return utime + stime;
 }
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 class FdExhaustionTest : public SluiceTest {};
 
 TEST_F(FdExhaustionTest, AcceptedClientsAreServedTheRestRefusedWithoutSpinning) {
@@ -68,7 +62,7 @@ TEST_F(FdExhaustionTest, AcceptedClientsAreServedTheRestRefusedWithoutSpinning) 
   }
   EXPECT_GT(echoed, 20);
   const std::string log = sluice().stderr_text();
-  EXPECT_EQ(count(log, "cannot create an upstream socket"), 0u) << log;
+  EXPECT_EQ(count_occurrences(log, "cannot create an upstream socket"), 0u) << log;
 
   // A client of the admin port waits in its backlog too: the control thread
   // must not spin on the listener it cannot accept from.
@@ -79,7 +73,8 @@ TEST_F(FdExhaustionTest, AcceptedClientsAreServedTheRestRefusedWithoutSpinning) 
   std::this_thread::sleep_for(Millis(1000));
   EXPECT_LT(cpu_ticks(sluice().pid()) - before, 10) << "ticks in 1 s while short";
   // The shortage is logged once, not per attempt.
-  EXPECT_LE(count(sluice().stderr_text(), "running short"), 1u) << sluice().stderr_text();
+  EXPECT_LE(count_occurrences(sluice().stderr_text(), "running short"), 1u)
+      << sluice().stderr_text();
 
   flood.clear();
   std::this_thread::sleep_for(Millis(600));  // a tick or two: accepting resumes
@@ -92,7 +87,7 @@ TEST_F(FdExhaustionTest, AcceptedClientsAreServedTheRestRefusedWithoutSpinning) 
                       << sluice().describe();
     EXPECT_EQ(answer, payload);
   }
-  EXPECT_GE(count(sluice().stderr_text(), "accepting again"), 1u);
+  EXPECT_GE(count_occurrences(sluice().stderr_text(), "accepting again"), 1u);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ struct TcpConfig {
   std::string connect_timeout = "500ms";
   std::string idle_timeout = "5s";
   int retry_attempts = 2;
-  std::string extra;  // appended verbatim at the top level (e.g. admin:)
+  std::string extra = {};  // appended verbatim at the top level (e.g. admin:)
 
   std::string to_yaml() const;
 };

@@ -183,11 +183,6 @@ class RedisAuthTest : public ObsTest {
     }
     return last;
   }
-  size_t count(const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  }
   std::string redis_at(const RedisServer& server) {
     return "redis:\n  address: 127.0.0.1:" + std::to_string(server.port()) +
            "\n  sync_interval: 50ms\n";
@@ -225,7 +220,7 @@ TEST_F(RedisAuthTest, WrongPasswordFailsClosedAndIsLoggedOnce) {
   // Refused for a second of sync rounds: every request fails closed.
   std::this_thread::sleep_for(1s);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(status(), 429) << i;
-  EXPECT_EQ(count(sluice().stderr_text(), "redis: AUTH refused (WRONGPASS"), 1u)
+  EXPECT_EQ(count_occurrences(sluice().stderr_text(), "redis: AUTH refused (WRONGPASS"), 1u)
       << sluice().stderr_text();
 
   // Redis' password changes to the one sluice has: accepted at the next attempt (backoff
@@ -233,8 +228,8 @@ TEST_F(RedisAuthTest, WrongPasswordFailsClosedAndIsLoggedOnce) {
   ASSERT_EQ(command(server.port(), "right", {"CONFIG", "SET", "requirepass", "wrong"}), "OK");
   EXPECT_EQ(wait_status(200, Millis(12000)), 200);
   const std::string log = sluice().stderr_text();
-  EXPECT_EQ(count(log, "redis: AUTH refused"), 1u) << log;
-  EXPECT_EQ(count(log, "redis: AUTH accepted"), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, "redis: AUTH refused"), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, "redis: AUTH accepted"), 1u) << log;
 }
 
 // Redis down at start, then up: one line each way (never one per attempt), and the gauge.
@@ -246,14 +241,14 @@ TEST_F(RedisAuthTest, OutageIsLoggedOnceEachWayAndExported) {
   EXPECT_EQ(wait_metric("sluice_redis_up", 0), 0);
   std::this_thread::sleep_for(1500ms);  // several failed attempts (backoff from 100 ms)
   std::string log = sluice().stderr_text();
-  EXPECT_EQ(count(log, address + ": unreachable ("), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, address + ": unreachable ("), 1u) << log;
   EXPECT_NE(log.find("Connection refused"), std::string::npos) << log;
 
   ASSERT_TRUE(server.start());
   EXPECT_EQ(wait_metric("sluice_redis_up", 1, Millis(12000)), 1);
   log = sluice().stderr_text();
-  EXPECT_EQ(count(log, address + ": reachable again after "), 1u) << log;
-  EXPECT_EQ(count(log, address + ": unreachable ("), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, address + ": reachable again after "), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, address + ": unreachable ("), 1u) << log;
 }
 
 }  // namespace

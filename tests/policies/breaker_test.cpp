@@ -65,14 +65,11 @@ TEST_F(BreakerTest, FailuresOpenTheBreakerAndARecoveredEndpointClosesIt) {
   // requests were refused meanwhile; the log is looked at once a second.
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   const std::string log = sluice().stderr_text();
-  auto count = [&](const std::string& what) {
-    size_t n = 0;
-    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
-    return n;
-  };
-  EXPECT_EQ(count("cluster c: circuit breaker opened after consecutive failures"), 1u) << log;
-  EXPECT_EQ(count("cluster c: circuit breaker half-open"), 1u) << log;
-  EXPECT_EQ(count("cluster c: circuit breaker closed"), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, "cluster c: circuit breaker opened after consecutive failures"),
+            1u)
+      << log;
+  EXPECT_EQ(count_occurrences(log, "cluster c: circuit breaker half-open"), 1u) << log;
+  EXPECT_EQ(count_occurrences(log, "cluster c: circuit breaker closed"), 1u) << log;
 }
 
 }  // namespace

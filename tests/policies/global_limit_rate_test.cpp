@@ -20,22 +20,7 @@ class GlobalLimitRateTest : public PolicyTest {
 
   // The probe's limit: 1000/s with a burst of 200, leased every 50 ms from `redis_address`.
   std::string yaml(uint16_t port, const std::string& redis_address, const std::string& on_error) {
-    return "workers: 1\n"
-           "listeners:\n"
-           "  - name: web\n"
-           "    listen: 127.0.0.1:" +
-           std::to_string(port) +
-           "\n"
-           "    protocol: http\n"
-           "    routes:\n"
-           "      - match: { path_prefix: / }\n"
-           "        cluster: c\n"
-           "        rate_limit: shared\n"
-           "clusters:\n"
-           "  - name: c\n"
-           "    endpoints:\n" +
-           endpoints_yaml({backends_[0].address()}) +
-           "rate_limits:\n"
+    return limited_route_yaml(port, "shared", backends_[0].address()) +
            "  - { name: shared, key: global, rate: 1000/s, burst: 200, scope: global }\n"
            "redis: { address: " +
            redis_address + ", sync_interval: 50ms, on_error: " + on_error + " }\n";

@@ -20,22 +20,7 @@ class GlobalLimitTest : public PolicyTest {
   }
 
   std::string yaml(uint16_t port, const std::string& on_error, const std::string& key = "global") {
-    return "workers: 1\n"
-           "listeners:\n"
-           "  - name: web\n"
-           "    listen: 127.0.0.1:" +
-           std::to_string(port) +
-           "\n"
-           "    protocol: http\n"
-           "    routes:\n"
-           "      - match: { path_prefix: / }\n"
-           "        cluster: c\n"
-           "        rate_limit: shared\n"
-           "clusters:\n"
-           "  - name: c\n"
-           "    endpoints:\n" +
-           endpoints_yaml({backends_[0].address()}) +
-           "rate_limits:\n"
+    return limited_route_yaml(port, "shared", backends_[0].address()) +
            "  - name: shared\n"
            "    key: " +
            key +

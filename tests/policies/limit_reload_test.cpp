@@ -14,45 +14,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 class LimitReloadTest : public PolicyTest {
  protected:
   void SetUp() override { add_http_backend("b0"); }
 
   // One http listener, one route under limit `rl` (`limit_body`: its fields), plus `extra`.
   std::string yaml(uint16_t port, const std::string& limit_body, const std::string& extra = "") {
-    return "workers: 1\n"
-           "listeners:\n"
-           "  - name: web\n"
-           "    listen: 127.0.0.1:" +
-           std::to_string(port) +
-           "\n"
-           "    protocol: http\n"
-           "    routes:\n"
-           "      - match: { path_prefix: / }\n"
-           "        cluster: c\n"
-           "        rate_limit: rl\n"
-           "clusters:\n"
-           "  - name: c\n"
-           "    endpoints:\n" +
-           endpoints_yaml({backends_.at(0).address()}) +
-           "rate_limits:\n"
-           "  - name: rl\n" +
+    return limited_route_yaml(port, "rl", backends_.at(0).address()) + "  - name: rl\n" +
            limit_body + extra;
   }
 
   // Rewrites sluice 0's config, sends SIGHUP and waits until the reload took effect.
   void reload(const std::string& yaml) {
-    const size_t before = count_of(sluice().stderr_text(), "configuration reloaded");
+    const size_t before = count_occurrences(sluice().stderr_text(), "configuration reloaded");
     dir_.write("sluice-0.yaml", yaml);
     ASSERT_EQ(::kill(sluice().pid(), SIGHUP), 0);
     const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (count_of(sluice().stderr_text(), "configuration reloaded") == before) {
+    while (count_occurrences(sluice().stderr_text(), "configuration reloaded") == before) {
       ASSERT_EQ(sluice().stderr_text().find("reload failed"), std::string::npos)
           << sluice().describe();
       ASSERT_LT(Clock::now(), deadline) << "no reload\n" << sluice().describe();
@@ -128,7 +106,7 @@ TEST_F(LimitReloadTest, NewKeyOrAlgorithmStartsAfreshAndTheLogSaysWhy) {
                      "sliding_window"),
             std::string::npos)
       << log;
-  EXPECT_EQ(count_of(log, "state reset"), 2u) << log;
+  EXPECT_EQ(count_occurrences(log, "state reset"), 2u) << log;
 }
 
 // A global limit's state is its Redis bucket and the leased tokens: a new rate keeps both, and

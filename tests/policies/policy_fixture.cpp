@@ -283,6 +283,27 @@ std::string endpoints_yaml(const std::vector<std::string>& addresses,
   return y;
 }
 
+std::string limited_route_yaml(uint16_t port, const std::string& limit,
+                               const std::string& backend) {
+  return "workers: 1\n"
+         "listeners:\n"
+         "  - name: web\n"
+         "    listen: 127.0.0.1:" +
+         std::to_string(port) +
+         "\n"
+         "    protocol: http\n"
+         "    routes:\n"
+         "      - match: { path_prefix: / }\n"
+         "        cluster: c\n"
+         "        rate_limit: " +
+         limit +
+         "\n"
+         "clusters:\n"
+         "  - name: c\n"
+         "    endpoints:\n" +
+         endpoints_yaml({backend}) + "rate_limits:\n";
+}
+
 std::map<std::string, int> count_by_backend(const std::vector<HttpResponse>& responses) {
   std::map<std::string, int> counts;
   for (const auto& r : responses) ++counts[r.backend()];

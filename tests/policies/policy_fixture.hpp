@@ -119,6 +119,9 @@ class PolicyTest : public ::testing::Test {
 // YAML pieces. Endpoint lists: "      - { address: A }" lines for each address.
 std::string endpoints_yaml(const std::vector<std::string>& addresses,
                            const std::vector<int>& weights = {});
+// One worker, an http listener on `port` whose one route goes to cluster `c` (`backend`) under
+// rate limit `limit`, and the "rate_limits:" key line: the caller appends the limit's entry.
+std::string limited_route_yaml(uint16_t port, const std::string& limit, const std::string& backend);
 // `requests` entries of backend(): how many answers each backend name gave.
 std::map<std::string, int> count_by_backend(const std::vector<HttpResponse>& responses);
 

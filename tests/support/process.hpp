@@ -8,9 +8,18 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::testing {
+
+// How often `what` occurs in `text`: tests count log lines in a process's stderr_text()
+// ("said once, not once per attempt").
+inline size_t count_occurrences(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
 
 struct ExitStatus {
   bool exited = false;                // returned from main / called exit()
