@@ -7,13 +7,13 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <future>
 #include <thread>
 
+#include "tests/admin/admin_test_util.hpp"
 #include "tests/support/socket.hpp"
 
 namespace sluice::proxy::admin {
@@ -26,24 +26,8 @@ using sluice::testing::recv_until_eof;
 using sluice::testing::send_all;
 using sluice::testing::Socket;
 using sluice::testing::StreamEnd;
-
-// By hand: the config parser rightly refuses port 0, which tests need for a free port.
-config::Address loopback(uint16_t port) {
-  config::Address a;
-  a.text = "127.0.0.1:" + std::to_string(port);
-  auto* in = reinterpret_cast<sockaddr_in*>(&a.storage);
-  in->sin_family = AF_INET;
-  in->sin_port = htons(port);
-  in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.length = sizeof(sockaddr_in);
-  return a;
-}
-
-AdminResponse text(std::string body) {
-  AdminResponse r;
-  r.body = std::move(body);
-  return r;
-}
+using test::loopback;
+using test::text;
 
 // `size` bytes whose every position is checkable.
 std::string pattern(size_t size) {
@@ -449,45 +433,6 @@ TEST(AdminServer, OpenReportsErrorsAndKeepsTheOldSocket) {
   second.close();
   EXPECT_FALSE(second.is_open());
   EXPECT_EQ(second.port(), 0);
-}
-
-// Out of descriptors, the listener stays readable while its backlog waits: the
-// server must rest it (and retry), not wake the loop over and over.
-TEST(AdminServer, OutOfDescriptorsTheListenerRestsInsteadOfSpinning) {
-#if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "the sanitizer runtime itself needs free descriptors";
-#endif
-  ControlLoop loop;
-  AdminServer server(loop);
-  ASSERT_EQ(server.open(loopback(0)), "");
-  server.route("GET", "/live", [](const AdminRequest&) { return text("live\n"); });
-  std::string error;
-  Socket client = connect_loopback(server.port(), 2s, &error);  // waits in the backlog
-  ASSERT_TRUE(client.valid()) << error;
-  ASSERT_TRUE(send_all(client, "GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 2s));
-
-  // Take every descriptor left (under a lowered soft limit).
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
-  rlimit low = saved;
-  low.rlim_cur = 256;
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
-  std::vector<int> hogs;
-  for (int fd = ::dup(0); fd >= 0; fd = ::dup(0)) hogs.push_back(fd);
-  ASSERT_EQ(errno, EMFILE);
-  size_t handlers = 0;
-  const auto until = std::chrono::steady_clock::now() + 300ms;
-  while (std::chrono::steady_clock::now() < until) handlers += loop.run_once(50ms);
-  for (int fd : hogs) ::close(fd);
-  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
-  // A few retries (every 100 ms), not a busy loop.
-  EXPECT_LT(handlers, 20u);
-
-  // Descriptors are back: the waiting client is served.
-  for (int i = 0; i < 50 && server.connection_count() == 0; ++i) loop.run_once(20ms);
-  for (int i = 0; i < 10; ++i) loop.run_once(10ms);
-  const auto answer = recv_until_eof(client, 2s);
-  EXPECT_EQ(answer.data.rfind("HTTP/1.1 200 ", 0), 0u) << answer.data;
 }
 
 }  // namespace
