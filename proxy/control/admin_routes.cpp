@@ -93,10 +93,13 @@ void ControlPlane::install_admin_routes() {
   // and then sends traffic sees the new config; the loop goes on meanwhile.
   admin_.route_async(
       "POST", "/reload", [this](const admin::AdminRequest&, admin::AdminReply reply) {
-        reload([reply = std::move(reply)](const std::string& why) {
+        reload([this, reply = std::move(reply)](const std::string& why) {
           if (why.empty()) {
             LOG_INFO("POST /reload: configuration reloaded");
-            reply(admin::text_response(200, "reloaded\n"));
+            std::string body = "reloaded\n";
+            for (const std::string& line : restart_pending())
+              body += "restart pending: " + line + "\n";
+            reply(admin::text_response(200, body));
             return;
           }
           LOG_ERROR("POST /reload: reload failed; keeping the running config:\n%s", why.c_str());

@@ -83,6 +83,8 @@ class ControlPlane {
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   const StateStore& state() const { return state_; }
+  // The restart-only keys whose new value the last reload left waiting (restart_only.hpp).
+  const std::vector<std::string>& restart_pending() const { return restart_pending_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
 
  private:
@@ -96,8 +98,6 @@ class ControlPlane {
   // reload.cpp
   std::string apply_reload();
   std::string publish(std::shared_ptr<const Snapshot> snapshot, std::vector<uint64_t>& expected);
-  // What a reload cannot change without a restart; "" when nothing such changed.
-  std::string restart_only_changes(const config::Config& next) const;
   // A worker adopted something or finished: answers the reloads all adopted.
   void on_worker_event();
   void finish_reload(uint64_t id, bool timed_out);
@@ -129,6 +129,7 @@ class ControlPlane {
   control::ControlLoop::TimerId health_timer_ = 0;
   std::map<std::string, Carried> carried_;  // per cluster name
   std::map<uint64_t, PendingReload> pending_;
+  std::vector<std::string> restart_pending_;
   uint64_t next_reload_ = 1;
   ListenerSockets sockets_;
   std::vector<std::unique_ptr<Worker>> workers_;

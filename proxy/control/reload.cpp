@@ -1,11 +1,13 @@
-// Hot reload: re-reading the config file, refusing what cannot change without
-// a restart, publishing the new snapshot to every worker, and answering once
-// each has adopted it. The control loop never waits for the workers: they
-// post back when they have adopted (ControlPlane::on_worker_event).
+// Hot reload: re-reading the config file, keeping the running values of what
+// cannot change without a restart (restart_only.hpp), logging what changed, publishing the new
+// snapshot to every worker, and answering once each has adopted it. The control loop never waits
+// for the workers: they post back when they have adopted (ControlPlane::on_worker_event).
 #include <thread>
 
 #include "config/parse.hpp"
 #include "proxy/control/control_plane.hpp"
+#include "proxy/control/reload_summary.hpp"
+#include "proxy/control/restart_only.hpp"
 #include "proxy/control/snapshot_builder.hpp"
 #include "proxy/core/log.hpp"
 
@@ -40,13 +42,19 @@ std::string ControlPlane::apply_reload() {
     for (const auto& d : parsed.errors) why += d.to_string() + "\n";
     return why;
   }
+  std::vector<std::string> restart_pending =
+      keep_restart_only(*config_, static_cast<unsigned>(workers_.size()), parsed.config);
   auto next = std::make_shared<const config::Config>(std::move(parsed.config));
-  if (std::string why = restart_only_changes(*next); !why.empty()) return why;
   std::string error;
   auto snapshot = build_snapshot(next, state_, metrics_, error);
   if (!snapshot) return error + "\n";
   std::vector<uint64_t> expected;
   if (error = publish(snapshot, expected); !error.empty()) return error + "\n";
+  LOG_INFO("reload: config %s: %s", next->source_hash.c_str(),
+           describe_config_changes(*config_, *next).c_str());
+  for (const std::string& line : restart_pending) LOG_WARN("reload: %s", line.c_str());
+  restart_pending_ = std::move(restart_pending);
+  metrics_.set_restart_pending(!restart_pending_.empty());
   // What the reload did to rate-limit state: carried over (converted to new parameters) is
   // the rule, so only that is info; a reset (new key, algorithm or scope) is worth a warning.
   for (const StateStore::LimitChange& c : state_.take_limit_changes(*next)) {
@@ -110,25 +118,6 @@ void ControlPlane::finish_reload(uint64_t id, bool timed_out) {
   if (pending.done) pending.done("");
 }
 
-std::string ControlPlane::restart_only_changes(const config::Config& next) const {
-  std::string why;
-  if (worker_count_for(next) != workers_.size())
-    why += "workers: changing the worker count needs a restart\n";
-  const std::string admin_now = config_->admin ? config_->admin->listen.text : "";
-  const std::string admin_next = next.admin ? next.admin->listen.text : "";
-  if (admin_now != admin_next) why += "admin.listen: changing it needs a restart\n";
-  // Each worker maps its buffer ring once, at start.
-  if (config_->buffers.size != next.buffers.size || config_->buffers.count != next.buffers.count)
-    why += "buffers: changing their size or count needs a restart\n";
-  // The writer thread and its rings exist from start to exit (workers hold them).
-  const config::AccessLog& now = config_->log.access;
-  const config::AccessLog& then = next.log.access;
-  if (now.enabled != then.enabled ||
-      (now.enabled && (now.path != then.path || now.format != then.format)))
-    why += "log.access: turning it on or off, or changing its path or format, needs a restart\n";
-  return why;
-}
-
 void ControlPlane::carry_counts(const Snapshot& next) {
   for (const ClusterRuntime& old : snapshot_->clusters) {
     const ClusterRuntime* now = nullptr;
@@ -139,6 +128,25 @@ void ControlPlane::carry_counts(const Snapshot& next) {
       Carried::add_counts(carried.breaker, old.breaker->stats());
     if (old.outliers && (now == nullptr || now->outliers != old.outliers))
       carried.ejections += old.outliers->ejections();
+    if (now == nullptr) continue;
+    // Kept is the rule; a replaced breaker or detector starts afresh, which an operator
+    // watching an open breaker needs to know.
+    const char* name = old.config->name.c_str();
+    if (old.breaker && now->breaker && now->breaker != old.breaker) {
+      const bool was_closed = old.breaker->stats().state == limiter::BreakerState::closed;
+      if (was_closed) {
+        LOG_INFO("reload: cluster '%s': circuit breaker restarts closed (new settings)", name);
+      } else {
+        LOG_WARN("reload: cluster '%s': circuit breaker was %s and restarts closed (new settings)",
+                 name,
+                 old.breaker->stats().state == limiter::BreakerState::open ? "open" : "half-open");
+      }
+    }
+    if (old.outliers && now->outliers && now->outliers != old.outliers)
+      LOG_INFO(
+          "reload: cluster '%s': outlier detection restarts with no endpoint ejected "
+          "(new settings or endpoints)",
+          name);
   }
 }
 

@@ -29,6 +29,12 @@ void add_process(Families& out, const ProcessInfo& p) {
                  "unix time (seconds); 0 before any.",
                  MetricType::Gauge),
          {}, p.last_reload_success_seconds);
+  sample(out.add("sluice_config_restart_pending",
+                 "1 while the config file changes a key that needs a restart (workers, buffers, "
+                 "admin.listen, the access log's path or format): the last reload applied "
+                 "everything else and kept the running value of those; else 0.",
+                 MetricType::Gauge),
+         {}, p.restart_pending ? 1 : 0);
 }
 
 // Named and described as Prometheus' client libraries do, so standard dashboards work.

@@ -90,6 +90,7 @@ struct ProcessInfo {
   uint64_t access_log_dropped = 0;
   std::optional<ProcessUsage> usage;  // none: the process_* series are left out
   std::optional<bool> redis_up;       // none: no Redis configured (no series)
+  bool restart_pending = false;       // a reload left restart-only keys at their old values
 };
 
 class Registry {
@@ -116,6 +117,7 @@ class Registry {
   void config_loaded(std::string hash, std::chrono::system_clock::time_point when);
   void reload_succeeded(std::string hash, std::chrono::system_clock::time_point when);
   void reload_failed() { ++process_.reloads_failed; }
+  void set_restart_pending(bool pending) { process_.restart_pending = pending; }
   // The access log owns these counters; the caller copies them in just before render().
   void set_access_log_counts(uint64_t lines, uint64_t dropped);
   // The same for the process' CPU, memory and descriptors.

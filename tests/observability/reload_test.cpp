@@ -1,10 +1,12 @@
 // Hot reload through POST /reload and SIGHUP: new connections get the new
 // config, a request in flight finishes on the config it started with (a
 // keep-alive connection follows at its next request), limiter state survives
-// when its settings do, and an invalid file (or a change that needs a restart)
-// is refused with its reasons while the running config keeps serving.
+// when its settings do, an invalid file is refused with its reasons while the
+// running config keeps serving, and a change that needs a restart waits while
+// the rest applies.
 #include <signal.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "tests/observability/obs_fixture.hpp"
@@ -217,28 +219,51 @@ TEST_F(ReloadTest, AnInvalidFileIsRefusedWithPositionsAndTheRunningConfigStays) 
   EXPECT_EQ(wait_metric("sluice_config_reloads_total{result=\"success\"}", 1), 1);
 }
 
-TEST_F(ReloadTest, ChangesThatNeedARestartAreRefused) {
+TEST_F(ReloadTest, ChangesThatNeedARestartWaitWhileTheRestApplies) {
   ASSERT_TRUE(start_sluice(yaml({})));
+  EXPECT_EQ(scrape().get("sluice_config_restart_pending"), 0);
   AdminReply r = reload({.workers = "2", .body = "v2"});
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("workers"), std::string::npos) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("restart pending: workers: 2 waits for a restart; 1 keep running"),
+            std::string::npos)
+      << r.body;
+  EXPECT_EQ(fresh_body("/hello"), "v2");  // everything else applied
+  EXPECT_EQ(scrape().get("sluice_config_restart_pending"), 1);
+  EXPECT_EQ(json::parse(admin("GET", "/config").body).at("workers").as_int64(), 1);
 
-  // admin.listen: the new file names another admin port.
-  std::string moved = yaml({.body = "v2"});
+  // admin.listen: the new file names another admin port; the admin stays where it is.
+  std::string moved = yaml({.body = "v3"});
   const std::string admin_line = admin_yaml();
   moved.replace(moved.find(admin_line), admin_line.size(),
                 "admin: { listen: 127.0.0.1:" + std::to_string(free_loopback_port()) + " }\n");
   write_config(moved);
   r = admin("POST", "/reload");
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("admin.listen"), std::string::npos) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("restart pending: admin.listen: "), std::string::npos) << r.body;
+  EXPECT_EQ(fresh_body("/hello"), "v3");
 
-  r = reload({.body = "v2", .extra = "log: { access: { path: " + dir_.file("a.log") + " } }\n"});
-  EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("log.access"), std::string::npos) << r.body;
+  r = reload({.body = "v4", .extra = "log: { access: { path: " + dir_.file("a.log") + " } }\n"});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("restart pending: log.access: "), std::string::npos) << r.body;
+  EXPECT_EQ(fresh_body("/hello"), "v4");
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("a.log")));
+  EXPECT_NE(sluice().stderr_text().find("warn reload: log.access: "), std::string::npos)
+      << sluice().stderr_text();
 
-  EXPECT_EQ(fresh_body("/hello"), "v1");
-  EXPECT_EQ(scrape().get("sluice_config_reloads_total{result=\"failure\"}"), 3);
+  // Back to the running values: nothing waits any more.
+  r = reload({.body = "v5"});
+  EXPECT_EQ(r.body, "reloaded\n");
+  const MetricSet m = scrape();
+  EXPECT_EQ(m.get("sluice_config_restart_pending"), 0);
+  EXPECT_EQ(m.get("sluice_config_reloads_total{result=\"success\"}"), 4);
+}
+
+TEST_F(ReloadTest, TheLogSaysWhatAReloadChangedWithTheConfigHash) {
+  ASSERT_TRUE(start_sluice(yaml({})));
+  ASSERT_EQ(reload({.cluster = "b"}).status, 200);
+  const std::string hash = sha256_hex(read_file(config_path_));
+  const std::string line = "reload: config " + hash + ": listeners: ~web (routes: ~app, ~slow)";
+  EXPECT_NE(sluice().stderr_text().find(line), std::string::npos) << sluice().stderr_text();
 }
 
 TEST_F(ReloadTest, SighupReloadsLikePostReload) {

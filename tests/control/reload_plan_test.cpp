@@ -1,0 +1,96 @@
+// What a reload tells operators: the one-line summary of what changed (reload_summary) and
+// which restart-only keys keep their running value (restart_only), with exact texts.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config/parse.hpp"
+#include "proxy/control/control_plane.hpp"
+#include "proxy/control/reload_summary.hpp"
+#include "proxy/control/restart_only.hpp"
+
+namespace sluice::proxy {
+namespace {
+
+config::Config parse(const std::string& yaml) {
+  config::ParseResult r = config::parse_config_text(yaml, "t.yaml");
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return std::move(r.config);
+}
+
+std::string base(const std::string& top = "", const std::string& routes = "",
+                 const std::string& clusters = "") {
+  return top +
+         "listeners:\n"
+         "  - name: web\n"
+         "    listen: 127.0.0.1:18080\n"
+         "    protocol: http\n"
+         "    routes:\n"
+         "      - { name: app, match: { path_prefix: / }, cluster: a }\n" +
+         routes +
+         "clusters:\n"
+         "  - { name: a, endpoints: [ { address: 127.0.0.1:19001 } ] }\n" +
+         clusters;
+}
+
+TEST(ReloadSummaryTest, TheSameConfigIsNoChange) {
+  EXPECT_EQ(describe_config_changes(parse(base()), parse(base())), "no changes");
+}
+
+TEST(ReloadSummaryTest, NamesWhatWasAddedRemovedAndChanged) {
+  const config::Config before =
+      parse(base("", "", "  - { name: old, endpoints: [ { address: 127.0.0.1:19003 } ] }\n"));
+  const config::Config after =
+      parse(base("drain_timeout: 5s\n",
+                 "      - { name: api, match: { path_prefix: /api }, cluster: b }\n",
+                 "  - { name: b, endpoints: [ { address: 127.0.0.1:19002 } ] }\n"));
+  EXPECT_EQ(describe_config_changes(before, after),
+            "listeners: ~web (routes: +api); clusters: +b, -old; settings: drain_timeout");
+}
+
+TEST(ReloadSummaryTest, AChangedEndpointChangesItsCluster) {
+  std::string moved = base();
+  moved.replace(moved.find("19001"), 5, "19005");
+  EXPECT_EQ(describe_config_changes(parse(base()), parse(moved)), "clusters: ~a");
+}
+
+TEST(RestartOnlyTest, NothingWaitsWhenTheKeysStay) {
+  const config::Config running = parse(base("workers: 2\n"));
+  config::Config next = parse(base("workers: 2\n"));
+  EXPECT_TRUE(keep_restart_only(running, 2, next).empty());
+}
+
+TEST(RestartOnlyTest, EachChangedKeyWaitsAndKeepsItsRunningValue) {
+  const config::Config running =
+      parse(base("workers: 1\nadmin: { listen: 127.0.0.1:19901 }\n"
+                 "log: { access: { path: stdout, sample: 1 } }\n"));
+  config::Config next =
+      parse(base("workers: 2\nadmin: { listen: 127.0.0.1:19902, allowed_hosts: [a.example] }\n"
+                 "buffers: { size: 8KiB }\nlog: { access: { path: /tmp/a.log, sample: 0.5 } }\n"));
+  const auto pending = keep_restart_only(running, 1, next);
+  ASSERT_EQ(pending.size(), 4u);
+  EXPECT_EQ(pending[0], "workers: 2 waits for a restart; 1 keep running");
+  EXPECT_EQ(pending[1], "admin.listen: 127.0.0.1:19902 waits for a restart; 127.0.0.1:19901 stays");
+  EXPECT_EQ(pending[2], "buffers: 1024 x 8192 B wait for a restart; 1024 x 16384 B stay");
+  EXPECT_EQ(pending[3],
+            "log.access: /tmp/a.log (json) waits for a restart; stdout (json) stays");
+  EXPECT_EQ(next.workers, 1u);
+  EXPECT_EQ(next.admin->listen.text, "127.0.0.1:19901");
+  // The rest of the admin section and the access log's sample rate follow the reload.
+  EXPECT_EQ(next.admin->allowed_hosts, std::vector<std::string>{"a.example"});
+  EXPECT_EQ(next.buffers.size, 16u * 1024);
+  EXPECT_EQ(next.log.access.path, "stdout");
+  EXPECT_EQ(next.log.access.sample, 0.5);
+}
+
+TEST(RestartOnlyTest, AddingOrRemovingTheAdminListenerWaits) {
+  const config::Config running = parse(base());
+  config::Config next = parse(base("admin: { listen: 127.0.0.1:19901 }\n"));
+  const auto pending = keep_restart_only(running, worker_count_for(running), next);
+  ASSERT_FALSE(pending.empty());
+  EXPECT_EQ(pending.back(), "admin.listen: 127.0.0.1:19901 waits for a restart; off stays");
+  EXPECT_FALSE(next.admin.has_value());
+}
+
+}  // namespace
+}  // namespace sluice::proxy
