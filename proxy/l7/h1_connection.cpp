@@ -120,8 +120,12 @@ void H1Connection::drive() {
       abort(/*reset=*/true);
       return;
     }
-    if (flags_.close_after_flush) end_exchange();
-    if (request_state_ == RequestState::done && flags_.response_done) finish_exchange();
+    // An exchange ends when its response's last byte has left (the access log's duration
+    // and the request duration histogram measure to there): a keep-alive connection moves
+    // on to the next request once the send completes; a closing one ends it in maybe_linger.
+    if (request_state_ == RequestState::done && flags_.response_done && client_->drained() &&
+        !flags_.close_after_flush)
+      finish_exchange();
     read_requests();
   } while (flags_.again && !flags_.closing);
   flags_.driving = false;

@@ -55,7 +55,7 @@ void H1Connection::read_request_bytes() {
         if (status == http::Status::done) {
           request_state_ = RequestState::done;
           request_->exchange.on_request_end();
-          if (flags_.response_done) finish_exchange();
+          if (flags_.response_done) flags_.again = true;  // drive() finishes it once sent
         }
         continue;
       }
