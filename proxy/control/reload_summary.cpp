@@ -99,7 +99,8 @@ std::string describe_config_changes(const config::Config& before, const config::
       settings += (settings.empty() ? "" : ", ") + std::string(key);
   }
   for (const auto& [key, value] : a)
-    if (!skip(key) && !b.contains(key)) settings += (settings.empty() ? "" : ", ") + std::string(key);
+    if (!skip(key) && !b.contains(key))
+      settings += (settings.empty() ? "" : ", ") + std::string(key);
   add("settings", settings);
   return out.empty() ? "no changes" : out;
 }

@@ -172,12 +172,16 @@ void Exchange::respond(const LocalResponse& response) {
 void Exchange::note_response(int status, std::string_view error) {
   record_.status = status;
   record_.error = error;
-  metrics::RouteStats* stats = request_.route != nullptr ? request_.route->stats.get()
-                                                         : client_.listener->unrouted_stats.get();
-  if (stats != nullptr)
+  if (metrics::RouteStats* stats = route_stats())
     stats->per_worker.at(client_.host->worker_index())
-        .responses[metrics::code_class_index(status)]
-        .add();
+        .count(request_.head != nullptr ? metrics::method_index(request_.head->method)
+                                        : metrics::kOtherMethod,
+               status);
+}
+
+metrics::RouteStats* Exchange::route_stats() const {
+  return request_.route != nullptr ? request_.route->stats.get()
+                                   : client_.listener->unrouted_stats.get();
 }
 
 bool Exchange::on_request_body(uint16_t buffer, uint32_t offset, uint32_t length,
@@ -228,6 +232,11 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   response_.phase = Phase::none;
   breaker_.cancel();
   request_permit_.reset();
+  // Answered requests only: one cut off before any response has no duration to speak of.
+  if (record_.status != 0)
+    if (metrics::RouteStats* stats = route_stats())
+      stats->per_worker.at(client_.host->worker_index())
+          .duration.observe_ns(clock::monotonic_ns() - record_.start_ns);
   access_log::RecordRing* ring = client_.host->access_log();
   if (ring == nullptr) return;
   RecordText text;

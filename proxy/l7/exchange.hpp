@@ -102,6 +102,8 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   static void forward_payload(void* context, size_t offset, size_t length);
   UpstreamConnection* upstream() const { return attempt_.connection(); }
   metrics::ClusterCounters& cluster_counters() const;
+  // Where the client-facing response counts go: the route's, or the listener's unrouted ones.
+  metrics::RouteStats* route_stats() const;
 
   // Who asked: the connection's host and listener, and the client, for keys and the log.
   struct Client {

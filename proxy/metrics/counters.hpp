@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace sluice::proxy::metrics {
 
@@ -41,6 +42,7 @@ class Gauge {
 
 // Status classes 1xx..5xx as indexes 0..4 (anything else counts as 5xx).
 constexpr size_t kCodeClasses = 5;
+constexpr const char* kCodeClassNames[kCodeClasses] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 constexpr size_t code_class_index(int status) noexcept {
   return status >= 100 && status < 600 ? static_cast<size_t>(status / 100 - 1) : 4;
 }
@@ -93,9 +95,54 @@ struct ListenerCounters {
   Counter over_limit;  // connections closed at accept: max_connections reached
 };
 
-// HTTP responses sent for one (listener, route, cluster), by status class.
+// Request methods as a bounded label: the registered ones people graph, and OTHER for
+// anything else (extension methods, or none read from a malformed request), so a client
+// cannot mint series.
+constexpr size_t kMethods = 10;
+constexpr const char* kMethodNames[kMethods] = {"GET",     "HEAD",    "POST",  "PUT",   "DELETE",
+                                                "CONNECT", "OPTIONS", "TRACE", "PATCH", "OTHER"};
+constexpr uint8_t kOtherMethod = kMethods - 1;
+constexpr uint8_t method_index(std::string_view method) noexcept {
+  for (uint8_t i = 0; i < kOtherMethod; ++i)
+    if (method == kMethodNames[i]) return i;
+  return kOtherMethod;
+}
+
+// HTTP responses sent for one (listener, route, cluster), by method and exact status, and
+// how long they took. Statuses are whatever the endpoints send, so the exact pairs live in a
+// small table filled in the order they are first seen; a route that meets more distinct
+// pairs than it holds counts the rest by class (code "other"), keeping the series bounded.
 struct RouteCounters {
-  Counter responses[kCodeClasses];
+  static constexpr size_t kPairs = 32;
+  static constexpr uint32_t pair_key(uint8_t method, int status) noexcept {
+    return uint32_t{method} << 16 | static_cast<uint32_t>(status < 0 || status > 999 ? 0 : status);
+  }
+
+  // Worker thread (the slot's owner). Publishes a new pair with a release store of `used`.
+  void count(uint8_t method, int status) noexcept {
+    const uint32_t key = pair_key(method, status);
+    const uint32_t n = used.load(std::memory_order_relaxed);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (keys[i] == key) {
+        counts[i].add();
+        return;
+      }
+    }
+    if (n < kPairs) {
+      keys[n] = key;
+      counts[n].add();
+      used.store(n + 1, std::memory_order_release);
+      return;
+    }
+    overflow[method][code_class_index(status)].add();
+  }
+
+  // keys[i] is written once, before `used` makes it visible; readers load `used` (acquire).
+  uint32_t keys[kPairs];
+  Counter counts[kPairs];
+  std::atomic<uint32_t> used{0};
+  Counter overflow[kMethods][kCodeClasses];
+  LatencyHistogram duration;  // request's first byte to its response's last byte sent
 };
 
 // Upstream side of one cluster.

@@ -22,8 +22,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-constexpr const char* kCodeClassNames[kCodeClasses] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-
 // Sum of one counter or gauge over every worker's slot.
 template <class Slot, class Field>
 auto sum(const PerWorker<Slot>& slots, Field field) {
@@ -38,10 +36,6 @@ double sum_column(const PerWorker<Slot>& slots, double (*value)(const Slot&)) {
   double total = 0;
   for (unsigned w = 0; w < slots.size(); ++w) total += value(slots.at(w));
   return total;
-}
-
-double seconds_from_ns(uint64_t ns) {
-  return static_cast<double>(ns) / 1e9;
 }
 
 void add_listeners(Families& out, const std::vector<std::shared_ptr<const ListenerStats>>& all) {
@@ -88,25 +82,6 @@ void add_listeners(Families& out, const std::vector<std::shared_ptr<const Listen
     auto& family = out.add(col.name, col.help, col.type);
     for (const auto& l : all)
       sample(family, {{"listener", l->name}}, sum_column(l->per_worker, col.value));
-  }
-}
-
-void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStats>>& all) {
-  auto& family = out.add("sluice_http_requests_total",
-                         "HTTP responses sent to clients, by status class (count). route=\"\": "
-                         "no route matched; cluster=\"\": answered by sluice itself.",
-                         MetricType::Counter);
-  for (const auto& r : all) {
-    for (size_t c = 0; c < kCodeClasses; ++c) {
-      auto n = sum(
-          r->per_worker, [c](auto& s) -> auto& { return s.responses[c]; });
-      sample(family,
-             {{"listener", r->listener},
-              {"route", r->route},
-              {"cluster", r->cluster},
-              {"code_class", kCodeClassNames[c]}},
-             double(n));
-    }
   }
 }
 
@@ -171,29 +146,10 @@ void add_cluster_durations(Families& out,
                          "Time from dispatch to response head (HTTP), or to connected (TCP), "
                          "in seconds.",
                          MetricType::Histogram);
-  for (const auto& cl : all) {
-    // Each bucket is read once, so the cumulative counts are monotone and _count equals the
-    // +Inf bucket even while workers keep observing.
-    uint64_t buckets[kLatencyBuckets + 1] = {};
-    uint64_t sum_ns = 0;
-    for (unsigned w = 0; w < cl->per_worker.size(); ++w) {
-      const auto& h = cl->per_worker.at(w).duration;
-      for (size_t b = 0; b <= kLatencyBuckets; ++b) buckets[b] += h.buckets[b].value();
-      sum_ns += h.sum_ns.value();
-    }
-    ClientMetric m;
-    m.label = {{"cluster", cl->name}};
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b <= kLatencyBuckets; ++b) {
-      cumulative += buckets[b];
-      double bound = b < kLatencyBuckets ? seconds_from_ns(kLatencyBoundsNs[b])
-                                         : std::numeric_limits<double>::infinity();
-      m.histogram.bucket.push_back({cumulative, bound});
-    }
-    m.histogram.sample_count = cumulative;
-    m.histogram.sample_sum = seconds_from_ns(sum_ns);
-    family.metric.push_back(std::move(m));
-  }
+  for (const auto& cl : all)
+    family.metric.push_back(
+        histogram_of(cl->per_worker, [](const ClusterCounters& c) -> auto& { return c.duration; },
+                     {{"cluster", cl->name}}));
 }
 
 void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const RateLimitStats>>& all) {

@@ -7,9 +7,11 @@
 //
 // Output conventions:
 // - Per-worker slots are summed; label sets are emitted in key order.
-// - sluice_http_requests_total and sluice_upstream_responses_total emit all five code
-//   classes for every route/cluster, zeros included: a series that appears only with its
-//   first increment loses that increment to rate().
+// - sluice_upstream_responses_total emits all five code classes for every cluster, zeros
+//   included: a series that appears only with its first increment loses that increment to
+//   rate(). sluice_http_requests_total cannot (its exact code and method pairs are not known
+//   in advance): its series appear with their first response, as in Prometheus' own client
+//   libraries, and each route holds at most RouteCounters::kPairs distinct pairs per worker.
 // - Families with no series at all (no rate-limit policy configured, say) are left out,
 //   except sluice_endpoint_series_dropped and the process-level ones, which are always there.
 // - Endpoint series are capped by Registry::endpoint_series_cap() (counted in endpoints,

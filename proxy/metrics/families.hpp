@@ -5,7 +5,10 @@
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
 
+#include <cstdint>
 #include <deque>
+#include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +49,34 @@ inline void sample(prometheus::MetricFamily& family, Labels labels, double value
   family.metric.push_back(std::move(m));
 }
 
+// One histogram series from every worker's copy of a LatencyHistogram (`get` picks it out of
+// a slot). Each bucket is read once, so the cumulative counts are monotone and _count equals
+// the +Inf bucket even while workers keep observing.
+template <class Slot, class Get>
+prometheus::ClientMetric histogram_of(const PerWorker<Slot>& slots, Get get, Labels labels) {
+  uint64_t buckets[kLatencyBuckets + 1] = {};
+  uint64_t sum_ns = 0;
+  for (unsigned w = 0; w < slots.size(); ++w) {
+    const LatencyHistogram& h = get(slots.at(w));
+    for (size_t b = 0; b <= kLatencyBuckets; ++b) buckets[b] += h.buckets[b].value();
+    sum_ns += h.sum_ns.value();
+  }
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b <= kLatencyBuckets; ++b) {
+    cumulative += buckets[b];
+    const double bound = b < kLatencyBuckets ? static_cast<double>(kLatencyBoundsNs[b]) / 1e9
+                                             : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back({cumulative, bound});
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = static_cast<double>(sum_ns) / 1e9;
+  return m;
+}
+
+// HTTP responses to clients by method and code, and their durations (exposition_routes.cpp).
+void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStats>>& all);
 // Build info, start time, config identity and reloads.
 void add_process(Families& out, const ProcessInfo& p);
 // The standard process_* series, when the caller read them.

@@ -40,10 +40,9 @@ TEST(ReloadSummaryTest, TheSameConfigIsNoChange) {
 TEST(ReloadSummaryTest, NamesWhatWasAddedRemovedAndChanged) {
   const config::Config before =
       parse(base("", "", "  - { name: old, endpoints: [ { address: 127.0.0.1:19003 } ] }\n"));
-  const config::Config after =
-      parse(base("drain_timeout: 5s\n",
-                 "      - { name: api, match: { path_prefix: /api }, cluster: b }\n",
-                 "  - { name: b, endpoints: [ { address: 127.0.0.1:19002 } ] }\n"));
+  const config::Config after = parse(base(
+      "drain_timeout: 5s\n", "      - { name: api, match: { path_prefix: /api }, cluster: b }\n",
+      "  - { name: b, endpoints: [ { address: 127.0.0.1:19002 } ] }\n"));
   EXPECT_EQ(describe_config_changes(before, after),
             "listeners: ~web (routes: +api); clusters: +b, -old; settings: drain_timeout");
 }
@@ -72,8 +71,7 @@ TEST(RestartOnlyTest, EachChangedKeyWaitsAndKeepsItsRunningValue) {
   EXPECT_EQ(pending[0], "workers: 2 waits for a restart; 1 keep running");
   EXPECT_EQ(pending[1], "admin.listen: 127.0.0.1:19902 waits for a restart; 127.0.0.1:19901 stays");
   EXPECT_EQ(pending[2], "buffers: 1024 x 8192 B wait for a restart; 1024 x 16384 B stay");
-  EXPECT_EQ(pending[3],
-            "log.access: /tmp/a.log (json) waits for a restart; stdout (json) stays");
+  EXPECT_EQ(pending[3], "log.access: /tmp/a.log (json) waits for a restart; stdout (json) stays");
   EXPECT_EQ(next.workers, 1u);
   EXPECT_EQ(next.admin->listen.text, "127.0.0.1:19901");
   // The rest of the admin section and the access log's sample rate follow the reload.

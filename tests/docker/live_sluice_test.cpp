@@ -254,6 +254,10 @@ TEST_F(LiveSluice, ServesEveryMetricAndLabelTheDashboardQueries) {
   // Traffic first, so the counters the dashboard rates have moved (the families exist anyway).
   get_through("web");
   get_through("web-l4");
+  // And a 5xx: sluice_http_requests_total's series appear with their first response (exact
+  // code and method), so the error-rate panel's code_class="5xx" needs one to match.
+  for (auto& b : backends_) b.process.stop();
+  EXPECT_GE(http(ports_["web"], "GET", "/").status, 500) << sluice_->describe();
 
   auto metrics = http(admin_port_, "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200) << sluice_->describe();

@@ -39,28 +39,64 @@ TEST(Exposition, ListenerCountersAreSummedOverWorkers) {
   EXPECT_EQ(sample(text, R"(sluice_listener_info{listener="web",protocol="http"})"), 1);
 }
 
-TEST(Exposition, RouteResponsesEmitAllFiveClasses) {
+TEST(Exposition, RouteResponsesByMethodAndExactCodeAreSummedOverWorkers) {
   Registry r(3);
   auto route = r.route("web", "users", "api");
   auto unmatched = r.route("web", "", "");
-  route->per_worker.at(0).responses[code_class_index(200)].add(4);
-  route->per_worker.at(2).responses[code_class_index(204)].add(3);
-  route->per_worker.at(1).responses[code_class_index(503)].add(2);
-  route->per_worker.at(1).responses[code_class_index(999)].add(1);  // odd status: 5xx
-  unmatched->per_worker.at(2).responses[code_class_index(404)].add(6);
+  auto count = [](RouteStats& s, unsigned w, std::string_view method, int status, int times) {
+    for (int i = 0; i < times; ++i) s.per_worker.at(w).count(method_index(method), status);
+  };
+  count(*route, 0, "GET", 200, 4);
+  count(*route, 2, "GET", 200, 3);  // another worker's table, another order
+  count(*route, 2, "POST", 204, 1);
+  count(*route, 1, "BREW", 503, 2);  // not a registered method: OTHER
+  count(*route, 1, "GET", 1000, 1);  // no real status: code "other", class 5xx
+  count(*unmatched, 2, "HEAD", 404, 6);
 
   auto text = render(r, {});
-  const std::string prefix = R"(sluice_http_requests_total{listener="web",route="users",)"
-                             R"(cluster="api",code_class=")";
-  EXPECT_EQ(sample(text, prefix + R"(1xx"})"), 0);
-  EXPECT_EQ(sample(text, prefix + R"(2xx"})"), 7);
-  EXPECT_EQ(sample(text, prefix + R"(3xx"})"), 0);
-  EXPECT_EQ(sample(text, prefix + R"(4xx"})"), 0);
-  EXPECT_EQ(sample(text, prefix + R"(5xx"})"), 3);
+  const std::string prefix =
+      R"(sluice_http_requests_total{listener="web",route="users",cluster="api",method=")";
+  EXPECT_EQ(sample(text, prefix + R"(GET",code="200",code_class="2xx"})"), 7);
+  EXPECT_EQ(sample(text, prefix + R"(POST",code="204",code_class="2xx"})"), 1);
+  EXPECT_EQ(sample(text, prefix + R"(OTHER",code="503",code_class="5xx"})"), 2);
+  EXPECT_EQ(sample(text, prefix + R"(GET",code="other",code_class="5xx"})"), 1);
   EXPECT_EQ(sample(text, R"(sluice_http_requests_total{listener="web",route="",cluster="",)"
-                         R"(code_class="4xx"})"),
+                         R"(method="HEAD",code="404",code_class="4xx"})"),
             6);
-  EXPECT_EQ(samples_of(text, "sluice_http_requests_total").size(), 10u);
+  EXPECT_EQ(samples_of(text, "sluice_http_requests_total").size(), 5u);
+}
+
+TEST(Exposition, ARouteBeyondItsDistinctCodesCountsTheRestByClass) {
+  Registry r(1);
+  auto route = r.route("web", "odd", "api");
+  RouteCounters& c = route->per_worker.at(0);
+  for (int status = 200; status < 200 + int(RouteCounters::kPairs); ++status) c.count(0, status);
+  c.count(0, 299);  // one pair too many
+  c.count(0, 299);
+  c.count(0, 200);  // a known pair still counts exactly
+  auto text = render(r, {});
+  EXPECT_EQ(sample(text, R"(sluice_http_requests_total{listener="web",route="odd",cluster="api",)"
+                         R"(method="GET",code="200",code_class="2xx"})"),
+            2);
+  EXPECT_EQ(sample(text, R"(sluice_http_requests_total{listener="web",route="odd",cluster="api",)"
+                         R"(method="GET",code="other",code_class="2xx"})"),
+            2);
+  EXPECT_EQ(samples_of(text, "sluice_http_requests_total").size(), RouteCounters::kPairs + 1);
+}
+
+TEST(Exposition, RequestDurationsAreAHistogramPerRoute) {
+  Registry r(2);
+  auto route = r.route("web", "users", "api");
+  route->per_worker.at(0).duration.observe_ns(2'000'000);    // 2 ms
+  route->per_worker.at(1).duration.observe_ns(300'000'000);  // 300 ms
+  auto text = render(r, {});
+  const std::string labels = R"({listener="web",route="users",cluster="api")";
+  EXPECT_EQ(sample(text, "sluice_http_request_duration_seconds_count" + labels + "}"), 2);
+  EXPECT_EQ(
+      sample(text, "sluice_http_request_duration_seconds_bucket" + labels + R"(,le="0.0025"})"), 1);
+  EXPECT_EQ(sample(text, "sluice_http_request_duration_seconds_bucket" + labels + R"(,le="0.5"})"),
+            2);
+  EXPECT_DOUBLE_EQ(sample(text, "sluice_http_request_duration_seconds_sum" + labels + "}"), 0.302);
 }
 
 TEST(Exposition, ClusterCountersAreSummedOverWorkers) {

@@ -39,8 +39,9 @@ std::string render_everything() {
     web->per_worker.at(w).connections.add(3);
     web->per_worker.at(w).active.add(1);
     odd->per_worker.at(w).bytes_received.add(10);
-    route->per_worker.at(w).responses[1].add(5);
-    unmatched->per_worker.at(w).responses[3].add(1);
+    for (int i = 0; i < 5; ++i) route->per_worker.at(w).count(method_index("GET"), 200);
+    unmatched->per_worker.at(w).count(method_index("GET"), 404);
+    route->per_worker.at(w).duration.observe_ns(3'000'000 * (w + 1));
     cluster->per_worker.at(w).requests.add(5);
     cluster->per_worker.at(w).duration.observe_ns(2'000'000 * (w + 1));
     policy->per_worker.at(w).limited.add(1);
@@ -121,6 +122,7 @@ TEST(Promtool, EveryFamilyIsPresentWithHelp) {
                             "sluice_downstream_bytes_received_total",
                             "sluice_downstream_bytes_sent_total",
                             "sluice_http_requests_total",
+                            "sluice_http_request_duration_seconds",
                             "sluice_upstream_requests_total",
                             "sluice_upstream_responses_total",
                             "sluice_upstream_connect_failures_total",

@@ -96,15 +96,20 @@ TEST_F(MetricsTrafficTest, HttpCountersAreExactAfterKnownTraffic) {
     EXPECT_EQ(limited, 2);
   }
 
-  auto requests = [](const char* route, const char* cluster, const char* code) {
+  // Exact code and a bounded method label besides the class (OTHER: a malformed request
+  // has no method to speak of).
+  auto requests = [](const char* route, const char* cluster, const char* method, const char* code,
+                     const char* code_class) {
     return std::string("sluice_http_requests_total{listener=\"web\",route=\"") + route +
-           "\",cluster=\"" + cluster + "\",code_class=\"" + code + "\"}";
+           "\",cluster=\"" + cluster + "\",method=\"" + method + "\",code=\"" + code +
+           "\",code_class=\"" + code_class + "\"}";
   };
-  EXPECT_EQ(wait_metric(requests("app", "c", "2xx"), 7), 7);
-  EXPECT_EQ(wait_metric(requests("1", "", "4xx"), 3), 3);
-  EXPECT_EQ(wait_metric(requests("limited", "", "2xx"), 3), 3);
-  EXPECT_EQ(wait_metric(requests("limited", "", "4xx"), 2), 2);
-  EXPECT_EQ(wait_metric(requests("", "", "4xx"), 3), 3);  // 2 no-route + 1 malformed
+  EXPECT_EQ(wait_metric(requests("app", "c", "GET", "200", "2xx"), 7), 7);
+  EXPECT_EQ(wait_metric(requests("1", "", "GET", "404", "4xx"), 3), 3);
+  EXPECT_EQ(wait_metric(requests("limited", "", "GET", "200", "2xx"), 3), 3);
+  EXPECT_EQ(wait_metric(requests("limited", "", "GET", "429", "4xx"), 2), 2);
+  EXPECT_EQ(wait_metric(requests("", "", "GET", "404", "4xx"), 2), 2);    // no route
+  EXPECT_EQ(wait_metric(requests("", "", "OTHER", "400", "4xx"), 1), 1);  // malformed
   EXPECT_EQ(wait_metric("sluice_downstream_connections_active{listener=\"web\"}", 0), 0);
   EXPECT_EQ(wait_metric("sluice_downstream_bytes_sent_total{listener=\"web\"}", double(received)),
             double(received));
@@ -112,7 +117,15 @@ TEST_F(MetricsTrafficTest, HttpCountersAreExactAfterKnownTraffic) {
   const MetricSet m = scrape();
   EXPECT_EQ(m.sum("sluice_http_requests_total"), 18)
       << "a response was counted twice or not at all";
-  EXPECT_EQ(m.get(requests("app", "c", "5xx")), 0);
+  EXPECT_EQ(m.sum("sluice_http_requests_total", {{"code_class", "5xx"}}), 0);
+  // The client-facing duration histogram counts every answered request once.
+  EXPECT_EQ(m.get("sluice_http_request_duration_seconds_count{listener=\"web\",route=\"app\","
+                  "cluster=\"c\"}"),
+            7);
+  EXPECT_EQ(m.sum("sluice_http_request_duration_seconds_count"), 18);
+  EXPECT_GT(m.get("sluice_http_request_duration_seconds_sum{listener=\"web\",route=\"app\","
+                  "cluster=\"c\"}"),
+            0);
   EXPECT_EQ(m.get("sluice_upstream_requests_total{cluster=\"c\"}"), 7);
   EXPECT_EQ(m.get("sluice_upstream_responses_total{cluster=\"c\",code_class=\"2xx\"}"), 7);
   EXPECT_EQ(m.sum("sluice_upstream_responses_total", {{"cluster", "c"}}), 7);

@@ -365,6 +365,17 @@ double ObsTest::wait_metric(const std::string& series, double expected, Millis t
   }
 }
 
+double ObsTest::wait_sum(std::string_view name,
+                         const std::vector<std::pair<std::string, std::string>>& labels,
+                         double expected, Millis timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const double last = scrape_quiet().sum(name, labels);
+    if (last == expected || Clock::now() >= deadline || !sluice_->running()) return last;
+    std::this_thread::sleep_for(Millis(10));
+  }
+}
+
 std::vector<boost::json::object> ObsTest::wait_log_lines(const std::string& path, size_t n,
                                                          Millis timeout) {
   const auto deadline = Clock::now() + timeout;

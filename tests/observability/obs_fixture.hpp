@@ -121,6 +121,10 @@ class ObsTest : public ::testing::Test {
   // saw its response). Returns the last value seen (NaN: absent), so a test
   // writes EXPECT_EQ(wait_metric(s, 7), 7).
   double wait_metric(const std::string& series, double expected, Millis timeout = Millis(5000));
+  // The same for MetricSet::sum(name, labels).
+  double wait_sum(std::string_view name,
+                  const std::vector<std::pair<std::string, std::string>>& labels, double expected,
+                  Millis timeout = Millis(5000));
 
   // Polls the access log file until it holds at least `n` lines; returns what
   // it holds then (parse errors are test failures).
