@@ -89,6 +89,18 @@ void append_ms(std::string& out, int64_t ns) {
   out.append(digits, 3);
 }
 
+// "HTTP/1.1" (quoted in JSON when `none` is "null"), or `none` when no request line was read.
+void append_protocol(std::string& out, uint8_t version, std::string_view none) {
+  if (version != 10 && version != 11) {
+    out += none;
+    return;
+  }
+  const bool json = none == "null";
+  if (json) out += '"';
+  out += version == 10 ? "HTTP/1.0" : "HTTP/1.1";
+  if (json) out += '"';
+}
+
 void append_hex_escape(std::string& out, unsigned char c) {
   static constexpr char kHex[] = "0123456789abcdef";
   const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 0xF]};
@@ -264,9 +276,21 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
     out += ",\"path\":";
     append_json_string(out, r.path.view());
     if (r.path.truncated) out += ",\"path_truncated\":true";
+    out += ",\"protocol\":";
+    append_protocol(out, r.http_version, "null");
+    out += ",\"host\":";
+    append_json_string(out, r.host.view());
+    out += ",\"user_agent\":";
+    append_json_string(out, r.user_agent.view());
     // HTTP only: a TCP connection has no status (not 0) and no request id.
     out += ",\"status\":";
     append_int(out, r.status);
+    out += ",\"upstream_status\":";
+    if (r.upstream_status == 0) {
+      out += "null";
+    } else {
+      append_int(out, r.upstream_status);
+    }
   }
   out += ",\"bytes_received\":";
   append_int(out, r.bytes_received);
@@ -310,6 +334,8 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
     out += ' ';
     append_text_field(out, r.path.view());
     if (r.path.truncated) out += "...";
+    out += ' ';
+    append_protocol(out, r.http_version, "-");
     out += "\" ";
     append_int(out, r.status);
   }
@@ -337,6 +363,14 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
   out += " endpoint=";
   append_text_field(out, r.endpoint.view());
   if (http) {
+    out += " upstream_status=";
+    if (r.upstream_status == 0) {
+      out += '-';
+    } else {
+      append_int(out, r.upstream_status);
+    }
+    out += " host=";
+    append_text_field(out, r.host.view());
     out += " id=";
     append_text_field(out, r.request_id.view());
   }

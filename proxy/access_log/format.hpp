@@ -29,13 +29,16 @@ void append_rfc3339_ms(std::string& out, int64_t unix_ns);
 
 class LineFormatter {
  public:
-  // `"time":…,"kind":…,…,"error":…}` and '\n'. tcp lines omit method, path and
-  // route; "path_truncated":true appears only when the path was cut;
-  // upstream_duration_ms and error are null when there was none.
+  // `"time":…,"kind":…,…,"error":…}` and '\n'. tcp lines omit route, method, path,
+  // protocol, host, user_agent, status, upstream_status and request_id;
+  // "path_truncated":true appears only when the path was cut; protocol,
+  // upstream_status, upstream_duration_ms and error are null when there was none.
+  // Every field is described in docs/access-log.md.
   void append_json(std::string& out, const AccessRecord& record);
 
-  // time kind client ["METHOD path"] status rx= tx= dur= up= listener= route=
-  // cluster= endpoint= id= rl= breaker= err= and '\n'. Empty fields print "-";
+  // time kind client ["METHOD path PROTOCOL"] status rx= tx= dur= up= listener= route=
+  // cluster= endpoint= [upstream_status= host= id=] rl= breaker= err= and '\n' (the user
+  // agent is JSON-only). Empty fields print "-";
   // a cut path ends in "..."; bytes outside printable UTF-8 print as \xNN.
   void append_text(std::string& out, const AccessRecord& record);
 

@@ -68,6 +68,8 @@ struct AccessRecord {
   uint64_t bytes_received = 0;        // from the client
   uint64_t bytes_sent = 0;            // to the client
   int32_t status = 0;                 // HTTP status; tcp: 0 or a result code
+  int16_t upstream_status = 0;        // the last attempt's response status; 0: none
+  uint8_t http_version = 0;           // 10 or 11; 0: no request line was read (or tcp)
   Kind kind = Kind::http;
   LimitOutcome rate_limit = LimitOutcome::none;
   BreakerOutcome breaker = BreakerOutcome::none;
@@ -77,13 +79,16 @@ struct AccessRecord {
   FixedText<64> route;  // http only
   FixedText<64> cluster;
   FixedText<64> endpoint;
-  FixedText<16> method;      // http only
-  FixedText<kPathMax> path;  // http only; raw request target
+  FixedText<16> method;       // http only
+  FixedText<kPathMax> path;   // http only; raw request target
+  FixedText<128> host;        // http only; the Host header (authority) as received
+  FixedText<160> user_agent;  // http only
   FixedText<64> request_id;
   FixedText<40> error;  // e.g. the x-sluice-error token; empty: none
 };
 
 static_assert(std::is_trivially_copyable_v<AccessRecord>);
-static_assert(sizeof(AccessRecord) <= 1024);
+// A ring slot each: 4096 per worker by default, touched only as the ring fills.
+static_assert(sizeof(AccessRecord) <= 1536);
 
 }  // namespace sluice::access_log

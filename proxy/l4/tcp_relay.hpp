@@ -26,6 +26,7 @@ class TcpRelay final : public Session, public StreamOwner, public UpstreamOwner,
 
   void start() override;
   void abort() override;
+  void cut(std::string_view reason) override { fail(reason); }
   // A relay runs until both sides are done (or the drain deadline).
   void drain() override {}
 

@@ -249,6 +249,10 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   if (request_.head != nullptr) {
     text.method = request_.head->method;
     text.path = request_.head->target;
+    text.host = request_.head->host;
+    if (const http::Header* agent = request_.head->find("user-agent"))
+      text.user_agent = agent->value;
+    record_.http_version = request_.head->version;
   }
   text.request_id = request_.id;
   push_record(*ring, access_log::Kind::http, record_, text, bytes_received, bytes_sent);

@@ -65,6 +65,11 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   // and the endpoint connection goes back to the pool when it is clean.
   // Idempotent; the connection calls it once the response is out or it gives up.
   void end(uint64_t bytes_received, uint64_t bytes_sent);
+  // The connection is being cut (e.g. at the drain deadline): the access log says why,
+  // unless the exchange already ended for a reason of its own.
+  void note_cut(std::string_view reason) {
+    if (flags_.active && record_.error.empty()) record_.error = reason;
+  }
 
   bool active() const { return flags_.active; }
   // A request is with an endpoint and its response is not complete.

@@ -234,6 +234,7 @@ void Exchange::on_response_head() {
   const int64_t now = clock::monotonic_ns();
   const int64_t took = now - attempt_.dispatched_ns();
   record_.upstream_ns = took;
+  record_.upstream_status = head.status;
   metrics::ClusterCounters& counters = cluster_counters();
   counters.responses[metrics::code_class_index(head.status)].add();
   counters.duration.observe_ns(took);

@@ -217,6 +217,11 @@ void H1Connection::abort() {
   abort(false);
 }
 
+void H1Connection::cut(std::string_view reason) {
+  if (request_) request_->exchange.note_cut(reason);
+  abort(false);
+}
+
 void H1Connection::abort(bool reset) {
   if (flags_.closing) return;
   end_exchange();

@@ -48,6 +48,7 @@ class H1Connection final : public Session,
 
   void start() override;
   void abort() override;
+  void cut(std::string_view reason) override;
   void drain() override;
 
   void on_stream_input(Stream& stream) override;

@@ -42,9 +42,9 @@ void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStat
       MetricType::Counter);
   for (const auto& r : all) {
     auto labels = [&r](uint8_t method, std::string code, size_t code_class) {
-      return Labels{{"listener", r->listener},  {"route", r->route},
-                    {"cluster", r->cluster},    {"method", kMethodNames[method]},
-                    {"code", std::move(code)},  {"code_class", kCodeClassNames[code_class]}};
+      return Labels{{"listener", r->listener}, {"route", r->route},
+                    {"cluster", r->cluster},   {"method", kMethodNames[method]},
+                    {"code", std::move(code)}, {"code_class", kCodeClassNames[code_class]}};
     };
     for (const auto& [pair, n] : merged_pairs(*r)) {
       const auto [method, code] = pair;
@@ -63,15 +63,15 @@ void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStat
     }
   }
 
-  auto& durations = out.add(
-      "sluice_http_request_duration_seconds",
-      "Time from a request's first byte to the last byte of its response handed to the "
-      "client's socket, as the client sees it, in seconds. route=\"\": no route matched.",
-      MetricType::Histogram);
+  auto& durations =
+      out.add("sluice_http_request_duration_seconds",
+              "Time from a request's first byte to the last byte of its response handed to the "
+              "client's socket, as the client sees it, in seconds. route=\"\": no route matched.",
+              MetricType::Histogram);
   for (const auto& r : all)
-    durations.metric.push_back(histogram_of(
-        r->per_worker, [](const RouteCounters& c) -> auto& { return c.duration; },
-        {{"listener", r->listener}, {"route", r->route}, {"cluster", r->cluster}}));
+    durations.metric.push_back(
+        histogram_of(r->per_worker, [](const RouteCounters& c) -> auto& { return c.duration; },
+                     {{"listener", r->listener}, {"route", r->route}, {"cluster", r->cluster}}));
 }
 
 }  // namespace sluice::proxy::metrics

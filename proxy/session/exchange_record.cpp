@@ -14,6 +14,8 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   r.bytes_received = bytes_received;
   r.bytes_sent = bytes_sent;
   r.status = record.status;
+  r.upstream_status = static_cast<int16_t>(record.upstream_status);
+  r.http_version = static_cast<uint8_t>(record.http_version);
   r.rate_limit = record.limit;
   r.breaker = record.breaker;
   access_log::set(r.client, text.client);
@@ -24,6 +26,8 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   access_log::set(r.method, text.method);
   access_log::set(r.path, text.path);
   access_log::set(r.request_id, text.request_id);
+  access_log::set(r.host, text.host);
+  access_log::set(r.user_agent, text.user_agent);
   access_log::set(r.error, record.error);
   ring.try_push(r);
 }

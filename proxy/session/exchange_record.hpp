@@ -15,6 +15,8 @@ struct ExchangeRecord {
   int64_t start_ns = 0;      // monotonic
   int64_t upstream_ns = -1;  // last attempt: dispatch to response head (HTTP), connect (TCP)
   int status = 0;            // of the response to the client; 0: none (yet)
+  int upstream_status = 0;   // of the last attempt's response head; 0: none
+  int http_version = 0;      // of the request line; 0: none read
   std::string_view error;    // why it ended early (the x-sluice-error code); empty: it did not
   access_log::LimitOutcome limit = access_log::LimitOutcome::none;
   access_log::BreakerOutcome breaker = access_log::BreakerOutcome::none;
@@ -23,6 +25,7 @@ struct ExchangeRecord {
 // The texts of one record, views valid for the push.
 struct RecordText {
   std::string_view client, listener, route, cluster, endpoint, method, path, request_id;
+  std::string_view host, user_agent;
 };
 
 // Pushes the record of an exchange that started at `record.start_ns` and ends

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "balancers/balancer.hpp"
 #include "config/config.hpp"
@@ -64,6 +65,9 @@ class Session {
   // The worker is stopping: finish what is in flight, take nothing new, then
   // close. What is still open at the drain deadline is aborted.
   virtual void drain() = 0;
+  // abort(), and the access log records `reason` (a token such as "drain-timeout") as the
+  // error of the request or relay it cut, unless it already had one.
+  virtual void cut(std::string_view reason) { abort(); }
 
   // The worker's bookkeeping.
   SessionHost* host = nullptr;

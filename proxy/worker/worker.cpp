@@ -232,7 +232,7 @@ void Worker::on_tick() {
     LOG_WARN("worker %u: drain timeout, closing %zu connection%s", index_, sessions_.size(),
              sessions_.size() == 1 ? "" : "s");
     std::vector<Session*> live = sessions_;
-    for (Session* s : live) s->abort();
+    for (Session* s : live) s->cut("drain-timeout");
   }
   if (!stopping_)
     for (auto& l : generations_.back()->listeners)

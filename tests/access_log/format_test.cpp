@@ -53,7 +53,7 @@ TEST(Format, HttpJsonHasExactFields) {
   set(r.error, "upstream-connect-failed");
   const std::string line = json_line(r);
   const json::object o = parse_line(line);
-  EXPECT_EQ(o.size(), 18u);
+  EXPECT_EQ(o.size(), 22u);
   EXPECT_EQ(o.at("time").as_string(), "2024-05-01T12:34:56.789Z");
   EXPECT_EQ(o.at("kind").as_string(), "http");
   EXPECT_EQ(o.at("client").as_string(), "10.0.0.1:5555");
@@ -63,7 +63,11 @@ TEST(Format, HttpJsonHasExactFields) {
   EXPECT_EQ(o.at("endpoint").as_string(), "10.0.0.2:8080");
   EXPECT_EQ(o.at("method").as_string(), "GET");
   EXPECT_EQ(o.at("path").as_string(), "/v1/items?id=7");
+  EXPECT_EQ(o.at("protocol").as_string(), "HTTP/1.1");
+  EXPECT_EQ(o.at("host").as_string(), "api.example");
+  EXPECT_EQ(o.at("user_agent").as_string(), "curl/7.88.1");
   EXPECT_EQ(o.at("status").as_int64(), 200);
+  EXPECT_EQ(o.at("upstream_status").as_int64(), 200);
   EXPECT_EQ(o.at("bytes_received").as_int64(), 321);
   EXPECT_EQ(o.at("bytes_sent").as_int64(), 7);
   EXPECT_DOUBLE_EQ(o.at("duration_ms").as_double(), 1.234);
@@ -77,8 +81,10 @@ TEST(Format, HttpJsonHasExactFields) {
       line,
       "{\"time\":\"2024-05-01T12:34:56.789Z\",\"kind\":\"http\",\"client\":\"10.0.0.1:5555\","
       "\"listener\":\"web\",\"route\":\"api\",\"cluster\":\"backend\",\"endpoint\":\"10.0.0.2:"
-      "8080\",\"method\":\"GET\",\"path\":\"/v1/items?id=7\",\"status\":200,\"bytes_received\":"
-      "321,\"bytes_sent\":7,\"duration_ms\":1.234,\"upstream_duration_ms\":0.800,\"request_id\":"
+      "8080\",\"method\":\"GET\",\"path\":\"/v1/items?id=7\",\"protocol\":\"HTTP/1.1\",\"host\":"
+      "\"api.example\",\"user_agent\":\"curl/7.88.1\",\"status\":200,\"upstream_status\":200,"
+      "\"bytes_received\":321,\"bytes_sent\":7,\"duration_ms\":1.234,\"upstream_duration_ms\":0."
+      "800,\"request_id\":"
       "\"req-7\",\"rate_limit\":\"admitted\",\"breaker\":\"allowed\",\"error\":\"upstream-"
       "connect-failed\"}\n");
 }
@@ -92,6 +98,8 @@ TEST(Format, TcpJsonOmitsHttpFieldsAndNullsWhatIsMissing) {
   // No status (not "status":0) and no request id: a TCP connection has neither.
   EXPECT_FALSE(o.contains("status"));
   EXPECT_FALSE(o.contains("request_id"));
+  for (const char* http_only : {"protocol", "host", "user_agent", "upstream_status"})
+    EXPECT_FALSE(o.contains(http_only)) << http_only;
   EXPECT_EQ(o.at("kind").as_string(), "tcp");
   EXPECT_TRUE(o.at("upstream_duration_ms").is_null());
   EXPECT_TRUE(o.at("error").is_null());
@@ -207,10 +215,12 @@ TEST(Format, TruncatedPathIsMarked) {
 
 TEST(Format, TextLines) {
   AccessRecord r = http_record(7);
-  EXPECT_EQ(text_line(r),
-            "2024-05-01T12:34:56.789Z http 10.0.0.1:5555 \"GET /v1/items?id=7\" 200 rx=321 tx=7 "
-            "dur=1.234ms up=0.800ms listener=web route=api cluster=backend endpoint=10.0.0.2:8080 "
-            "id=req-7 rl=admitted breaker=allowed err=-\n");
+  EXPECT_EQ(
+      text_line(r),
+      "2024-05-01T12:34:56.789Z http 10.0.0.1:5555 \"GET /v1/items?id=7 HTTP/1.1\" 200 rx=321 "
+      "tx=7 dur=1.234ms up=0.800ms listener=web route=api cluster=backend "
+      "endpoint=10.0.0.2:8080 upstream_status=200 host=api.example id=req-7 rl=admitted "
+      "breaker=allowed err=-\n");
   EXPECT_EQ(text_line(tcp_record(9)),
             "2024-05-01T12:34:56.789Z tcp 10.0.0.1:5555 rx=321 tx=9 dur=1.234ms up=- "
             "listener=web cluster=backend endpoint=10.0.0.2:8080 rl=none breaker=none err=-\n");
@@ -221,12 +231,13 @@ TEST(Format, TextEscapesAndMarksTruncation) {
   set(r.path, "/a b\"c\\d\n\xFF\xC3\xA9");
   set(r.error, "bad-target");
   const std::string line = text_line(r);
-  EXPECT_NE(line.find("\"GET /a\\x20b\\\"c\\\\d\\x0a\\xff\xC3\xA9\" 200"), std::string::npos)
+  EXPECT_NE(line.find("\"GET /a\\x20b\\\"c\\\\d\\x0a\\xff\xC3\xA9 HTTP/1.1\" 200"),
+            std::string::npos)
       << line;
   EXPECT_NE(line.find(" err=bad-target\n"), std::string::npos) << line;
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   set(r.path, std::string(600, 'p'));
-  EXPECT_NE(text_line(r).find(std::string(512, 'p') + "...\" 200"), std::string::npos);
+  EXPECT_NE(text_line(r).find(std::string(512, 'p') + "... HTTP/1.1\" 200"), std::string::npos);
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ inline AccessRecord http_record(uint64_t seq) {
   r.bytes_received = 321;
   r.bytes_sent = seq;
   r.status = 200;
+  r.upstream_status = 200;
+  r.http_version = 11;
   r.rate_limit = LimitOutcome::admitted;
   r.breaker = BreakerOutcome::allowed;
   set(r.client, "10.0.0.1:5555");
@@ -33,6 +35,8 @@ inline AccessRecord http_record(uint64_t seq) {
   set(r.method, "GET");
   set(r.path, "/v1/items?id=7");
   set(r.request_id, "req-" + std::to_string(seq));
+  set(r.host, "api.example");
+  set(r.user_agent, "curl/7.88.1");
   set(r.error, "");
   return r;
 }
@@ -41,6 +45,8 @@ inline AccessRecord tcp_record(uint64_t seq) {
   AccessRecord r = http_record(seq);
   r.kind = Kind::tcp;
   r.status = 0;
+  r.upstream_status = 0;
+  r.http_version = 0;
   r.upstream_duration_ns = -1;
   r.rate_limit = LimitOutcome::none;
   r.breaker = BreakerOutcome::none;
@@ -48,6 +54,8 @@ inline AccessRecord tcp_record(uint64_t seq) {
   set(r.method, "");
   set(r.path, "");
   set(r.request_id, "");
+  set(r.host, "");
+  set(r.user_agent, "");
   return r;
 }
 

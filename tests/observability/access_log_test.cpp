@@ -21,7 +21,7 @@ class AccessLogTest : public ObsTest {
   // web (http): /app -> c, /limited -> c under a 1/min limit with burst 1,
   // /down -> d (a refusing port), /open -> br (refusing, breaker opens after
   // one failure). raw (tcp) -> e (an echo backend).
-  std::string yaml(const std::string& access) {
+  std::string yaml(const std::string& access, const std::string& extra_routes = "") {
     Backend& http = add_backend("b0");
     Backend& echo = add_backend("echo", "echo");
     refusing_ = reserve_refusing_port(&refusing_port_);
@@ -42,9 +42,8 @@ class AccessLogTest : public ObsTest {
            "      - { name: limited, match: { path_prefix: /limited }, cluster: c, rate_limit: rl "
            "}\n"
            "      - { name: down, match: { path_prefix: /down }, cluster: d }\n"
-           "      - { name: open, match: { path_prefix: /open }, cluster: br }\n"
-           "  - { name: raw, listen: 127.0.0.1:" +
-           std::to_string(raw_) +
+           "      - { name: open, match: { path_prefix: /open }, cluster: br }\n" +
+           extra_routes + "  - { name: raw, listen: 127.0.0.1:" + std::to_string(raw_) +
            ", protocol: tcp, cluster: e }\n"
            "clusters:\n"
            "  - { name: c, endpoints: [ { address: " +
@@ -73,8 +72,8 @@ void expect_shape(const json::object& line, bool http) {
   std::vector<std::string> want = {"time", "kind", "client", "listener"};
   if (http) want.push_back("route");
   want.insert(want.end(), {"cluster", "endpoint"});
-  if (http) want.insert(want.end(), {"method", "path"});
-  if (http) want.push_back("status");
+  if (http) want.insert(want.end(), {"method", "path", "protocol", "host", "user_agent"});
+  if (http) want.insert(want.end(), {"status", "upstream_status"});
   want.insert(want.end(), {"bytes_received", "bytes_sent", "duration_ms", "upstream_duration_ms"});
   if (http) want.push_back("request_id");  // TCP lines have neither (issue #15)
   want.insert(want.end(), {"rate_limit", "breaker", "error"});
@@ -105,7 +104,7 @@ TEST_F(AccessLogTest, OneExactJsonLinePerRequestAndConnection) {
     sent.push_back({client, r.status, raw.size(), r.raw_head.size() + r.body.size()});
     if (r.header("connection") == "close") c = HttpClient();
   };
-  run(request("GET", "/app/one?x=1", "t", "X-Request-Id: req-1\r\n"), 200);
+  run(request("GET", "/app/one?x=1", "t", "X-Request-Id: req-1\r\nUser-Agent: probe/1.0\r\n"), 200);
   run(request("GET", "/limited"), 200);
   run(request("GET", "/limited"), 429);
   run(request("GET", "/down"), 502);
@@ -159,6 +158,14 @@ TEST_F(AccessLogTest, OneExactJsonLinePerRequestAndConnection) {
     EXPECT_EQ(field(l, "method"), "GET");
     EXPECT_EQ(field(l, "path"), w.path);
     EXPECT_EQ(int_field(l, "status"), sent[i].status);
+    EXPECT_EQ(field(l, "protocol"), "HTTP/1.1");
+    EXPECT_EQ(field(l, "host"), "t");
+    // What the endpoint answered, when one did (here: exactly the lines with an upstream time).
+    if (w.upstream) {
+      EXPECT_EQ(int_field(l, "upstream_status"), 200);
+    } else {
+      EXPECT_TRUE(l.at("upstream_status").is_null());
+    }
     EXPECT_EQ(int_field(l, "bytes_received"), static_cast<int64_t>(sent[i].rx));
     EXPECT_EQ(int_field(l, "bytes_sent"), static_cast<int64_t>(sent[i].tx));
     EXPECT_EQ(l.at("upstream_duration_ms").is_number(), w.upstream);
@@ -170,6 +177,8 @@ TEST_F(AccessLogTest, OneExactJsonLinePerRequestAndConnection) {
     EXPECT_EQ(field(l, "error"), w.error);
   }
   EXPECT_EQ(field(lines[0], "request_id"), "req-1");
+  EXPECT_EQ(field(lines[0], "user_agent"), "probe/1.0");
+  EXPECT_EQ(field(lines[1], "user_agent"), "");
   EXPECT_NE(field(lines[1], "request_id"), "");  // generated
 
   const json::object& tcp = lines[7];
@@ -189,6 +198,26 @@ TEST_F(AccessLogTest, OneExactJsonLinePerRequestAndConnection) {
   // Nothing more arrives, and the counter agrees with the file.
   EXPECT_EQ(scrape().get("sluice_access_log_dropped_total"), 0);
   EXPECT_EQ(parse_access_log(read_file(log_path()), nullptr).size(), 8u);
+}
+
+TEST_F(AccessLogTest, DurationRunsToTheLastByteSent) {
+  // 8 MiB: far more than the kernel holds for a client that is not reading (a 4 MiB send
+  // buffer at most, a 128 KiB receive window), so most of it waits in sluice.
+  const std::string big(8 << 20, 'x');
+  ASSERT_TRUE(start_sluice(
+      yaml("{ path: " + log_path() + " }",
+           "      - { name: big, match: { path_prefix: /big }, direct_response: { body: " + big +
+               " } }\n")));
+  HttpClient c = connect_http(web_);
+  ASSERT_TRUE(c.send(request("GET", "/big")));
+  std::this_thread::sleep_for(Millis(500));  // the response is ready; the client reads later
+  std::string error;
+  auto r = c.read_response(Millis(10000), false, &error);
+  ASSERT_TRUE(r.has_value()) << error;
+  EXPECT_EQ(r->body.size(), big.size());
+  auto lines = wait_log_lines(log_path(), 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_GE(lines[0].at("duration_ms").to_number<double>(), 450) << json::serialize(lines[0]);
 }
 
 TEST_F(AccessLogTest, PipelinedRequestsEachCountTheirOwnBytes) {
@@ -247,11 +276,12 @@ TEST_F(AccessLogTest, TextFormatIsOneLinePerRequest) {
   ASSERT_TRUE(text.ends_with("\n"));
   EXPECT_EQ(text.find('\n'), text.size() - 1) << "more than one line";
   EXPECT_NE(text.find(" http " + local_address(c.socket()) +
-                      " \"GET /app/t\" 200 rx=" + std::to_string(raw.size()) +
+                      " \"GET /app/t HTTP/1.1\" 200 rx=" + std::to_string(raw.size()) +
                       " tx=" + std::to_string(r.raw_head.size() + r.body.size()) + " dur="),
             std::string::npos);
-  EXPECT_TRUE(text.ends_with(" listener=web route=app cluster=c endpoint=" +
-                             backends_[0].address() + " id=r7 rl=none breaker=none err=-\n"));
+  EXPECT_TRUE(
+      text.ends_with(" listener=web route=app cluster=c endpoint=" + backends_[0].address() +
+                     " upstream_status=200 host=t id=r7 rl=none breaker=none err=-\n"));
 }
 
 TEST_F(AccessLogTest, PathOffWritesNoLog) {

@@ -143,6 +143,7 @@ TEST_F(DrainTest, DrainTimeoutCutsARequestThatTakesTooLong) {
   ASSERT_EQ(lines.size(), 1u) << read_file(log_path());
   EXPECT_EQ(field(lines[0], "path"), "/sleep?ms=5000");
   EXPECT_NE(int_field(lines[0], "status"), 200);
+  EXPECT_EQ(field(lines[0], "error"), "drain-timeout");  // why it was cut
 }
 
 TEST_F(DrainTest, AReloadedDrainTimeoutIsTheOneThatApplies) {
