@@ -53,7 +53,7 @@ for _ in $(seq 150); do
 done
 curl -sf --max-time 1 "http://127.0.0.1:$listen/" >/dev/null ||
   { cat "$work/demo.log" >&2; echo "FAIL: 127.0.0.1:$listen never answered" >&2; exit 1; }
-children=($(pgrep -P "$demo_pid"))
+mapfile -t children < <(pgrep -P "$demo_pid")
 [ "${#children[@]}" -eq 3 ] ||
   { ps -o pid,args --ppid "$demo_pid" >&2; echo "FAIL: expected sluice and two backends" >&2; exit 1; }
 echo "demo $demo_pid up on 127.0.0.1:$listen with children ${children[*]}"
