@@ -1,19 +1,47 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package sluice needs to build, test and benchmark.
-# The one list of packages: README, CI and the Dockerfile all come through here.
+# Installs the Debian 12 packages sluice needs, by group. The one list of packages: README,
+# CI and the Dockerfile all come through here. Through `sudo` when not root.
+#   scripts/install-deps.sh           all: everything to build, test, check and benchmark
+#   scripts/install-deps.sh demo      only what building sluice and the demo backend needs
+#                                     (scripts/demo.sh)
+#   scripts/install-deps.sh browser   a headless browser (chromium), for tests that drive one;
+#                                     not part of `all`
+# Groups combine: scripts/install-deps.sh all browser.
 set -euo pipefail
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl python3
+
+# Compiling sluice and tests/support's backend (scripts/build.sh demo), and curl to try it.
+DEMO=(
+  build-essential cmake pkg-config git ca-certificates curl
   liburing-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libjemalloc-dev
   prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev
+)
+# The test suite, benchmarks and house-rule checks on top of that: GoogleTest and Google
+# Benchmark, clang (fuzzing) and clang-format, the servers tests and benchmarks start,
+# python3 (scripts/check-layout), and what tests/packaging checks the package with
+# (systemd-analyze from systemd, groff from groff-base, logrotate, strace).
+TEST=(
+  python3
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
   redis-server etcd-server etcd-client nginx-light libnginx-mod-stream haproxy wrk prometheus
+  systemd groff-base logrotate strace
 )
+BROWSER=(chromium)
+
+packages=()
+for group in "${@:-all}"; do
+  case "$group" in
+    demo) packages+=("${DEMO[@]}") ;;
+    all) packages+=("${DEMO[@]}" "${TEST[@]}") ;;
+    browser) packages+=("${BROWSER[@]}") ;;
+    *) echo "usage: $0 [all|demo|browser]... (default: all)" >&2; exit 2 ;;
+  esac
+done
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 missing=()
-for p in "${PACKAGES[@]}"; do
+for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -100,8 +100,9 @@ TEST_F(Dockerfile, CopySourcesExistAndAreNotIgnored) {
   }
   EXPECT_GT(copies, 0);
   // `COPY . .` must still bring what the CMake configure step reads.
-  for (const char* needed : {"CMakeLists.txt", "proxy/main.cpp", "config", "balancers", "limiter",
-                             "tests/CMakeLists.txt", "scripts/install-deps.sh"}) {
+  for (const char* needed :
+       {"CMakeLists.txt", "proxy/main.cpp", "config", "balancers", "limiter",
+        "tests/CMakeLists.txt", "scripts/install-deps.sh", "packaging/CMakeLists.txt"}) {
     EXPECT_FALSE(dockerignored(patterns, needed)) << needed << " is excluded by " << ignore_file;
   }
   // ...and not the build trees or .git.
