@@ -6,7 +6,8 @@
 namespace sluice::config {
 namespace {
 
-constexpr std::string_view kForm = " (a reference is ${NAME} or ${NAME:-default}; $$ is a literal $)";
+constexpr std::string_view kForm =
+    " (a reference is ${NAME} or ${NAME:-default}; $$ is a literal $)";
 
 bool starts_name(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
@@ -32,11 +33,11 @@ size_t expand_reference(std::string_view text, size_t at, const EnvLookup& env, 
     out.error = "empty variable name in '${" + std::string(inside) + "}'" + std::string(kForm);
   } else if (name.empty() || !starts_name(name[0])) {
     const std::string shown(inside.substr(0, inside.find(":-")));
-    out.error = "'" + shown +
-                "' is not a variable name (letters, digits and _, not starting with a digit)";
+    out.error =
+        "'" + shown + "' is not a variable name (letters, digits and _, not starting with a digit)";
   } else if (name_end < inside.size() && !inside.substr(name_end).starts_with(":-")) {
-    out.error = "unexpected '" + std::string(inside.substr(name_end)) + "' after '${" + name +
-                "'" + std::string(kForm);
+    out.error = "unexpected '" + std::string(inside.substr(name_end)) + "' after '${" + name + "'" +
+                std::string(kForm);
   }
   if (!out.error.empty()) return text.size();
   out.had_reference = true;
@@ -77,14 +78,14 @@ class Substituter {
   Substituter(Reader& reader, const EnvLookup& env, int source)
       : reader_(reader), env_(env), source_(source) {}
 
-  void walk(YAML::Node node, const std::string& path) {
+  void walk(const YAML::Node& node, const std::string& path) {
     const YAML::Mark mark = node.Mark();
     if (!mark.is_null() && !seen_.insert(mark.pos).second) return;
     if (node.IsScalar()) {
       expand(node, path);
     } else if (node.IsSequence()) {
-      for (size_t i = 0; i < node.size(); ++i)
-        walk(node[i], path + "[" + std::to_string(i) + "]");
+      size_t i = 0;
+      for (const YAML::Node& item : node) walk(item, path + "[" + std::to_string(i++) + "]");
     } else if (node.IsMap()) {
       for (auto it = node.begin(); it != node.end(); ++it) {
         const YAML::detail::iterator_value pair = *it;  // a copy: see MapReader
@@ -95,11 +96,12 @@ class Substituter {
   }
 
  private:
-  void expand(YAML::Node& node, const std::string& path) {
+  // `node` is a copy of the handle, so assigning to it writes the shared node in the tree.
+  void expand(YAML::Node node, const std::string& path) {
     if (node.Scalar().find('$') == std::string::npos) return;
     Expansion result = expand_env(node.Scalar(), env_);
     if (!result.error.empty()) {
-      reader_.error(pos_of(node, source_), (path.empty() ? "" : path + ": ") + result.error);
+      reader_.final_error(pos_of(node, source_), (path.empty() ? "" : path + ": ") + result.error);
       return;
     }
     // Assigning a string to a node rewrites that node of the tree in place (its mark and tag

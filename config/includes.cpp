@@ -121,8 +121,7 @@ void parse_includes(ParseState& state, const Field& field) {
       continue;
     }
     std::string why;
-    for (const auto& path : expand(*including.dir, *pattern, why))
-      include_file(state, item, path);
+    for (const auto& path : expand(*including.dir, *pattern, why)) include_file(state, item, path);
     if (!why.empty()) r.error(item, why);
   }
 }

@@ -26,7 +26,7 @@ namespace {
 // Config files are small; anything bigger is a mistake (a log, a binary) we should not parse.
 constexpr off_t kMaxFileBytes = 16 << 20;
 
-// Hex SHA-256 of `parts` one after the other, or "" in the unlikely case OpenSSL cannot
+// Hex SHA-256 of `first` and then each of `rest`, or "" in the unlikely case OpenSSL cannot
 // provide the digest.
 std::string sha256_hex(const std::string& first, const std::vector<std::string>& rest) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -34,8 +34,7 @@ std::string sha256_hex(const std::string& first, const std::vector<std::string>&
   EVP_MD_CTX* context = EVP_MD_CTX_new();
   bool ok = context != nullptr && EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1 &&
             EVP_DigestUpdate(context, first.data(), first.size()) == 1;
-  for (const auto& part : rest)
-    ok = ok && EVP_DigestUpdate(context, part.data(), part.size()) == 1;
+  for (const auto& part : rest) ok = ok && EVP_DigestUpdate(context, part.data(), part.size()) == 1;
   ok = ok && EVP_DigestFinal_ex(context, digest, &length) == 1;
   EVP_MD_CTX_free(context);
   if (!ok) return {};
@@ -50,7 +49,8 @@ std::string sha256_hex(const std::string& first, const std::vector<std::string>&
 }
 
 // File order: the main file first, then each included file in the order it was read.
-void sort_in_file_order(std::vector<Diagnostic>& diagnostics, const std::vector<std::string>& files) {
+void sort_in_file_order(std::vector<Diagnostic>& diagnostics,
+                        const std::vector<std::string>& files) {
   std::map<std::string, size_t> order;
   for (size_t i = 0; i < files.size(); ++i) order.emplace(files[i], i);
   auto key = [&](const Diagnostic& d) {
@@ -122,7 +122,8 @@ void parse_source(ParseState& state, const std::string& text, int source) {
     if (documents > 0) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     // yaml-cpp stops at the first syntax error, so there is exactly one to report.
-    Pos pos = e.mark.is_null() ? Pos{1, 1, source} : Pos{e.mark.line + 1, e.mark.column + 1, source};
+    Pos pos =
+        e.mark.is_null() ? Pos{1, 1, source} : Pos{e.mark.line + 1, e.mark.column + 1, source};
     state.reader.error(pos, "invalid YAML: " + e.msg);
     return;
   }

@@ -38,7 +38,9 @@ void parse_root(ParseState& state, const Field& root) {
   Reader& r = state.reader;
   const bool main = state.include_chain.size() <= 1;
   if (root.value.IsNull()) {
-    if (main) r.error(Pos{1, 1, root.source}, "the config is empty: expected a map with at least 'listeners'");
+    if (main)
+      r.error(Pos{1, 1, root.source},
+              "the config is empty: expected a map with at least 'listeners'");
     return;
   }
   MapReader map(r, root);

@@ -98,12 +98,18 @@ int Reader::add_file(std::string name) {
   return static_cast<int>(files_.size() - 1);
 }
 
+void Reader::final_error(Pos pos, std::string message) {
+  error(pos, std::move(message));
+  if (pos.line != 0) final_.insert({pos.source, pos.line, pos.column});
+}
+
 std::string Reader::place(Pos at, Pos from) const {
   if (at.source == from.source) return line_col(at);
   return file(at.source) + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
 }
 
 void Reader::error(Pos pos, std::string message) {
+  if (final_.count({pos.source, pos.line, pos.column}) != 0) return;
   diagnostics_.push_back(Diagnostic{file(pos.source), pos.line, pos.column, std::move(message)});
 }
 
@@ -279,7 +285,7 @@ MapReader::MapReader(Reader& reader, const Field& field) : reader_(reader), self
     const YAML::Node key = pair.first;
     if (!key.IsScalar()) {
       reader_.error(self_.at(key), (self_.path.empty() ? "" : self_.path + ": ") +
-                                     "expected a key name, got " + describe(key));
+                                       "expected a key name, got " + describe(key));
       continue;
     }
     Entry entry{key, pair.second, key.Scalar()};
@@ -287,7 +293,7 @@ MapReader::MapReader(Reader& reader, const Field& field) : reader_(reader), self
       if (earlier.name == entry.name) {
         Pos first = self_.at(earlier.key);
         reader_.error(self_.at(key), child_path(entry.name) + ": duplicate key (first at " +
-                                       line_col(first) + ")");
+                                         line_col(first) + ")");
         entry.used = true;  // reported once, not again as unknown
         break;
       }

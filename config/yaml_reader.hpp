@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/config.hpp"
@@ -73,6 +75,9 @@ class Reader {
   std::string place(Pos at, Pos from) const;
 
   void error(Pos pos, std::string message);
+  // An error that makes the value at `pos` unusable (a ${NAME} that cannot be expanded): any
+  // later error at that same place would only be about the unexpanded text, so is left out.
+  void final_error(Pos pos, std::string message);
   // "<path>: <message>" at the field.
   void error(const Field& field, const std::string& message);
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
@@ -99,6 +104,7 @@ class Reader {
 
   std::vector<std::string> files_;
   std::vector<Diagnostic> diagnostics_;
+  std::set<std::tuple<int, int, int>> final_;  // source, line, column
 };
 
 // Reads one YAML map. Every key a parser asks for is "known"; when the MapReader goes out of

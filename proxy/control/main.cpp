@@ -164,8 +164,8 @@ std::shared_ptr<const sluice::config::Config> load(const std::string& path) {
 
 // "file:line:col: warning: message", like the errors.
 std::string warning_text(const std::string& path, const sluice::config::Warning& w) {
-  return (w.file.empty() ? path : w.file) + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) +
-         ": warning: " + w.message;
+  return (w.file.empty() ? path : w.file) + ":" + std::to_string(w.line) + ":" +
+         std::to_string(w.column) + ": warning: " + w.message;
 }
 
 }  // namespace
