@@ -148,8 +148,8 @@ TEST(EnvInConfig, MalformedReferenceIsAnErrorAtTheValue) {
 }
 
 TEST(EnvInConfig, NumbersFromTheEnvironmentAreNumbers) {
-  auto plain = parse(kMinimal + "workers: ${WORKERS:-2}\nmax_connections: ${MAX}\n",
-                     {{"MAX", "500"}});
+  auto plain =
+      parse(kMinimal + "workers: ${WORKERS:-2}\nmax_connections: ${MAX}\n", {{"MAX", "500"}});
   ASSERT_TRUE(plain.ok()) << ::testing::PrintToString(errors(plain));
   EXPECT_EQ(plain.config.workers, 2u);
   EXPECT_EQ(plain.config.max_connections, 500u);

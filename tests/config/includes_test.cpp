@@ -111,8 +111,8 @@ TEST_F(IncludeTest, AMissingFileIsAnErrorAnEmptyGlobIsNot) {
   write("main.yaml", kListener + cluster("a") + "include:\n  - conf.d/*.yaml\n  - gone/*.yaml\n" +
                          "  - conf.d/missing.yaml\n");
   EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("main.yaml") + ":12:5: include[2]: " +
-                                      path("conf.d/missing.yaml") +
+            (std::vector<std::string>{path("main.yaml") +
+                                      ":12:5: include[2]: " + path("conf.d/missing.yaml") +
                                       ": cannot read the file: No such file or directory"}));
 }
 
@@ -132,21 +132,23 @@ TEST_F(IncludeTest, ErrorsInAnIncludedFileNameThatFile) {
 TEST_F(IncludeTest, ErrorsAreInFileOrderMainFileFirst) {
   write("main.yaml", "include: conf.d/a.yaml\nworkers: many\n" + kListener + cluster("a"));
   write("conf.d/a.yaml", "drain_timeout: never\n");
-  EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{
-                path("main.yaml") + ":2:10: workers: expected auto or a number of workers between 1 and "
-                                    "1024, got 'many'",
-                path("conf.d/a.yaml") + ":1:16: drain_timeout: expected a duration like 250ms, 2s, 1m "
-                                        "or 1h, got 'never'"}));
+  EXPECT_EQ(
+      errors(parse()),
+      (std::vector<std::string>{
+          path("main.yaml") + ":2:10: workers: expected auto or a number of workers between 1 and "
+                              "1024, got 'many'",
+          path("conf.d/a.yaml") + ":1:16: drain_timeout: expected a duration like 250ms, 2s, 1m "
+                                  "or 1h, got 'never'"}));
 }
 
 TEST_F(IncludeTest, DuplicateNamesAcrossFilesPointAtBoth) {
   write("main.yaml", kListener + cluster("a") + "include: conf.d/*.yaml\n");
   write("conf.d/a.yaml", cluster("a"));
-  EXPECT_EQ(errors(parse()), (std::vector<std::string>{
-                                 path("conf.d/a.yaml") + ":2:11: clusters[0].name: duplicate cluster name 'a' "
-                                                         "(first at " +
-                                 path("main.yaml") + ":7:11)"}));
+  EXPECT_EQ(errors(parse()),
+            (std::vector<std::string>{path("conf.d/a.yaml") +
+                                      ":2:11: clusters[0].name: duplicate cluster name 'a' "
+                                      "(first at " +
+                                      path("main.yaml") + ":7:11)"}));
 }
 
 TEST_F(IncludeTest, AOneValueSectionMayBeSetInOneFileOnly) {
@@ -172,8 +174,8 @@ TEST_F(IncludeTest, ListenersMayAllComeFromIncludedFiles) {
   ASSERT_TRUE(result.ok()) << ::testing::PrintToString(errors(result));
 
   write("conf.d/a.yaml", cluster("a"));
-  EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("main.yaml") + ":1:1: missing required key 'listeners'"}));
+  EXPECT_EQ(errors(parse()), (std::vector<std::string>{path("main.yaml") +
+                                                       ":1:1: missing required key 'listeners'"}));
 }
 
 TEST_F(IncludeTest, ACycleIsAnError) {
@@ -181,23 +183,23 @@ TEST_F(IncludeTest, ACycleIsAnError) {
   write("a.yaml", "include: b.yaml\n");
   write("b.yaml", "include: [a.yaml]\n");
   EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("b.yaml") + ":1:11: include[0]: include cycle: " +
-                                      path("main.yaml") + " -> " + path("a.yaml") + " -> " +
-                                      path("b.yaml") + " -> " + path("a.yaml")}));
+            (std::vector<std::string>{
+                path("b.yaml") + ":1:11: include[0]: include cycle: " + path("main.yaml") + " -> " +
+                path("a.yaml") + " -> " + path("b.yaml") + " -> " + path("a.yaml")}));
   write("a.yaml", "include: main.yaml\n");
   EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("a.yaml") + ":1:10: include: include cycle: " +
-                                      path("main.yaml") + " -> " + path("a.yaml") + " -> " +
-                                      path("main.yaml")}));
+            (std::vector<std::string>{path("a.yaml") +
+                                      ":1:10: include: include cycle: " + path("main.yaml") +
+                                      " -> " + path("a.yaml") + " -> " + path("main.yaml")}));
 }
 
 TEST_F(IncludeTest, AFileIsIncludedOnce) {
   write("main.yaml", kListener + cluster("a") + "include: [conf.d/*.yaml, conf.d/x.yaml]\n");
   write("conf.d/x.yaml", cluster("x"));
   EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("main.yaml") + ":9:26: include[1]: " +
-                                      path("conf.d/x.yaml") + " is already included (at line " +
-                                      "9:11); a file can be included once"}));
+            (std::vector<std::string>{
+                path("main.yaml") + ":9:26: include[1]: " + path("conf.d/x.yaml") +
+                " is already included (at line " + "9:11); a file can be included once"}));
 }
 
 TEST_F(IncludeTest, NestingDeeperThanEightLevelsIsAnError) {
@@ -207,11 +209,12 @@ TEST_F(IncludeTest, NestingDeeperThanEightLevelsIsAnError) {
           "include: l" + std::to_string(level + 1) + ".yaml\n");
   write("l10.yaml", "");
   std::string chain = path("main.yaml");
-  for (int level = 1; level <= 8; ++level) chain += " -> " + path("l" + std::to_string(level) + ".yaml");
+  for (int level = 1; level <= 8; ++level)
+    chain += " -> " + path("l" + std::to_string(level) + ".yaml");
   EXPECT_EQ(errors(parse()),
-            (std::vector<std::string>{path("l8.yaml") +
-                                      ":1:1: include: includes nest more than 8 levels deep: " +
-                                      chain + " -> ..."}));
+            (std::vector<std::string>{
+                path("l8.yaml") + ":1:1: include: includes nest more than 8 levels deep: " + chain +
+                " -> ..."}));
   write("l8.yaml", "");  // eight levels are fine
   EXPECT_TRUE(parse().ok()) << ::testing::PrintToString(errors(parse()));
 }
@@ -226,7 +229,8 @@ TEST_F(IncludeTest, TextWithoutADirectoryReadsNoFile) {
   ParseOptions options;
   options.include_dir = dir_;
   EXPECT_EQ(errors(parse_config_text(text, "t.yaml", options)),
-            (std::vector<std::string>{path("conf.d/a.yaml") + ":1:1: this: unknown key (expected "
+            (std::vector<std::string>{path("conf.d/a.yaml") +
+                                      ":1:1: this: unknown key (expected "
                                       "one of workers, drain_timeout, max_connections, buffers, "
                                       "admin, log, listeners, clusters, rate_limits, redis, "
                                       "include)"}));

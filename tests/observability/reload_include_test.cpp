@@ -49,8 +49,8 @@ TEST_F(ReloadIncludeTest, AReloadReReadsIncludedFiles) {
   write_cluster(0);
   ASSERT_TRUE(start_sluice(main_yaml()));
   EXPECT_EQ(fresh_body("/app"), "backend a\n");
-  const std::string first_hash = json::value_to<std::string>(
-      json::parse(admin("GET", "/config").body).at("source_hash"));
+  const std::string first_hash =
+      json::value_to<std::string>(json::parse(admin("GET", "/config").body).at("source_hash"));
 
   write_cluster(1);
   AdminReply r = admin("POST", "/reload");
