@@ -291,6 +291,7 @@ struct Warning {
   int line = 0;  // 1-based, as in errors
   int column = 0;
   std::string message;  // "admin.listen: ..."
+  std::string file;     // the main file or one it includes
 };
 
 struct Config {

@@ -9,34 +9,62 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/includes.hpp"
 #include "config/parse_state.hpp"
 #include "config/scalars.hpp"
 
 namespace sluice::config {
 
+namespace {
+
+// A section that holds one value may be set in one file only: two files setting `workers` would
+// leave the answer to the order they happen to be read in.
+std::optional<Field> single(ParseState& state, MapReader& map, std::string_view key) {
+  auto field = map.get(key);
+  if (!field) return field;
+  auto [first, fresh] = state.single_sections.try_emplace(std::string(key), *field);
+  if (fresh) return field;
+  Reader& r = state.reader;
+  r.error(field->key_pos(), field->path + ": already set at " +
+                                r.place(first->second.key_pos(), field->key_pos()) +
+                                " (only listeners, clusters and rate_limits add up across "
+                                "included files)");
+  return std::nullopt;
+}
+
+}  // namespace
+
 void parse_root(ParseState& state, const Field& root) {
   Reader& r = state.reader;
+  const bool main = state.include_chain.size() <= 1;
   if (root.value.IsNull()) {
-    r.error(Pos{1, 1}, "the config is empty: expected a map with at least 'listeners'");
+    if (main)
+      r.error(Pos{1, 1, root.source},
+              "the config is empty: expected a map with at least 'listeners'");
     return;
   }
   MapReader map(r, root);
   if (!map.valid()) return;
-  if (auto f = map.get("workers")) parse_workers(state, *f);
-  if (auto f = map.get("drain_timeout"))
+  if (auto f = single(state, map, "workers")) parse_workers(state, *f);
+  if (auto f = single(state, map, "drain_timeout"))
     if (auto d = r.duration(*f)) state.config.drain_timeout = *d;
-  if (auto f = map.get("max_connections"))
+  if (auto f = single(state, map, "max_connections"))
     if (auto n = r.integer(*f, 0, 10'000'000))
       state.config.max_connections = static_cast<uint32_t>(*n);
-  if (auto f = map.get("buffers")) parse_buffers(state, *f);
-  if (auto f = map.get("admin")) parse_admin(state, *f);
-  if (auto f = map.get("log")) parse_log(state, *f);
-  if (auto f = map.require("listeners")) parse_listeners(state, *f);
-  if (auto f = map.get("clusters")) parse_clusters(state, *f);
-  if (auto f = map.get("rate_limits")) {
-    parse_rate_limits(state, *f);
+  if (auto f = single(state, map, "buffers")) parse_buffers(state, *f);
+  if (auto f = single(state, map, "admin")) parse_admin(state, *f);
+  if (auto f = single(state, map, "log")) parse_log(state, *f);
+  if (auto f = map.get("listeners")) {
+    state.has_listeners = true;
+    parse_listeners(state, *f);
   }
-  if (auto f = map.get("redis")) parse_redis(state, *f);
+  if (auto f = map.get("clusters")) parse_clusters(state, *f);
+  if (auto f = map.get("rate_limits")) parse_rate_limits(state, *f);
+  if (auto f = single(state, map, "redis")) parse_redis(state, *f);
+  // Last, so that this file's own entries come before those of the files it includes.
+  if (auto f = map.get("include")) parse_includes(state, *f);
+  // Asked once every file is read: the listeners may all live in included files.
+  if (main && !state.has_listeners) r.error(root.pos(), "missing required key 'listeners'");
 }
 
 void parse_buffers(ParseState& state, const Field& field) {

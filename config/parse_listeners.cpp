@@ -236,7 +236,7 @@ void check_underscore_matches(Reader& r, const Listener& listener,
       const YAML::Node name = routes->value[i]["match"]["headers"][j]["name"];
       const std::string path = routes->path + "[" + std::to_string(i) + "].match.headers[" +
                                std::to_string(j) + "].name";
-      r.error(Field(YAML::Node(), name, path),
+      r.error(Field(YAML::Node(), name, path, routes->source),
               "this listener " + action +
                   " headers whose name has '_' (headers_with_underscores), so this route can "
                   "never match; use headers_with_underscores: allow");

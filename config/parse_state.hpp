@@ -31,11 +31,33 @@ struct ListenAt {
   std::string owner;  // "listener 'web'", "admin"
 };
 
+// One file on the way from the main file to the one being read (for `include:`).
+struct SourceFile {
+  int source = 0;  // Reader's index
+  // What its relative `include:` patterns are relative to: "" is the working directory;
+  // nullopt (text that came from no file) refuses `include:`.
+  std::optional<std::string> dir;
+  std::string identity;  // its canonical path; "" for text that came from no file
+};
+
 struct ParseState {
-  explicit ParseState(std::string file) : reader(std::move(file)) {}
+  ParseState(std::string file, const ParseOptions& parse_options)
+      : reader(std::move(file)), options(parse_options) {}
 
   Reader reader;
   Config config;
+  const ParseOptions& options;
+
+  // includes.cpp: the main file first, the one being read last.
+  std::vector<SourceFile> include_chain;
+  // Every file read through `include:` (by identity), and where it was included from.
+  std::map<std::string, Pos> included;
+  // Their bytes, in the order they were read, for the source hash.
+  std::vector<std::string> included_texts;
+  // Where each section that holds one value (workers, admin, redis...) was set: only one file
+  // may set it. The list sections (listeners, clusters, rate_limits) add up instead.
+  std::map<std::string, Field> single_sections;
+  bool has_listeners = false;
 
   std::vector<NamedAt> listener_names, cluster_names, rate_limit_names;
   std::vector<ListenAt> listens;
@@ -49,7 +71,13 @@ struct ParseState {
   bool rate_limit_names_complete = true;
 };
 
+// Reads a whole file ("" on success, else why not, for "cannot read the file: <why>").
+std::string read_config_file(const std::string& path, std::string& text);
+// One file's text: YAML, then ${...}, then parse_root. The main file is source 0.
+void parse_source(ParseState& state, const std::string& text, int source);
+
 // Section parsers. Each takes the field holding its section and fills state.config.
+// parse_root reads the main file's root map and every included file's.
 void parse_root(ParseState& state, const Field& root);
 void parse_listeners(ParseState& state, const Field& field);
 void parse_clusters(ParseState& state, const Field& field);

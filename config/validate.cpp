@@ -11,8 +11,9 @@
 namespace sluice::config {
 namespace {
 
-std::string at_line(const Field& field) {
-  return line_col(field.pos());
+// How a message at `from` points at `at`: "line 3:5", or "conf.d/a.yaml:3:5" in another file.
+std::string at_line(const Reader& r, const Field& at, const Field& from) {
+  return r.place(at.pos(), from.pos());
 }
 
 void check_unique(Reader& r, const std::vector<NamedAt>& names, const std::string& what) {
@@ -20,7 +21,7 @@ void check_unique(Reader& r, const std::vector<NamedAt>& names, const std::strin
     for (size_t j = 0; j < i; ++j) {
       if (names[i].name != names[j].name) continue;
       r.error(names[i].field, "duplicate " + what + " name '" + names[i].name + "' (first at " +
-                                  at_line(names[j].field) + ")");
+                                  at_line(r, names[j].field, names[i].field) + ")");
       break;
     }
   }
@@ -58,13 +59,14 @@ bool collide(const Address& a, const Address& b) {
 }
 
 void check_listens(Reader& r, const std::vector<ListenAt>& listens) {
-  // Sections are parsed in a fixed order, not file order; "first" must mean first in the file.
+  // Sections are parsed in a fixed order, not file order; "first" must mean first in the file
+  // (and included files come after the file that includes them, in the order they are read).
   // (Indices are sorted, not the entries: see Field on why YAML nodes are never assigned.)
   std::vector<size_t> order(listens.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     Pos pa = listens[a].field.pos(), pb = listens[b].field.pos();
-    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+    return std::tie(pa.source, pa.line, pa.column) < std::tie(pb.source, pb.line, pb.column);
   });
   for (size_t i = 0; i < order.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
@@ -75,7 +77,7 @@ void check_listens(Reader& r, const std::vector<ListenAt>& listens) {
       r.error(now.field,
               "address " + now.address.text +
                   (exact ? " is already used by " : " overlaps " + first.address.text + " of ") +
-                  first.owner + " (" + at_line(first.field) + ")");
+                  first.owner + " (" + at_line(r, first.field, now.field) + ")");
       break;
     }
   }
@@ -98,7 +100,8 @@ void warn_about_admin(ParseState& state) {
         {pos.line, pos.column,
          "admin.listen: " + l.address.text +
              " is not a loopback address; the admin API has no authentication and can reload "
-             "and drain sluice: keep this port off public networks"});
+             "and drain sluice: keep this port off public networks",
+         state.reader.file(pos.source)});
   }
 }
 
@@ -137,7 +140,7 @@ void validate_references(ParseState& state) {
       auto key = state.http_hash_keys.find(ref.name);
       if (ref.from_tcp_listener && key != state.http_hash_keys.end())
         r.error(ref.field, "cluster '" + ref.name + "' hashes on " + key->second.value.Scalar() +
-                               " (" + at_line(key->second) +
+                               " (" + at_line(r, key->second, ref.field) +
                                "), which a tcp connection does not have; use key: client_ip");
     } else if (state.rate_limit_names_complete) {
       check_reference(r, ref, state.rate_limit_names, "rate limit");

@@ -25,10 +25,10 @@ std::string join(std::initializer_list<std::string_view> items) {
 
 }  // namespace
 
-Pos pos_of(const YAML::Node& node) {
+Pos pos_of(const YAML::Node& node, int source) {
   YAML::Mark mark = node.Mark();
-  if (mark.is_null()) return {};
-  return {mark.line + 1, mark.column + 1};
+  if (mark.is_null()) return {0, 0, source};
+  return {mark.line + 1, mark.column + 1, source};
 }
 
 std::string line_col(Pos pos) {
@@ -37,15 +37,15 @@ std::string line_col(Pos pos) {
 
 Pos Field::pos() const {
   if (value.IsNull()) {
-    Pos at_key = pos_of(key);
+    Pos at_key = at(key);
     if (at_key.line != 0) return at_key;
   }
-  return pos_of(value);
+  return at(value);
 }
 
 Pos Field::key_pos() const {
-  Pos pos = pos_of(key);
-  return pos.line != 0 ? pos : pos_of(value);
+  Pos pos = at(key);
+  return pos.line != 0 ? pos : at(value);
 }
 
 std::string unquote_hint(std::string_view text) {
@@ -93,8 +93,24 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
   return best;
 }
 
+int Reader::add_file(std::string name) {
+  files_.push_back(std::move(name));
+  return static_cast<int>(files_.size() - 1);
+}
+
+void Reader::final_error(Pos pos, std::string message) {
+  error(pos, std::move(message));
+  if (pos.line != 0) final_.insert({pos.source, pos.line, pos.column});
+}
+
+std::string Reader::place(Pos at, Pos from) const {
+  if (at.source == from.source) return line_col(at);
+  return file(at.source) + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+}
+
 void Reader::error(Pos pos, std::string message) {
-  diagnostics_.push_back(Diagnostic{file_, pos.line, pos.column, std::move(message)});
+  if (final_.count({pos.source, pos.line, pos.column}) != 0) return;
+  diagnostics_.push_back(Diagnostic{file(pos.source), pos.line, pos.column, std::move(message)});
 }
 
 void Reader::error(const Field& field, const std::string& message) {
@@ -245,7 +261,8 @@ std::vector<Field> Reader::list(const Field& field) {
   }
   size_t i = 0;
   for (const auto& item : field.value)
-    items.push_back(Field{YAML::Node(), item, field.path + "[" + std::to_string(i++) + "]"});
+    items.push_back(
+        Field{YAML::Node(), item, field.path + "[" + std::to_string(i++) + "]", field.source});
   return items;
 }
 
@@ -267,16 +284,16 @@ MapReader::MapReader(Reader& reader, const Field& field) : reader_(reader), self
     const YAML::detail::iterator_value pair = *it;
     const YAML::Node key = pair.first;
     if (!key.IsScalar()) {
-      reader_.error(pos_of(key), (self_.path.empty() ? "" : self_.path + ": ") +
-                                     "expected a key name, got " + describe(key));
+      reader_.error(self_.at(key), (self_.path.empty() ? "" : self_.path + ": ") +
+                                       "expected a key name, got " + describe(key));
       continue;
     }
     Entry entry{key, pair.second, key.Scalar()};
     for (const auto& earlier : entries_) {
       if (earlier.name == entry.name) {
-        Pos first = pos_of(earlier.key);
-        reader_.error(pos_of(key), child_path(entry.name) + ": duplicate key (first at " +
-                                       line_col(first) + ")");
+        Pos first = self_.at(earlier.key);
+        reader_.error(self_.at(key), child_path(entry.name) + ": duplicate key (first at " +
+                                         line_col(first) + ")");
         entry.used = true;  // reported once, not again as unknown
         break;
       }
@@ -297,7 +314,7 @@ MapReader::~MapReader() {
       for (size_t i = 0; i < known_.size(); ++i) message += (i ? ", " : "") + known_[i];
       message += ")";
     }
-    reader_.error(pos_of(entry.key), message);
+    reader_.error(self_.at(entry.key), message);
   }
 }
 
@@ -316,7 +333,7 @@ std::optional<Field> MapReader::get(std::string_view key) {
   for (auto& entry : entries_) {
     if (entry.name != key || entry.used) continue;
     entry.used = true;
-    Field field{entry.key, entry.value, child_path(key)};
+    Field field{entry.key, entry.value, child_path(key), self_.source};
     if (!is_supported(schema_path_of(field.path)))
       reader_.error(field.key_pos(), field.path + " is not supported yet");
     return field;

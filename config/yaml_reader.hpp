@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "config/config.hpp"
@@ -17,27 +19,36 @@
 
 namespace sluice::config {
 
-// 1-based line and column; {0, 0} means "not tied to a place".
+// 1-based line and column; {0, 0} means "not tied to a place". `source` says which file: an
+// index into Reader::files(), 0 being the main one (the others come from `include:`).
 struct Pos {
   int line = 0;
   int column = 0;
+  int source = 0;
 };
 
-Pos pos_of(const YAML::Node& node);
+// Where `node` starts in file `source`. (yaml-cpp's marks do not know their file.)
+Pos pos_of(const YAML::Node& node, int source);
 
-// "line 12:5", for messages that point back at an earlier place ("first at line 12:5").
+// "line 12:5", for messages that point back at an earlier place in the same file
+// ("first at line 12:5"); Reader::place() for places that may be in another file.
 std::string line_col(Pos pos);
 
-// A node of the tree plus the key it hangs from and its path ("listeners[0].listen").
+// A node of the tree plus the key it hangs from, its path ("listeners[0].listen") and the file
+// it was read from (see Pos::source).
 // Not assignable, on purpose: assigning a YAML::Node does not rebind it, it overwrites the node
 // it refers to inside the tree (yaml-cpp's reference semantics). Copy-construct, or emplace.
 struct Field {
   YAML::Node key;  // undefined for the root and for list items
   YAML::Node value;
   std::string path;
+  int source;
 
-  Field(YAML::Node key_node, YAML::Node value_node, std::string key_path)
-      : key(std::move(key_node)), value(std::move(value_node)), path(std::move(key_path)) {}
+  Field(YAML::Node key_node, YAML::Node value_node, std::string key_path, int source_index)
+      : key(std::move(key_node)),
+        value(std::move(value_node)),
+        path(std::move(key_path)),
+        source(source_index) {}
   Field(const Field&) = default;
   Field& operator=(const Field&) = delete;
 
@@ -45,13 +56,28 @@ struct Field {
   // empty value on the next line, which would confuse the reader of the message).
   Pos pos() const;
   Pos key_pos() const;
+  // Where a node below this field starts (it comes from the same file).
+  Pos at(const YAML::Node& node) const { return pos_of(node, source); }
 };
 
 class Reader {
  public:
-  explicit Reader(std::string file) : file_(std::move(file)) {}
+  // `file` names the main file (source 0) in diagnostics.
+  explicit Reader(std::string file) { files_.push_back(std::move(file)); }
+
+  // Registers a file read through `include:`; returns its source index.
+  int add_file(std::string name);
+  const std::string& file(int source) const { return files_.at(static_cast<size_t>(source)); }
+  // In the order they were read: diagnostics are sorted by it.
+  const std::vector<std::string>& files() const { return files_; }
+  // How a message about `from` points at `at`: "line 3:5" in the same file,
+  // "conf.d/a.yaml:3:5" in another.
+  std::string place(Pos at, Pos from) const;
 
   void error(Pos pos, std::string message);
+  // An error that makes the value at `pos` unusable (a ${NAME} that cannot be expanded): any
+  // later error at that same place would only be about the unexpanded text, so is left out.
+  void final_error(Pos pos, std::string message);
   // "<path>: <message>" at the field.
   void error(const Field& field, const std::string& message);
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
@@ -76,8 +102,9 @@ class Reader {
   // The scalar text of a plain or quoted scalar, or nullopt after reporting `expected`.
   std::optional<std::string> scalar(const Field& field, const std::string& expected);
 
-  std::string file_;
+  std::vector<std::string> files_;
   std::vector<Diagnostic> diagnostics_;
+  std::set<std::tuple<int, int, int>> final_;  // source, line, column
 };
 
 // Reads one YAML map. Every key a parser asks for is "known"; when the MapReader goes out of

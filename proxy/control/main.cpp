@@ -101,18 +101,20 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
   return inv;
 }
 
-// --validate --format json: {"file", "ok", "errors": [{line, column, message}], "warnings": [...]}
-// on stdout, so CI and editors need not parse the text form. Exit status as for text.
+// --validate --format json: {"file", "ok", "errors": [{file, line, column, message}],
+// "warnings": [...]} on stdout, so CI and editors need not parse the text form. Each error and
+// warning names its own file: it may be one the config includes. Exit status as for text.
 int validate_json(const std::string& path) {
   namespace json = boost::json;
   sluice::config::ParseResult result = sluice::config::parse_config_file(path);
   json::array errors, warnings;
   for (const auto& d : result.errors)
-    errors.push_back(json::object{{"line", d.line}, {"column", d.column}, {"message", d.message}});
+    errors.push_back(json::object{
+        {"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}});
   if (result.ok())
     for (const auto& w : result.config.warnings)
-      warnings.push_back(
-          json::object{{"line", w.line}, {"column", w.column}, {"message", w.message}});
+      warnings.push_back(json::object{
+          {"file", w.file}, {"line", w.line}, {"column", w.column}, {"message", w.message}});
   const json::object out{{"file", path},
                          {"ok", result.ok()},
                          {"errors", std::move(errors)},
@@ -162,8 +164,8 @@ std::shared_ptr<const sluice::config::Config> load(const std::string& path) {
 
 // "file:line:col: warning: message", like the errors.
 std::string warning_text(const std::string& path, const sluice::config::Warning& w) {
-  return path + ":" + std::to_string(w.line) + ":" + std::to_string(w.column) +
-         ": warning: " + w.message;
+  return (w.file.empty() ? path : w.file) + ":" + std::to_string(w.line) + ":" +
+         std::to_string(w.column) + ": warning: " + w.message;
 }
 
 }  // namespace

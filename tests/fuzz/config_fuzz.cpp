@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "config/parse.hpp"
@@ -14,6 +15,15 @@ namespace {
 
 void check(bool condition) {
   if (!condition) std::abort();
+}
+
+// A fixed environment, so a finding reproduces anywhere: ${FUZZ_PORT}, ${FUZZ_EMPTY} and
+// ${FUZZ_TEXT} are set (the last to something YAML would choke on), everything else is unset.
+std::optional<std::string> fuzz_environment(const std::string& name) {
+  if (name == "FUZZ_PORT") return "8080";
+  if (name == "FUZZ_EMPTY") return "";
+  if (name == "FUZZ_TEXT") return "a: [b, {c: \"${FUZZ_PORT}\"}] # $$";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -28,7 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   parse_integer(text);
   parse_number(text);
 
-  ParseResult result = parse_config_text(text, "fuzz.yaml");
+  // No include_dir: `include:` is refused, so no input makes the fuzzer read a file.
+  ParseOptions options;
+  options.env = fuzz_environment;
+  ParseResult result = parse_config_text(text, "fuzz.yaml", options);
   for (const Diagnostic& d : result.errors) {
     check(!d.message.empty());
     check(d.line >= 0 && d.column >= 0);

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <filesystem>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -189,6 +190,70 @@ TEST_F(CliTest, ValidateFormatJsonIsOneObjectForTools) {
   EXPECT_EQ(st.code, 2);
   EXPECT_NE(err_.find("option '--format' takes json or text, not 'yaml'"), std::string::npos)
       << err_;
+}
+
+// ${VAR} and include: through the real binary. The environment is the child's only, set by
+// env(1); an error in an included file names that file, in text and in JSON.
+TEST_F(CliTest, ValidateWithEnvAndIncludeNamesTheIncludedFile) {
+  const std::string port = std::to_string(free_loopback_port());
+  const std::string main = dir_.write("main.yaml",
+                                      "listeners:\n"
+                                      "  - name: t\n"
+                                      "    listen: 127.0.0.1:${LISTEN_PORT}\n"
+                                      "    protocol: tcp\n"
+                                      "    cluster: c\n"
+                                      "include: conf.d/*.yaml\n");
+  std::filesystem::create_directory(dir_.file("conf.d"));
+  const std::string bad_cluster =
+      "clusters:\n"
+      "  - name: c\n"
+      "    balancer: { type: round_robn }\n"
+      "    endpoints: [{ address: \"127.0.0.1:${BACKEND_PORT:-9}\" }]\n";
+  const std::string included = dir_.write("conf.d/c.yaml", bad_cluster);
+  auto run_env = [&](const std::vector<std::string>& env, const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "-u", "LISTEN_PORT"};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(sluice_binary());
+    argv.insert(argv.end(), args.begin(), args.end());
+    Process p = Process::spawn(argv, dir_.path(), "sluice-env-" + std::to_string(++runs_));
+    ExitStatus st = p.wait(Millis(10000));
+    out_ = p.stdout_text();
+    err_ = p.stderr_text();
+    return st;
+  };
+  const std::string typo = included +
+                           ":3:23: clusters[0].balancer.type: expected one of round_robin, "
+                           "weighted_round_robin, least_conn, consistent_hash, p2c, got "
+                           "'round_robn' (did you mean 'round_robin'?)";
+
+  ExitStatus st = run_env({"LISTEN_PORT=" + port}, {"--validate", main});
+  EXPECT_EQ(st.code, 1) << st.to_string();
+  EXPECT_EQ(err_, typo + "\n" + main + ": 1 error\n");
+
+  st = run_env({"LISTEN_PORT=" + port}, {"--validate", main, "--format", "json"});
+  EXPECT_EQ(st.code, 1) << st.to_string();
+  const boost::json::value v = boost::json::parse(out_);
+  EXPECT_EQ(std::string(v.at("file").as_string()), main);
+  ASSERT_EQ(v.at("errors").as_array().size(), 1u) << out_;
+  const boost::json::value& error = v.at("errors").as_array()[0];
+  EXPECT_EQ(std::string(error.at("file").as_string()), included);
+  EXPECT_EQ(error.at("line").as_int64(), 3);
+  EXPECT_EQ(error.at("column").as_int64(), 23);
+
+  // Unset, the variable is an error at its value in the main file, named.
+  st = run_env({}, {"--validate", main});
+  EXPECT_EQ(st.code, 1) << st.to_string();
+  EXPECT_NE(err_.find(main + ":3:13: listeners[0].listen: environment variable 'LISTEN_PORT' is "
+                             "not set"),
+            std::string::npos)
+      << err_;
+
+  dir_.write("conf.d/c.yaml",
+             "clusters:\n  - name: c\n"
+             "    endpoints: [{ address: \"127.0.0.1:${BACKEND_PORT:-9}\" }]\n");
+  st = run_env({"LISTEN_PORT=" + port}, {"--validate", main});
+  EXPECT_TRUE(st.success()) << st.to_string() << err_;
+  EXPECT_EQ(out_, main + ": ok\n");
 }
 
 TEST_F(CliTest, ConfigWithAnInvalidFileExitsNonZeroWithDiagnostics) {
