@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/to_json.hpp"
+#include "proxy/control/admin/cluster_view.hpp"
 #include "proxy/control/admin/clusters_json.hpp"
 #include "proxy/control/control_plane.hpp"
 #include "proxy/control/process_usage.hpp"
@@ -28,32 +29,23 @@ admin::AdminResponse json(std::string body) {
 // What /metrics reports per cluster beyond the workers' counters: breaker and
 // outlier state, and per endpoint its weight, ejection and in-flight count.
 std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
-  const Snapshot& snapshot = *snapshot_;
-  const std::map<std::string, Carried>& carried = carried_;
   const int64_t now = clock::monotonic_ns();
   std::vector<metrics::ClusterStatus> out;
-  out.reserve(snapshot.clusters.size());
-  for (const ClusterRuntime& c : snapshot.clusters) {
+  out.reserve(snapshot_->clusters.size());
+  for (const ClusterRuntime& c : snapshot_->clusters) {
+    // The reading /clusters and the status page show (admin/cluster_view.hpp).
+    const admin::ClusterView view = admin::read_cluster(c, now);
     metrics::ClusterStatus& s = out.emplace_back();
-    s.name = c.config->name;
-    if (c.breaker) s.breaker = c.breaker->stats();
-    if (c.outliers) s.outlier_ejections = c.outliers->ejections();
-    if (auto it = carried.find(s.name); it != carried.end()) {
+    s.name = view.name;
+    s.breaker = view.breaker;
+    if (view.outliers) s.outlier_ejections = view.outliers->ejections;
+    if (auto it = carried_.find(s.name); it != carried_.end()) {
       // Counts of the breaker/detector a reload replaced, so counters go on.
       if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
-    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
-      metrics::EndpointStatus& e = s.endpoints.emplace_back();
-      e.address = c.endpoints[i].address.text;
-      e.weight = c.endpoints[i].weight;
-      e.ejected = c.outliers != nullptr && c.outliers->is_ejected(i, now);
-      // No active health checks yet: an endpoint is healthy unless ejected.
-      e.healthy = !e.ejected;
-      e.in_flight = std::nullopt;
-      if (c.tracks_load)
-        e.in_flight = c.endpoints.load(i)->in_flight.load(std::memory_order_relaxed);
-    }
+    for (const admin::EndpointView& e : view.endpoints)
+      s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight});
   }
   return out;
 }

@@ -112,11 +112,13 @@ TEST_F(AdminApiTest, ClustersListEveryEndpointWithItsWeightAndState) {
                                                       {"weight", 3},
                                                       {"healthy", true},
                                                       {"ejected", false},
+                                                      {"backing_off", false},
                                                       {"in_flight", nullptr}},
                                          json::object{{"address", backends_[1].address()},
                                                       {"weight", 1},
                                                       {"healthy", true},
                                                       {"ejected", false},
+                                                      {"backing_off", false},
                                                       {"in_flight", nullptr}}};
   EXPECT_EQ(weighted.at("endpoints").as_array(), expected_weighted) << r.body;
 
@@ -127,6 +129,7 @@ TEST_F(AdminApiTest, ClustersListEveryEndpointWithItsWeightAndState) {
                                                 {"weight", 1},
                                                 {"healthy", true},
                                                 {"ejected", false},
+                                                {"backing_off", false},
                                                 {"in_flight", 0}}};
   EXPECT_EQ(lc.at("endpoints").as_array(), expected_lc) << r.body;
 }
