@@ -26,6 +26,18 @@ admin::AdminResponse json(std::string body) {
 
 }  // namespace
 
+admin::AdminResponse ControlPlane::status_response() const {
+  admin::AdminResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = admin::render_status_page(status_page());
+  // The page needs nothing but its own inline style: no script may run, nothing may be
+  // fetched, no other site may frame it, whatever a config string held.
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
 // What /metrics reports per cluster beyond the workers' counters: breaker and
 // outlier state, and per endpoint its weight, ejection and in-flight count.
 std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
@@ -64,6 +76,10 @@ void ControlPlane::install_admin_routes() {
   admin_.allow_hosts([this] {
     return config_->admin ? config_->admin->allowed_hosts : std::vector<std::string>{};
   });
+  // The status page's rates need readings from before the page is asked for.
+  traffic_.start(loop_, [this] { return admin::read_traffic(metrics_, *snapshot_); });
+  admin_.route("GET", "/", [this](const admin::AdminRequest&) { return status_response(); });
+  admin_.route("GET", "/status", [this](const admin::AdminRequest&) { return status_response(); });
   admin_.route("GET", "/live",
                [](const admin::AdminRequest&) { return admin::text_response(200, "live\n"); });
   admin_.route("GET", "/ready", [this](const admin::AdminRequest&) {

@@ -135,7 +135,7 @@ TEST_F(AdminApiTest, ClustersListEveryEndpointWithItsWeightAndState) {
 }
 
 TEST_F(AdminApiTest, UnknownPathsAre404) {
-  for (const char* path : {"/", "/nope", "/metrics/extra", "/READY", "/live/"}) {
+  for (const char* path : {"/nope", "/metrics/extra", "/READY", "/live/"}) {
     AdminReply r = admin("GET", path);
     EXPECT_EQ(r.status, 404) << path << ": " << r.error;
     EXPECT_EQ(r.header("allow"), std::nullopt) << path;
