@@ -82,6 +82,8 @@ std::string hash_key_text(const HashKey& key) {
   return "client_ip";
 }
 
+}  // namespace
+
 std::string rate_limit_key_text(const RateLimitKey& key) {
   switch (key.source) {
     case RateLimitKey::Source::client_ip:
@@ -95,6 +97,8 @@ std::string rate_limit_key_text(const RateLimitKey& key) {
   }
   return "client_ip";
 }
+
+namespace {
 
 json::object timeouts_json(const Timeouts& t, bool http) {
   return {{"connect", format_duration(t.connect)},

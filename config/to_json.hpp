@@ -21,6 +21,9 @@ std::string format_duration(Duration d);
 // "100/s", "600/min", "10/h".
 std::string format_rate(const Rate& rate);
 
+// "client_ip", "route", "global", "header:X-Api-Key": a rate limit's key as the config writes it.
+std::string rate_limit_key_text(const RateLimitKey& key);
+
 // "round_robin", "p2c", ...: the name the config uses for a balancer type.
 const char* balancer_type_name(BalancerType type);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config/to_json.hpp"
+#include "proxy/control/admin/cluster_view.hpp"
 #include "proxy/control/admin/clusters_json.hpp"
 #include "proxy/control/control_plane.hpp"
 #include "proxy/control/process_usage.hpp"
@@ -25,35 +26,38 @@ admin::AdminResponse json(std::string body) {
 
 }  // namespace
 
+admin::AdminResponse ControlPlane::status_response() const {
+  admin::AdminResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = admin::render_status_page(status_page());
+  // The page needs nothing but its own inline style: no script may run, nothing may be
+  // fetched, no other site may frame it, whatever a config string held.
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  return r;
+}
+
 // What /metrics reports per cluster beyond the workers' counters: breaker and
 // outlier state, and per endpoint its weight, ejection and in-flight count.
 std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
-  const Snapshot& snapshot = *snapshot_;
-  const std::map<std::string, Carried>& carried = carried_;
   const int64_t now = clock::monotonic_ns();
   std::vector<metrics::ClusterStatus> out;
-  out.reserve(snapshot.clusters.size());
-  for (const ClusterRuntime& c : snapshot.clusters) {
+  out.reserve(snapshot_->clusters.size());
+  for (const ClusterRuntime& c : snapshot_->clusters) {
+    // The reading /clusters and the status page show (admin/cluster_view.hpp).
+    const admin::ClusterView view = admin::read_cluster(c, now);
     metrics::ClusterStatus& s = out.emplace_back();
-    s.name = c.config->name;
-    if (c.breaker) s.breaker = c.breaker->stats();
-    if (c.outliers) s.outlier_ejections = c.outliers->ejections();
-    if (auto it = carried.find(s.name); it != carried.end()) {
+    s.name = view.name;
+    s.breaker = view.breaker;
+    if (view.outliers) s.outlier_ejections = view.outliers->ejections;
+    if (auto it = carried_.find(s.name); it != carried_.end()) {
       // Counts of the breaker/detector a reload replaced, so counters go on.
       if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
-    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
-      metrics::EndpointStatus& e = s.endpoints.emplace_back();
-      e.address = c.endpoints[i].address.text;
-      e.weight = c.endpoints[i].weight;
-      e.ejected = c.outliers != nullptr && c.outliers->is_ejected(i, now);
-      // No active health checks yet: an endpoint is healthy unless ejected.
-      e.healthy = !e.ejected;
-      e.in_flight = std::nullopt;
-      if (c.tracks_load)
-        e.in_flight = c.endpoints.load(i)->in_flight.load(std::memory_order_relaxed);
-    }
+    for (const admin::EndpointView& e : view.endpoints)
+      s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight});
   }
   return out;
 }
@@ -72,6 +76,10 @@ void ControlPlane::install_admin_routes() {
   admin_.allow_hosts([this] {
     return config_->admin ? config_->admin->allowed_hosts : std::vector<std::string>{};
   });
+  // The status page's rates need readings from before the page is asked for.
+  traffic_.start(loop_, [this] { return admin::read_traffic(metrics_, *snapshot_); });
+  admin_.route("GET", "/", [this](const admin::AdminRequest&) { return status_response(); });
+  admin_.route("GET", "/status", [this](const admin::AdminRequest&) { return status_response(); });
   admin_.route("GET", "/live",
                [](const admin::AdminRequest&) { return admin::text_response(200, "live\n"); });
   admin_.route("GET", "/ready", [this](const admin::AdminRequest&) {

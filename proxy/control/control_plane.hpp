@@ -17,6 +17,8 @@
 #include "config/config.hpp"
 #include "proxy/access_log/writer.hpp"
 #include "proxy/control/admin/admin_server.hpp"
+#include "proxy/control/admin/status_page.hpp"
+#include "proxy/control/admin/traffic_history.hpp"
 #include "proxy/control/health_log.hpp"
 #include "proxy/control/listener_sockets.hpp"
 #include "proxy/control/loop/control_loop.hpp"
@@ -114,6 +116,10 @@ class ControlPlane {
   // Breaker and outlier state per cluster, as /metrics and the health log see it
   // (admin_routes.cpp).
   std::vector<metrics::ClusterStatus> cluster_statuses() const;
+  // What GET / shows (admin_status.cpp).
+  admin::StatusPage status_page() const;
+  admin::StatusPage::Process status_process() const;
+  admin::AdminResponse status_response() const;  // admin_routes.cpp
 
   control::ControlLoop& loop_;
   std::string config_path_;
@@ -123,6 +129,7 @@ class ControlPlane {
   metrics::Registry metrics_;
   std::unique_ptr<access_log::AccessLogWriter> access_log_;
   admin::AdminServer admin_;
+  admin::TrafficHistory traffic_;  // the status page's rates; sampled while the admin is open
   std::unique_ptr<RedisDriver> redis_;
   // Breaker and ejection changes in the log, looked at once a second.
   HealthLog health_log_;

@@ -45,6 +45,7 @@ clusters:
   ASSERT_TRUE(api.tracks_load);
 
   api.endpoints.load(0)->in_flight = 3;
+  api.endpoints.state(0).connect_failed(kNow);  // passed over for 1 s
   api.breaker->on_failure(kNow);
   api.breaker->on_failure(kNow);                              // opens: 2 in a row
   EXPECT_FALSE(limiter::admitted(api.breaker->allow(kNow)));  // counted as rejected
@@ -62,13 +63,13 @@ clusters:
      "outlier_detection": {"ejected": 1, "ejections": 1, "skipped_by_cap": 0},
      "endpoints": [
        {"address": "127.0.0.1:9001", "weight": 2, "healthy": true, "ejected": false,
-        "in_flight": 3},
+        "backing_off": true, "in_flight": 3},
        {"address": "127.0.0.1:9002", "weight": 1, "healthy": false, "ejected": true,
-        "in_flight": 0}]},
+        "backing_off": false, "in_flight": 0}]},
     {"name": "plain", "balancer": "round_robin", "breaker": null, "limits": null,
      "outlier_detection": null,
      "endpoints": [{"address": "127.0.0.1:9003", "weight": 1, "healthy": true,
-                    "ejected": false, "in_flight": null}]}]})");
+                    "ejected": false, "backing_off": false, "in_flight": null}]}]})");
   EXPECT_EQ(json::parse(clusters_json(*snapshot, kNow + 1)), expected)
       << clusters_json(*snapshot, kNow + 1);
 
@@ -76,6 +77,7 @@ clusters:
   json::value later = json::parse(clusters_json(*snapshot, kNow + 31'000'000'000));
   EXPECT_EQ(later.at("clusters").at(0).at("endpoints").at(1).at("ejected"), false);
   EXPECT_EQ(later.at("clusters").at(0).at("endpoints").at(1).at("healthy"), true);
+  EXPECT_EQ(later.at("clusters").at(0).at("endpoints").at(0).at("backing_off"), false);
   api.limits->requests.release();
 }
 

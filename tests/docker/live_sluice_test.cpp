@@ -141,6 +141,24 @@ std::vector<Query> dashboard_queries() {
   return out;
 }
 
+// The metrics the template variables list their values from (the job and instance pickers).
+std::set<std::string> variable_metrics() {
+  std::set<std::string> out;
+  const fs::path path = docker_dir() / "grafana" / "dashboards" / "sluice.json";
+  boost::system::error_code ec;
+  json::value dash = json::parse(read_text(path), ec);
+  if (ec || !dash.is_object() || !dash.as_object().contains("templating")) return out;
+  const std::regex metric_re("sluice_[a-z0-9_]+");
+  for (const auto& v : dash.at("templating").at("list").as_array()) {
+    const auto& o = v.as_object();
+    if (!o.contains("query") || !o.at("query").is_object()) continue;
+    const std::string q = o.at("query").as_object().at("query").as_string().c_str();
+    for (std::sregex_iterator it(q.begin(), q.end(), metric_re), end; it != end; ++it)
+      out.insert(it->str());
+  }
+  return out;
+}
+
 class LiveSluice : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -278,6 +296,8 @@ TEST_F(LiveSluice, ServesEveryMetricAndLabelTheDashboardQueries) {
         EXPECT_TRUE(it->second.count(label)) << m << " has no label `" << label << "`";
     }
     for (const auto& matcher : q.matchers) {
+      // The dashboard's job/instance filters: Prometheus adds these labels when it scrapes.
+      if (matcher.label == "job" || matcher.label == "instance") continue;
       auto it = series.find(matcher.metric);
       if (it == series.end()) continue;  // reported above
       auto label = it->second.find(matcher.label);
@@ -292,6 +312,11 @@ TEST_F(LiveSluice, ServesEveryMetricAndLabelTheDashboardQueries) {
       }
     }
   }
+  const std::set<std::string> pickers = variable_metrics();
+  EXPECT_FALSE(pickers.empty()) << "no template variable lists sluice targets";
+  for (const auto& m : pickers)
+    EXPECT_TRUE(series.count(m)) << "a template variable lists values of " << m
+                                 << ", which sluice does not export";
   // What the docker config should make visible: its clusters, policies and listeners.
   EXPECT_TRUE(series.at("sluice_circuit_breaker_state").count("cluster"))
       << "no breaker series: the `backends` cluster of docker/sluice.yaml has a breaker";

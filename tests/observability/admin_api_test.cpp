@@ -112,11 +112,13 @@ TEST_F(AdminApiTest, ClustersListEveryEndpointWithItsWeightAndState) {
                                                       {"weight", 3},
                                                       {"healthy", true},
                                                       {"ejected", false},
+                                                      {"backing_off", false},
                                                       {"in_flight", nullptr}},
                                          json::object{{"address", backends_[1].address()},
                                                       {"weight", 1},
                                                       {"healthy", true},
                                                       {"ejected", false},
+                                                      {"backing_off", false},
                                                       {"in_flight", nullptr}}};
   EXPECT_EQ(weighted.at("endpoints").as_array(), expected_weighted) << r.body;
 
@@ -127,12 +129,13 @@ TEST_F(AdminApiTest, ClustersListEveryEndpointWithItsWeightAndState) {
                                                 {"weight", 1},
                                                 {"healthy", true},
                                                 {"ejected", false},
+                                                {"backing_off", false},
                                                 {"in_flight", 0}}};
   EXPECT_EQ(lc.at("endpoints").as_array(), expected_lc) << r.body;
 }
 
 TEST_F(AdminApiTest, UnknownPathsAre404) {
-  for (const char* path : {"/", "/nope", "/metrics/extra", "/READY", "/live/"}) {
+  for (const char* path : {"/nope", "/metrics/extra", "/READY", "/live/"}) {
     AdminReply r = admin("GET", path);
     EXPECT_EQ(r.status, 404) << path << ": " << r.error;
     EXPECT_EQ(r.header("allow"), std::nullopt) << path;
