@@ -113,12 +113,11 @@ StatusPage ControlPlane::status_page() const {
   for (const auto& r : metrics_.live().routes) {
     StatusPage::Route& out = page.routes.emplace_back();
     out = {r->listener, r->route, r->cluster, 0, 0};
-    for (size_t k = 0; k < metrics::kCodeClasses; ++k)
-      out.responses += sum(
-          r->per_worker, [k](auto& s) -> auto& { return s.responses[k]; });
     const size_t k5xx = metrics::code_class_index(500);
-    out.errors = sum(
-        r->per_worker, [k5xx](auto& s) -> auto& { return s.responses[k5xx]; });
+    for (unsigned w = 0; w < r->per_worker.size(); ++w) {
+      out.responses += r->per_worker.at(w).responses();
+      out.errors += r->per_worker.at(w).responses_in_class(k5xx);
+    }
   }
   for (const RateLimitRuntime& r : snapshot_->rate_limits)
     page.rate_limits.push_back(rate_limit(r));

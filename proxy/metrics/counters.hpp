@@ -137,6 +137,25 @@ struct RouteCounters {
     overflow[method][code_class_index(status)].add();
   }
 
+  // Any thread: responses counted in this slot, all of them or those of one status class.
+  uint64_t responses() const noexcept {
+    return responses_where([](size_t) { return true; });
+  }
+  uint64_t responses_in_class(size_t code_class) const noexcept {
+    return responses_where([code_class](size_t c) { return c == code_class; });
+  }
+  template <class ClassFilter>
+  uint64_t responses_where(ClassFilter wanted) const noexcept {
+    uint64_t n = 0;
+    const uint32_t used_now = used.load(std::memory_order_acquire);
+    for (uint32_t i = 0; i < used_now; ++i)
+      if (wanted(code_class_index(static_cast<int>(keys[i] & 0xffff)))) n += counts[i].value();
+    for (const auto& by_class : overflow)
+      for (size_t c = 0; c < kCodeClasses; ++c)
+        if (wanted(c)) n += by_class[c].value();
+    return n;
+  }
+
   // keys[i] is written once, before `used` makes it visible; readers load `used` (acquire).
   uint32_t keys[kPairs];
   Counter counts[kPairs];

@@ -98,9 +98,9 @@ clusters:
   ASSERT_NE(snapshot, nullptr) << error;
 
   auto route = registry.route("web", "r", "api");  // the one the snapshot counts in
-  route->per_worker.at(0).responses[1].add(5);     // 2xx
-  route->per_worker.at(1).responses[4].add(2);     // 5xx
-  route->per_worker.at(1).responses[3].add(1);     // 4xx
+  for (int i = 0; i < 5; ++i) route->per_worker.at(0).count(0, 200);
+  for (int i = 0; i < 2; ++i) route->per_worker.at(1).count(0, 503);
+  route->per_worker.at(1).count(0, 404);
   const ClusterRuntime& api = snapshot->clusters[0];
   api.stats->per_worker.at(0).requests.add(7);
   api.stats->per_worker.at(1).requests.add(1);

@@ -14,8 +14,8 @@ TrafficTotals read_traffic(const metrics::Registry& registry, const Snapshot& sn
   for (const auto& route : registry.live().routes) {
     for (unsigned w = 0; w < route->per_worker.size(); ++w) {
       const metrics::RouteCounters& slot = route->per_worker.at(w);
-      for (const metrics::Counter& c : slot.responses) out.http.requests += c.value();
-      out.http.errors += slot.responses[k5xx].value();
+      out.http.requests += slot.responses();
+      out.http.errors += slot.responses_in_class(k5xx);
     }
   }
   for (const ClusterRuntime& cluster : snapshot.clusters) {
