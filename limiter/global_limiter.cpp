@@ -17,6 +17,7 @@ Decision GlobalLimiter::admit(Nanos now, uint32_t cost) noexcept {
   const Nanos interval = retry_after_.load(std::memory_order_relaxed);
   if (!redis_ok_.load(std::memory_order_relaxed)) {
     on_error_.fetch_add(1, std::memory_order_relaxed);
+    d.by_on_error = true;
     d.admitted = !deny_on_error_.load(std::memory_order_relaxed);
     if (!d.admitted) d.retry_after = interval;
     return d;

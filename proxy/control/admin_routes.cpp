@@ -57,7 +57,8 @@ std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
     for (const admin::EndpointView& e : view.endpoints)
-      s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight});
+      s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight,
+                             e.connect_failures, e.connect_error});
   }
   return out;
 }

@@ -22,6 +22,9 @@ ControlPlane::ControlPlane(control::ControlLoop& loop, std::string config_path,
       admin_(loop),
       health_log_([](log::Level level, const std::string& line) {
         if (log::enabled(level)) log::write(level, "%s", line.c_str());
+      }),
+      limiter_log_([](log::Level level, const std::string& line) {
+        if (log::enabled(level)) log::write(level, "%s", line.c_str());
       }) {
   metrics_.set_build_version(SLUICE_VERSION);
 }
@@ -85,11 +88,24 @@ std::string ControlPlane::start() {
   if (!failure.empty()) return failure;
   started_ = true;
   drive_redis();
-  health_timer_ = loop_.every(std::chrono::seconds(1), [this] {
-    health_log_.observe(cluster_statuses(), HealthLog::Clock::now());
-  });
+  health_timer_ = loop_.every(std::chrono::seconds(1), [this] { observe_health(); });
   metrics_.config_loaded(config_->source_hash, std::chrono::system_clock::now());
   return {};
+}
+
+void ControlPlane::observe_health() {
+  const auto now = HealthLog::Clock::now();
+  health_log_.observe(cluster_statuses(), now);
+  std::vector<LimiterLog::Policy> policies;
+  for (const auto& r : metrics_.live().rate_limits) {
+    LimiterLog::Policy& p = policies.emplace_back();
+    p.name = r->name;
+    for (unsigned w = 0; w < r->per_worker.size(); ++w) {
+      p.on_error_admitted += r->per_worker.at(w).on_error_admitted.value();
+      p.on_error_limited += r->per_worker.at(w).on_error_limited.value();
+    }
+  }
+  limiter_log_.observe(policies, redis_ ? redis_->up() : std::nullopt, now);
 }
 
 void ControlPlane::begin_drain() {

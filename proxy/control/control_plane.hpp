@@ -20,6 +20,7 @@
 #include "proxy/control/admin/status_page.hpp"
 #include "proxy/control/admin/traffic_history.hpp"
 #include "proxy/control/health_log.hpp"
+#include "proxy/control/limiter_log.hpp"
 #include "proxy/control/listener_sockets.hpp"
 #include "proxy/control/loop/control_loop.hpp"
 #include "proxy/control/redis_driver.hpp"
@@ -116,6 +117,8 @@ class ControlPlane {
   // Breaker and outlier state per cluster, as /metrics and the health log see it
   // (admin_routes.cpp).
   std::vector<metrics::ClusterStatus> cluster_statuses() const;
+  // What the health and limiter logs look at once a second.
+  void observe_health();
   // What GET / shows (admin_status.cpp).
   admin::StatusPage status_page() const;
   admin::StatusPage::Process status_process() const;
@@ -133,6 +136,8 @@ class ControlPlane {
   std::unique_ptr<RedisDriver> redis_;
   // Breaker and ejection changes in the log, looked at once a second.
   HealthLog health_log_;
+  // Global limits deciding by on_error, looked at with the health log.
+  LimiterLog limiter_log_;
   control::ControlLoop::TimerId health_timer_ = 0;
   std::map<std::string, Carried> carried_;  // per cluster name
   std::map<uint64_t, PendingReload> pending_;

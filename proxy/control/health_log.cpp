@@ -1,5 +1,6 @@
 #include "proxy/control/health_log.hpp"
 
+#include <cstring>
 #include <string_view>
 
 namespace sluice::proxy {
@@ -19,6 +20,7 @@ void HealthLog::observe(std::span<const metrics::ClusterStatus> clusters, Clock:
     Seen& seen = seen_[c.name];
     observe_breaker(c, seen);
     observe_ejections(c, seen);
+    observe_connects(c, seen);
   }
   // A cluster a reload removed is forgotten: if its name comes back, it starts afresh.
   std::erase_if(seen_, [&](const auto& entry) {
@@ -74,6 +76,22 @@ void HealthLog::observe_ejections(const metrics::ClusterStatus& c, Seen& seen) {
   seen.ejected = std::move(ejected);
 }
 
+void HealthLog::observe_connects(const metrics::ClusterStatus& c, Seen& seen) {
+  std::set<std::string> failing;
+  for (const metrics::EndpointStatus& e : c.endpoints) {
+    if (e.connect_failures == 0) continue;
+    failing.insert(e.address);
+    if (seen.failing.contains(e.address)) continue;
+    const std::string why = e.connect_error < 0 ? std::strerror(-e.connect_error) : "failed";
+    sink_(log::Level::warn, "cluster " + c.name + ": endpoint " + e.address + ": connect " + why +
+                                "; passed over for 1 s, doubling to 10 s while it fails");
+  }
+  for (const std::string& a : seen.failing)
+    if (!failing.contains(a))
+      sink_(log::Level::info, "cluster " + c.name + ": endpoint " + a + ": connects again");
+  seen.failing = std::move(failing);
+}
+
 void HealthLog::remind(std::span<const metrics::ClusterStatus> clusters, Clock::time_point) {
   for (const metrics::ClusterStatus& c : clusters) {
     std::string still;
@@ -85,6 +103,11 @@ void HealthLog::remind(std::span<const metrics::ClusterStatus> clusters, Clock::
     if (ejected > 0)
       still += " " + std::to_string(ejected) + " of " + std::to_string(c.endpoints.size()) +
                " endpoints ejected;";
+    size_t failing = 0;
+    for (const metrics::EndpointStatus& e : c.endpoints) failing += e.connect_failures > 0;
+    if (failing > 0)
+      still += " " + std::to_string(failing) + " of " + std::to_string(c.endpoints.size()) +
+               " endpoints failing to connect;";
     if (!still.empty()) {
       still.pop_back();
       sink_(log::Level::warn, "cluster " + c.name + ": still" + still);

@@ -189,6 +189,9 @@ struct ClusterCounters {
 struct RateLimitCounters {
   Counter admitted;
   Counter limited;
+  // Of those, decided by a global limit's on_error while Redis could not be asked.
+  Counter on_error_admitted;  // failing open
+  Counter on_error_limited;   // failing closed
 };
 
 }  // namespace sluice::proxy::metrics

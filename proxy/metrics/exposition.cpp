@@ -164,6 +164,20 @@ void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const Rate
     sample(family, {{"policy", r->name}, {"outcome", "admitted"}}, double(admitted));
     sample(family, {{"policy", r->name}, {"outcome", "limited"}}, double(limited));
   }
+  auto& on_error = out.add(
+      "sluice_rate_limit_on_error_decisions_total",
+      "Decisions of sluice_rate_limit_decisions_total that a global limit's on_error made because "
+      "Redis could not be asked (down, or not answered yet): outcome admitted is failing open "
+      "(on_error: allow, no global count), limited failing closed (deny) (count).",
+      MetricType::Counter);
+  for (const auto& r : all) {
+    sample(on_error, {{"policy", r->name}, {"outcome", "admitted"}},
+           double(sum(
+               r->per_worker, [](auto& c) -> auto& { return c.on_error_admitted; })));
+    sample(on_error, {{"policy", r->name}, {"outcome", "limited"}},
+           double(sum(
+               r->per_worker, [](auto& c) -> auto& { return c.on_error_limited; })));
+  }
 }
 
 // Clusters by first occurrence of their name: a duplicate would be a duplicate series.
@@ -248,6 +262,11 @@ void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clust
   auto& in_flight = out.add("sluice_endpoint_requests_in_flight",
                             "Requests (or TCP connections) to the endpoint in progress (count).",
                             MetricType::Gauge);
+  auto& connect_failures =
+      out.add("sluice_endpoint_connect_failures_in_a_row",
+              "Connects to the endpoint that failed in a row, 0 once one succeeds; while above 0 "
+              "the endpoint is passed over for 1 s doubling to 10 s (count).",
+              MetricType::Gauge);
   auto& weight = out.add("sluice_endpoint_weight",
                          "Configured load-balancing weight of the endpoint (dimensionless).",
                          MetricType::Gauge);
@@ -260,6 +279,7 @@ void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clust
       sample(healthy, labels, e.healthy ? 1 : 0);
       sample(ejected, labels, e.ejected ? 1 : 0);
       if (e.in_flight) sample(in_flight, labels, double(*e.in_flight));
+      sample(connect_failures, labels, double(e.connect_failures));
       sample(weight, std::move(labels), double(e.weight));
     }
   }

@@ -41,6 +41,8 @@ struct EndpointStatus {
   // None: the cluster's balancer does not count requests per endpoint (no
   // series, rather than a misleading 0).
   std::optional<int64_t> in_flight = 0;
+  uint32_t connect_failures = 0;  // connects that failed in a row; 0 once one succeeds
+  int connect_error = 0;          // -errno of the last failed connect; 0: none (for logs)
 };
 
 // Filled by the proxy layer at scrape time; a plain copy so render() needs nothing of proxy/.

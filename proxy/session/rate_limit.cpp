@@ -10,6 +10,8 @@ limiter::Decision RateLimitRuntime::admit(uint64_t key, unsigned worker) const {
   const limiter::Decision d = local ? local->admit(key, now) : global->admit(now);
   metrics::RateLimitCounters& counters = stats->per_worker.at(worker);
   (d.admitted ? counters.admitted : counters.limited).add();
+  if (d.by_on_error) [[unlikely]]
+    (d.admitted ? counters.on_error_admitted : counters.on_error_limited).add();
   return d;
 }
 

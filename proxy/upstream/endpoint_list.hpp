@@ -37,7 +37,8 @@ struct EndpointState {
   balancers::EndpointLoad load;
 
   // Any worker thread; relaxed atomics (a late reader at worst tries once more).
-  void connect_failed(int64_t now_ns) {
+  void connect_failed(int64_t now_ns, int error = 0) {
+    last_connect_error.store(error, std::memory_order_relaxed);
     const uint32_t n = connect_failures.fetch_add(1, std::memory_order_relaxed);
     const int64_t backoff = n >= 4 ? kMaxBackoffNs : std::min(kMaxBackoffNs, kFirstBackoffNs << n);
     backoff_until_ns.store(now_ns + backoff, std::memory_order_relaxed);
@@ -53,7 +54,8 @@ struct EndpointState {
   }
 
   std::atomic<int64_t> backoff_until_ns{0};
-  std::atomic<uint32_t> connect_failures{0};
+  std::atomic<uint32_t> connect_failures{0};  // in a row; 0 once a connect succeeds
+  std::atomic<int> last_connect_error{0};     // -errno of the last failed connect (for logs)
 };
 
 struct UpstreamEndpoint {

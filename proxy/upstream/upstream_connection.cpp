@@ -49,7 +49,7 @@ void UpstreamConnection::on_stream_connected(Stream&, int result) {
   // The endpoint's connect back-off is the connection's own fact, whoever owns it.
   EndpointState& state = cluster.endpoints.state(endpoint);
   if (result < 0) {
-    state.connect_failed(clock::monotonic_ns());
+    state.connect_failed(clock::monotonic_ns(), result);
   } else {
     state.connect_succeeded();
   }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <string>
 #include <vector>
 
@@ -108,6 +110,28 @@ TEST(HealthLog, ARemindsWhileSomethingStaysBroken) {
   log.observe(s, t0 + 2 * HealthLog::kReminder);
   const std::string out = lines.take();
   EXPECT_EQ(out.find("still"), std::string::npos) << out;
+}
+
+TEST(HealthLog, AnEndpointWhoseConnectsFailIsOneLineWithTheErrorAndOneWhenBack) {
+  Lines lines;
+  HealthLog log(lines.sink());
+  const auto t0 = HealthLog::Clock::now();
+  std::vector<metrics::ClusterStatus> s = {cluster(BreakerState::closed, 0, 0, 0, {false, false})};
+  log.observe(s, t0);
+  s[0].endpoints[1].connect_failures = 1;
+  s[0].endpoints[1].connect_error = -ECONNREFUSED;
+  log.observe(s, t0 + seconds(1));
+  EXPECT_EQ(lines.take(),
+            "W cluster api: endpoint 10.0.0.2:80: connect Connection refused; passed over for "
+            "1 s, doubling to 10 s while it fails\n");
+  s[0].endpoints[1].connect_failures = 7;  // still failing: nothing new
+  log.observe(s, t0 + seconds(2));
+  EXPECT_EQ(lines.take(), "");
+  log.observe(s, t0 + HealthLog::kReminder + seconds(1));
+  EXPECT_EQ(lines.take(), "W cluster api: still 1 of 2 endpoints failing to connect\n");
+  s[0].endpoints[1].connect_failures = 0;
+  log.observe(s, t0 + HealthLog::kReminder + seconds(2));
+  EXPECT_EQ(lines.take(), "I cluster api: endpoint 10.0.0.2:80: connects again\n");
 }
 
 }  // namespace

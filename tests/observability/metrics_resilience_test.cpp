@@ -3,7 +3,9 @@
 // retries after connect failures, and request timeouts.
 #include <boost/json.hpp>
 
+#include <thread>
 #include "tests/http_integration/upstream.hpp"
+
 #include "tests/observability/obs_fixture.hpp"
 
 namespace sluice::testing {
@@ -159,6 +161,21 @@ TEST_F(MetricsResilienceTest, RetriesAfterConnectFailuresAreCounted) {
   EXPECT_EQ(m.sum("sluice_http_requests_total",
                   {{"listener", "web"}, {"route", "0"}, {"cluster", "c"}, {"code_class", "2xx"}}),
             4);
+  // The refusing endpoint shows in its gauge, and in the log once, with the error (the
+  // health log looks once a second), without debug logging.
+  const std::string bad = "127.0.0.1:" + std::to_string(refusing);
+  EXPECT_GE(
+      m.get("sluice_endpoint_connect_failures_in_a_row{cluster=\"c\",endpoint=\"" + bad + "\"}"),
+      1);
+  EXPECT_EQ(m.get("sluice_endpoint_connect_failures_in_a_row{cluster=\"c\",endpoint=\"" +
+                  good.address() + "\"}"),
+            0);
+  const std::string line = "warn cluster c: endpoint " + bad + ": connect Connection refused";
+  const auto deadline = std::chrono::steady_clock::now() + Millis(3000);
+  while (count_occurrences(sluice().stderr_text(), line) == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(Millis(50));
+  EXPECT_EQ(count_occurrences(sluice().stderr_text(), line), 1u) << sluice().stderr_text();
 }
 
 TEST_F(MetricsResilienceTest, RequestTimeoutsAreCounted) {

@@ -117,6 +117,14 @@ TEST_F(GlobalLimitTest, ThreeInstancesShareOneLimitThenFailOpen) {
   EXPECT_LE(down.limited.load(), 6);
   EXPECT_EQ(down.other.load(), 0);
   EXPECT_LT(down.slowest_us.load(), 500000) << "a request stalled while redis was down";
+  // Each instance says, at the default level and once (the health timer looks every second),
+  // that on_error now decides and that it fails open.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  for (int i = 0; i < 3; ++i) {
+    const std::string err = sluice(i).stderr_text();
+    EXPECT_EQ(count_occurrences(err, "warn rate limit 'shared': Redis cannot be asked"), 1u) << err;
+    EXPECT_NE(err.find("admitted without a global count (failing open)"), std::string::npos) << err;
+  }
 }
 
 // `on_error: deny`: once Redis is gone and the leased tokens are spent, every
@@ -143,6 +151,9 @@ TEST_F(GlobalLimitTest, FailClosedWhenRedisIsDown) {
   EXPECT_GT(down.limited.load(), 100);
   EXPECT_EQ(down.other.load(), 0);
   EXPECT_LT(down.slowest_us.load(), 500000) << "a request stalled while redis was down";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  const std::string err = sluice().stderr_text();
+  EXPECT_EQ(count_occurrences(err, "warn rate limit 'shared': Redis cannot be asked"), 1u) << err;
 }
 
 // config/examples/rate-limits.yaml and docs/config.md: a global limit keyed by

@@ -43,7 +43,11 @@ ClusterView read_cluster(const ClusterRuntime& c, int64_t now_ns) {
     // The detector is built for this endpoint list (StateStore::outliers); the size check only
     // guards against a future change breaking that.
     e.ejected = outliers != nullptr && i < outliers->size() && outliers->is_ejected(i, now_ns);
-    e.backing_off = c.endpoints.state(i).backing_off(now_ns);
+    const EndpointState& state = c.endpoints.state(i);
+    e.backing_off = state.backing_off(now_ns);
+    e.connect_failures = state.connect_failures.load(std::memory_order_relaxed);
+    if (e.connect_failures > 0)
+      e.connect_error = state.last_connect_error.load(std::memory_order_relaxed);
     // Load counters exist for every endpoint but only move when the balancer reads them.
     if (c.tracks_load) e.in_flight = c.endpoints.load(i)->in_flight.load(std::memory_order_relaxed);
   }

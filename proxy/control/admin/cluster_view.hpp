@@ -22,6 +22,8 @@ struct EndpointView {
   bool ejected = false;  // by outlier detection
   // Passed over after a failed connect (EndpointState::connect_failed) until the back-off ends.
   bool backing_off = false;
+  uint32_t connect_failures = 0;  // in a row; 0 once a connect succeeds
+  int connect_error = 0;          // -errno of the last of those; 0 when none
   // None: the cluster's balancer does not count requests per endpoint.
   std::optional<int64_t> in_flight;
 
