@@ -21,10 +21,10 @@ void LimiterLog::observe(std::span<const Policy> policies, std::optional<bool> r
     const std::string who = "rate limit '" + p.name + "': ";
     if (moved && !s.deciding) {
       s.deciding = true;
-      sink_(log::Level::warn, who + "Redis cannot be asked (down, or not answered yet); on_error decides: " +
-                                  counts(p.on_error_admitted - s.admitted,
-                                         p.on_error_limited - s.limited) +
-                                  " so far");
+      sink_(log::Level::warn,
+            who + "Redis cannot be asked (down, or not answered yet); on_error decides: " +
+                counts(p.on_error_admitted - s.admitted, p.on_error_limited - s.limited) +
+                " so far");
       s.since_admitted = p.on_error_admitted;
       s.since_limited = p.on_error_limited;
       s.reminded = now;

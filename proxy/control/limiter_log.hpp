@@ -39,8 +39,8 @@ class LimiterLog {
 
  private:
   struct Seen {
-    uint64_t admitted = 0, limited = 0;  // totals at the last look
-    bool deciding = false;               // on_error has been deciding since `since_*`
+    uint64_t admitted = 0, limited = 0;              // totals at the last look
+    bool deciding = false;                           // on_error has been deciding since `since_*`
     uint64_t since_admitted = 0, since_limited = 0;  // totals at the last line about it
     Clock::time_point reminded{};
   };
