@@ -110,6 +110,17 @@ TEST_F(DrainTest, SigtermDrainsLikePostDrain) {
   drain_with([&] { ASSERT_EQ(::kill(sluice().pid(), SIGTERM), 0); });
 }
 
+TEST_F(DrainTest, SigintStopsItEvenWhenItsParentIgnoredSigint) {
+  // A non-interactive shell starts background jobs with SIGINT ignored (the demo script
+  // does). The kernel queues an ignored signal only while it is blocked, which sluice does
+  // before any thread exists, so its signalfd still gets it.
+  launcher_ = {"/bin/sh", "-c", "trap '' INT; exec \"$0\" \"$@\""};
+  ASSERT_TRUE(start_sluice(yaml()));
+  ASSERT_EQ(::kill(sluice().pid(), SIGINT), 0);
+  ExitStatus st = sluice().wait(Millis(5000));
+  EXPECT_TRUE(st.success()) << st.to_string() << "\n" << sluice().describe();
+}
+
 TEST_F(DrainTest, WithNothingInFlightTheProcessExitsAtOnce) {
   ASSERT_TRUE(start_sluice(yaml()));
   EXPECT_EQ(fetch_once(port_, request("GET", "/x")).status, 200);

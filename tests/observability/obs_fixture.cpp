@@ -318,7 +318,9 @@ void ObsTest::write_config(const std::string& yaml) {
 
 bool ObsTest::start_sluice(const std::string& yaml) {
   write_config(yaml);
-  sluice_ = Process::spawn({obs_sluice_binary(), "--config", config_path_}, dir_.path(), "sluice");
+  std::vector<std::string> argv = launcher_;
+  argv.insert(argv.end(), {obs_sluice_binary(), "--config", config_path_});
+  sluice_ = Process::spawn(argv, dir_.path(), "sluice");
   const auto deadline = Clock::now() + std::chrono::seconds(15);
   std::string last;
   while (Clock::now() < deadline && sluice_->running()) {

@@ -108,6 +108,9 @@ class ObsTest : public ::testing::Test {
   // Writes the config, runs `sluice --config`, and waits until GET /ready says
   // 200 (no probe connection touches a proxied listener, so counters start at
   // zero). Adds a failure and returns false when sluice does not come up.
+  // Runs before the binary when set: argv[0..] then the binary and its options (a shell that
+  // changes signal dispositions, say).
+  std::vector<std::string> launcher_;
   bool start_sluice(const std::string& yaml);
   Process& sluice() { return *sluice_; }
 
