@@ -243,7 +243,13 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   text.client = client_.address;
   text.listener = client_.listener->config.name;
   if (request_.route != nullptr) text.route = request_.route->config->name;
-  if (request_.cluster != nullptr) text.cluster = request_.cluster->name();
+  // The route's cluster, as the metrics label it, also for answers sluice made before the
+  // request reached it (429, 413, 503 circuit-open): one name for one request everywhere.
+  if (request_.cluster != nullptr) {
+    text.cluster = request_.cluster->name();
+  } else if (const metrics::RouteStats* stats = route_stats()) {
+    text.cluster = stats->cluster;
+  }
   if (request_.cluster != nullptr && attempt_.dispatched())
     text.endpoint = request_.cluster->endpoints[attempt_.endpoint()].address.text;
   if (request_.head != nullptr) {
