@@ -6,8 +6,7 @@
 #
 #   scripts/status-page-check.sh [SLUICE_BINARY [BACKEND_BINARY]]   # defaults: build/...
 #
-# Needs Debian's `chromium` (`scripts/install-deps.sh browser` where that group exists, else
-# `sudo apt-get install -y chromium`); exits 77 (ctest: skipped) when it is missing. ctest runs
+# Needs Debian's `chromium` (`scripts/install-deps.sh browser`); exits 77 (ctest: skipped) when it is missing. ctest runs
 # it as `status_page_browser` (label `browser`) only when configured with
 # -DSLUICE_BROWSER_TESTS=ON: Chromium takes a few seconds of both cores.
 set -euo pipefail
@@ -18,11 +17,7 @@ png=${STATUS_PNG:-/tmp/status.png}
 
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
-  if grep -q '\bbrowser\b' scripts/install-deps.sh; then
-    echo "chromium is missing: scripts/install-deps.sh browser" >&2
-  else
-    echo "chromium is missing: sudo apt-get install -y chromium" >&2
-  fi
+  echo "chromium is missing: scripts/install-deps.sh browser" >&2
   exit 77
 fi
 for tool in "$sluice" "$backend"; do
