@@ -235,8 +235,10 @@ TEST(AccessLogWriter, DiskFullCountsErrorsLosesTheBatchAndReportsOnce) {
   writer->stop();
   EXPECT_EQ(writer->lines_written(), 0u);
   EXPECT_EQ(writer->lines_lost(), 30u);
+  // One failed write per batch: usually one per round, but a writer that wakes while a round
+  // is still being pushed writes it in two or more batches (seen once on a loaded box).
   EXPECT_GE(writer->write_errors(), 1u);
-  EXPECT_LE(writer->write_errors(), 3u);
+  EXPECT_LE(writer->write_errors(), 30u);
   const auto errors = reports.messages();
   // At most one report per second: three failures, but on a loaded machine the
   // three rounds may span more than one second.
