@@ -101,7 +101,15 @@ void ControlPlane::install_admin_routes() {
   // Answered once every worker runs the new config, so a client that reloads
   // and then sends traffic sees the new config; the loop goes on meanwhile.
   admin_.route_async(
-      "POST", "/reload", [this](const admin::AdminRequest&, admin::AdminReply reply) {
+      "POST", "/reload", [this](const admin::AdminRequest& request, admin::AdminReply reply) {
+        if (request.query == "dry_run=1" || request.query == "dry_run=true") {
+          // The plan only: nothing is applied, so the answer is at once.
+          std::string errors;
+          const std::string plan = reload_plan(errors);
+          reply(errors.empty() ? admin::text_response(200, "dry run: nothing applied\n" + plan)
+                               : admin::text_response(400, errors));
+          return;
+        }
         reload([this, reply = std::move(reply)](const std::string& why) {
           if (why.empty()) {
             LOG_INFO("POST /reload: configuration reloaded");

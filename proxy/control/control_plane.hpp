@@ -69,6 +69,9 @@ class ControlPlane {
   // outcome from the loop: at once when the file is refused, once every
   // worker adopted the new snapshot otherwise.
   void reload(ReloadDone done);
+  // What reload() would do with the config file as it is now, one line per change, without
+  // doing it; "" and every error in `errors` when the file does not validate.
+  std::string reload_plan(std::string& errors) const;
   // Stop accepting, let in-flight work finish (up to the drain timeout).
   void begin_drain();
   bool draining() const { return draining_; }

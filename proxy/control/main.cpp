@@ -13,6 +13,8 @@
 #include <string_view>
 
 #include "config/parse.hpp"
+#include "proxy/control/control_plane.hpp"
+#include "proxy/control/reload_summary.hpp"
 #include "proxy/control/server.hpp"
 #include "proxy/core/io_uring_support.hpp"
 #include "proxy/core/log.hpp"
@@ -24,7 +26,9 @@ constexpr const char* kUsage =
     "usage: sluice -c|--config FILE     run the proxy\n"
     "       sluice -t|--validate FILE   check FILE, print every error and warning as\n"
     "                                   file:line:col: message (warnings keep exit status 0);\n"
-    "                                   --format json prints one JSON object for tools\n"
+    "                                   --format json prints one JSON object for tools;\n"
+    "                                   --against RUNNING also prints what reloading FILE\n"
+    "                                   over the config file RUNNING would change\n"
     "       sluice -v|--version         the build: commit, compiler, libraries, and what\n"
     "                                   this kernel's io_uring offers\n"
     "       sluice -h|--help\n";
@@ -34,7 +38,8 @@ enum class Command { run, validate, version, help };
 struct Invocation {
   Command command = Command::help;
   std::string file;
-  bool json = false;  // --validate --format json
+  bool json = false;    // --validate --format json
+  std::string against;  // --validate --against RUNNING
 };
 
 // Exactly one command; a wrong command line says what is wrong with it (nullopt).
@@ -77,20 +82,23 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
   } else if (inline_value) {
     return fail("option '" + std::string(arg) + "' takes no value");
   }
-  // --format json|text, after --validate FILE only.
-  if (next < argc && inv.command == Command::validate) {
+  // --format json|text and --against RUNNING, after --validate FILE only, in any order.
+  while (next < argc && inv.command == Command::validate) {
     std::string_view opt = argv[next];
+    std::string name(opt.substr(0, opt.find('=')));
+    if (name != "--format" && name != "--against") break;  // reported below
     std::string value;
-    if (opt.starts_with("--format=")) {
-      value = std::string(opt.substr(9));
+    if (opt.size() > name.size()) {
+      value = std::string(opt.substr(name.size() + 1));
       ++next;
-    } else if (opt == "--format") {
-      if (next + 1 >= argc) return fail("option '--format' needs json or text");
+    } else {
+      if (next + 1 >= argc) return fail("option '" + name + "' needs a value");
       value = argv[next + 1];
       next += 2;
     }
-    if (!opt.starts_with("--format")) {
-      // not an option of --validate: reported below
+    if (name == "--against") {
+      if (value.empty()) return fail("option '--against' needs a FILE");
+      inv.against = value;
     } else if (value == "json" || value == "text") {
       inv.json = value == "json";
     } else {
@@ -104,7 +112,9 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
 // --validate --format json: {"file", "ok", "errors": [{file, line, column, message}],
 // "warnings": [...]} on stdout, so CI and editors need not parse the text form. Each error and
 // warning names its own file: it may be one the config includes. Exit status as for text.
-int validate_json(const std::string& path) {
+// With --against RUNNING: "against" and "plan" (one string per change), or "against_errors"
+// (and ok false) when RUNNING does not validate.
+int validate_json(const std::string& path, const std::string& against) {
   namespace json = boost::json;
   sluice::config::ParseResult result = sluice::config::parse_config_file(path);
   json::array errors, warnings;
@@ -115,12 +125,31 @@ int validate_json(const std::string& path) {
     for (const auto& w : result.config.warnings)
       warnings.push_back(json::object{
           {"file", w.file}, {"line", w.line}, {"column", w.column}, {"message", w.message}});
-  const json::object out{{"file", path},
-                         {"ok", result.ok()},
-                         {"errors", std::move(errors)},
-                         {"warnings", std::move(warnings)}};
+  json::object out{{"file", path},
+                   {"ok", result.ok()},
+                   {"errors", std::move(errors)},
+                   {"warnings", std::move(warnings)}};
+  bool ok = result.ok();
+  if (!against.empty() && ok) {
+    out["against"] = against;
+    sluice::config::ParseResult running = sluice::config::parse_config_file(against);
+    if (running.ok()) {
+      json::array plan;
+      for (const std::string& line : sluice::proxy::plan_reload(
+               running.config, sluice::proxy::worker_count_for(running.config), result.config))
+        plan.push_back(json::string(line));
+      out["plan"] = std::move(plan);
+    } else {
+      json::array running_errors;
+      for (const auto& d : running.errors)
+        running_errors.push_back(json::object{
+            {"file", d.file}, {"line", d.line}, {"column", d.column}, {"message", d.message}});
+      out["against_errors"] = std::move(running_errors);
+      out["ok"] = ok = false;
+    }
+  }
   std::printf("%s\n", json::serialize(out).c_str());
-  return result.ok() ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 // What a bug report needs: the build, the libraries, and what the kernel offers.
@@ -181,13 +210,21 @@ int main(int argc, char** argv) {
       print_version();
       return 0;
     case Command::validate: {
-      if (inv->json) return validate_json(inv->file);
+      if (inv->json) return validate_json(inv->file, inv->against);
       auto config = load(inv->file);
       if (!config) return 1;
       // Warnings do not fail validation: the file is valid, the operator should know.
       for (const auto& w : config->warnings)
         std::fprintf(stderr, "%s\n", warning_text(inv->file, w).c_str());
       std::printf("%s: ok\n", inv->file.c_str());
+      if (!inv->against.empty()) {
+        auto running = load(inv->against);  // prints its errors
+        if (!running) return 1;
+        std::printf("reloading %s over %s would:\n", inv->file.c_str(), inv->against.c_str());
+        for (const std::string& line : sluice::proxy::plan_reload(
+                 *running, sluice::proxy::worker_count_for(*running), *config))
+          std::printf("  %s\n", line.c_str());
+      }
       return 0;
     }
     case Command::run: {

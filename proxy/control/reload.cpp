@@ -34,6 +34,19 @@ void ControlPlane::reload(ReloadDone done) {
   on_worker_event();  // workers may have adopted it already
 }
 
+std::string ControlPlane::reload_plan(std::string& errors) const {
+  config::ParseResult parsed = config::parse_config_file(config_path_);
+  if (!parsed.ok()) {
+    for (const auto& d : parsed.errors) errors += d.to_string() + "\n";
+    return {};
+  }
+  std::string plan;
+  for (const std::string& line :
+       plan_reload(*config_, static_cast<unsigned>(workers_.size()), parsed.config))
+    plan += line + "\n";
+  return plan;
+}
+
 std::string ControlPlane::apply_reload() {
   if (draining_) return "draining: no reload while stopping\n";
   config::ParseResult parsed = config::parse_config_file(config_path_);

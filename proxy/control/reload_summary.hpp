@@ -1,10 +1,13 @@
-// What a reload changed, in one line for the log: listeners (and the routes in them),
+// What a reload changes: in one line for the log (listeners and the routes in them,
 // clusters and rate limits added, removed or changed by name, and the other top-level
-// settings that changed. Compares the configs as /config shows them (config::to_json), so
-// a change to a redacted secret alone does not show. Control thread only.
+// settings that changed), and as a plan, one line per change with the state it resets, for
+// `--validate NEW --against RUNNING` and `POST /reload?dry_run=1`. Compares the configs as /config
+// shows them (config::to_json), so a change to a redacted secret alone does not show. Control
+// thread only.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 
@@ -13,5 +16,13 @@ namespace sluice::proxy {
 // E.g. "listeners: ~web (routes: +api, -old); clusters: +b; settings: drain_timeout", or
 // "no changes" when the two are the same.
 std::string describe_config_changes(const config::Config& before, const config::Config& after);
+
+// One line per change of reloading `next` over `running` (which runs `running_workers`):
+// "listener 'web': changed (routes: +api)", "cluster 'a': changed (endpoints: +10.0.0.3:80)",
+// "cluster 'a': circuit breaker state resets (new thresholds)", "rate limit 'rl': state
+// carried over, converted (rate)", "settings changed: drain_timeout", and the restart-only
+// keys that would wait (restart_only.hpp). {"no changes"} when there are none.
+std::vector<std::string> plan_reload(const config::Config& running, unsigned running_workers,
+                                     const config::Config& next);
 
 }  // namespace sluice::proxy

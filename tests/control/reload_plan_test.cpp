@@ -1,5 +1,6 @@
 // What a reload tells operators: the one-line summary of what changed (reload_summary) and
 // which restart-only keys keep their running value (restart_only), with exact texts.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -88,6 +89,52 @@ TEST(RestartOnlyTest, AddingOrRemovingTheAdminListenerWaits) {
   ASSERT_FALSE(pending.empty());
   EXPECT_EQ(pending.back(), "admin.listen: 127.0.0.1:19901 waits for a restart; off stays");
   EXPECT_FALSE(next.admin.has_value());
+}
+
+TEST(ReloadPlanTest, OneLinePerChangeWithTheStateItResets) {
+  const std::string running_yaml =
+      "workers: 1\n"
+      "listeners:\n"
+      "  - name: web\n"
+      "    listen: 127.0.0.1:18080\n"
+      "    protocol: http\n"
+      "    routes:\n"
+      "      - { name: app, match: { path_prefix: / }, cluster: a }\n"
+      "clusters:\n"
+      "  - name: a\n"
+      "    endpoints: [ { address: 127.0.0.1:19001 }, { address: 127.0.0.1:19002 } ]\n"
+      "    circuit_breaker: { consecutive_failures: 5 }\n"
+      "    outlier_detection: {}\n"
+      "rate_limits:\n"
+      "  - { name: rl, key: client_ip, rate: 10/min }\n"
+      "  - { name: gone, key: client_ip, rate: 1/s }\n";
+  std::string next_yaml = running_yaml;
+  auto swap = [&next_yaml](const std::string& from, const std::string& to) {
+    next_yaml.replace(next_yaml.find(from), from.size(), to);
+  };
+  swap("19002", "19003");
+  swap("consecutive_failures: 5", "consecutive_failures: 3");
+  swap("  - { name: gone, key: client_ip, rate: 1/s }\n",
+       "  - { name: new, key: client_ip, rate: 1/s }\n");
+  swap("{ name: rl, key: client_ip, rate: 10/min }", "{ name: rl, key: global, rate: 10/min }");
+  swap("workers: 1\n", "workers: 2\ndrain_timeout: 5s\n");
+  const config::Config running = parse(running_yaml);
+  EXPECT_THAT(plan_reload(running, 1, parse(next_yaml)),
+              ::testing::ElementsAre(
+                  "cluster 'a': changed (endpoints: +127.0.0.1:19003, -127.0.0.1:19002)",
+                  "cluster 'a': circuit breaker state resets, closed (new thresholds)",
+                  "cluster 'a': outlier detection state resets, nothing ejected (new settings or "
+                  "endpoints)",
+                  "rate limit 'rl': state resets (new key)", "rate limit 'new': added",
+                  "rate limit 'gone': removed", "settings changed: drain_timeout",
+                  "workers: 2 waits for a restart; 1 keep running"));
+  EXPECT_THAT(plan_reload(running, 1, running), ::testing::ElementsAre("no changes"));
+
+  std::string converted = running_yaml;
+  converted.replace(converted.find("10/min"), 6, "20/min");
+  EXPECT_THAT(
+      plan_reload(running, 1, parse(converted)),
+      ::testing::ElementsAre("rate limit 'rl': state carried over, converted (rate, burst)"));
 }
 
 }  // namespace

@@ -192,6 +192,39 @@ TEST_F(CliTest, ValidateFormatJsonIsOneObjectForTools) {
       << err_;
 }
 
+// A reload plan without a running instance: what reloading FILE over the config file RUNNING
+// would change, in text and in JSON; a RUNNING that does not validate is an error.
+TEST_F(CliTest, ValidateAgainstARunningFilePrintsTheReloadPlan) {
+  const std::string running_yaml = good_config();
+  std::string next_yaml = running_yaml;
+  next_yaml.replace(next_yaml.rfind("127.0.0.1:9"), 11, "127.0.0.1:7");
+  const std::string running = dir_.write("running.yaml", running_yaml);
+  const std::string next = dir_.write("next.yaml", next_yaml);
+  ExitStatus st = run({"--validate", next, "--against", running});
+  EXPECT_TRUE(st.success()) << st.to_string() << err_;
+  EXPECT_NE(out_.find("reloading " + next + " over " + running + " would:\n"), std::string::npos)
+      << out_;
+  EXPECT_NE(out_.find("changed (endpoints: +127.0.0.1:7, -127.0.0.1:9)\n"), std::string::npos)
+      << out_;
+
+  st = run({"-t", next, "--against=" + running, "--format", "json"});
+  EXPECT_TRUE(st.success()) << st.to_string() << err_;
+  const boost::json::object o = boost::json::parse(out_).as_object();
+  EXPECT_EQ(std::string(o.at("against").as_string()), running);
+  ASSERT_EQ(o.at("plan").as_array().size(), 1u) << out_;
+  EXPECT_NE(std::string(o.at("plan").at(0).as_string()).find("(endpoints: +127.0.0.1:7"),
+            std::string::npos)
+      << out_;
+
+  const std::string bad = dir_.write("bad.yaml", kBadConfig);
+  st = run({"-t", next, "--against", bad});
+  EXPECT_EQ(st.code, 1) << st.to_string();
+  EXPECT_NE(err_.find(bad + ":1:"), std::string::npos) << err_;
+  st = run({"-t", next, "--against"});
+  EXPECT_EQ(st.code, 2);
+  EXPECT_NE(err_.find("option '--against' needs a value"), std::string::npos) << err_;
+}
+
 // ${VAR} and include: through the real binary. The environment is the child's only, set by
 // env(1); an error in an included file names that file, in text and in JSON.
 TEST_F(CliTest, ValidateWithEnvAndIncludeNamesTheIncludedFile) {

@@ -259,6 +259,28 @@ TEST_F(ReloadTest, ChangesThatNeedARestartWaitWhileTheRestApplies) {
   EXPECT_EQ(m.get("sluice_config_reloads_total{result=\"success\"}"), 4);
 }
 
+TEST_F(ReloadTest, ADryRunAnswersThePlanAndAppliesNothing) {
+  ASSERT_TRUE(start_sluice(yaml({})));
+  write_config(yaml({.body = "v2", .cluster = "b", .burst = 3}));
+  AdminReply r = admin("POST", "/reload?dry_run=1");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            "dry run: nothing applied\n"
+            "listener 'web': changed (routes: ~hello, ~app, ~slow)\n"
+            "rate limit 'rl': state carried over, converted (burst)\n")
+      << r.body;
+  EXPECT_EQ(fresh_body("/hello"), "v1");  // still the running config
+  const MetricSet m = scrape();
+  EXPECT_EQ(m.get("sluice_config_reloads_total{result=\"success\"}"), 0);
+  EXPECT_EQ(m.get("sluice_config_reloads_total{result=\"failure\"}"), 0);
+
+  write_config("listeners: [\n");
+  r = admin("POST", "/reload?dry_run=1");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find(config_path_ + ":"), std::string::npos) << r.body;
+  EXPECT_EQ(fresh_body("/hello"), "v1");
+}
+
 TEST_F(ReloadTest, TheLogSaysWhatAReloadChangedWithTheConfigHash) {
   ASSERT_TRUE(start_sluice(yaml({})));
   ASSERT_EQ(reload({.cluster = "b"}).status, 200);
