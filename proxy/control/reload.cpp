@@ -63,8 +63,17 @@ std::string ControlPlane::apply_reload() {
   if (!snapshot) return error + "\n";
   std::vector<uint64_t> expected;
   if (error = publish(snapshot, expected); !error.empty()) return error + "\n";
-  LOG_INFO("reload: config %s: %s", next->source_hash.c_str(),
-           describe_config_changes(*config_, *next).c_str());
+  // The plan, one line per change; what happened to state follows from the state store and
+  // carry_counts, which know what they kept.
+  const std::vector<std::string> plan =
+      plan_reload(*config_, static_cast<unsigned>(workers_.size()), *next, false);
+  const bool none = plan.size() == 1 && plan[0] == "no changes";
+  LOG_INFO(
+      "reload: config %s: %s", next->source_hash.c_str(),
+      none ? "no changes"
+           : (std::to_string(plan.size()) + (plan.size() == 1 ? " change" : " changes")).c_str());
+  if (!none)
+    for (const std::string& line : plan) LOG_INFO("reload: %s", line.c_str());
   for (const std::string& line : restart_pending) LOG_WARN("reload: %s", line.c_str());
   restart_pending_ = std::move(restart_pending);
   metrics_.set_restart_pending(!restart_pending_.empty());

@@ -179,7 +179,7 @@ void plan_section(std::vector<std::string>& out, std::string_view kind, const js
 }  // namespace
 
 std::vector<std::string> plan_reload(const config::Config& running, unsigned running_workers,
-                                     const config::Config& next) {
+                                     const config::Config& next, bool state_lines) {
   config::Config kept = next;  // keep_restart_only edits its copy
   std::vector<std::string> waiting = keep_restart_only(running, running_workers, kept);
   const json::object a = json::parse(config::to_json(running)).as_object();
@@ -191,11 +191,12 @@ std::vector<std::string> plan_reload(const config::Config& running, unsigned run
                  out.push_back(quoted("listener", name) + "changed" + route_detail(x, y));
                });
   plan_section(out, "cluster", array_or_empty(a, "clusters"), array_or_empty(b, "clusters"),
-               [](std::vector<std::string>& out, const std::string& name, const json::object& x,
-                  const json::object& y) {
+               [state_lines](std::vector<std::string>& out, const std::string& name,
+                             const json::object& x, const json::object& y) {
                  const std::string endpoints = endpoint_changes(x, y);
                  out.push_back(quoted("cluster", name) + "changed" +
                                (endpoints.empty() ? "" : " (endpoints: " + endpoints + ")"));
+                 if (!state_lines) return;
                  // What the state store keys this state by (state_store.cpp): a breaker by its
                  // thresholds, an outlier detector by its settings and the endpoint list.
                  if (present(x, "circuit_breaker") && present(y, "circuit_breaker") &&
@@ -211,8 +212,12 @@ std::vector<std::string> plan_reload(const config::Config& running, unsigned run
                });
   plan_section(out, "rate limit", array_or_empty(a, "rate_limits"),
                array_or_empty(b, "rate_limits"),
-               [](std::vector<std::string>& out, const std::string& name, const json::object& x,
-                  const json::object& y) {
+               [state_lines](std::vector<std::string>& out, const std::string& name,
+                             const json::object& x, const json::object& y) {
+                 if (!state_lines) {
+                   out.push_back(quoted("rate limit", name) + "changed");
+                   return;
+                 }
                  // As StateStore converts it: only a new key, algorithm or scope starts afresh.
                  const std::string fresh = changed_fields(x, y, {"key", "algorithm", "scope"});
                  if (!fresh.empty()) {

@@ -21,8 +21,10 @@ std::string describe_config_changes(const config::Config& before, const config::
 // "listener 'web': changed (routes: +api)", "cluster 'a': changed (endpoints: +10.0.0.3:80)",
 // "cluster 'a': circuit breaker state resets (new thresholds)", "rate limit 'rl': state
 // carried over, converted (rate)", "settings changed: drain_timeout", and the restart-only
-// keys that would wait (restart_only.hpp). {"no changes"} when there are none.
+// keys that would wait (restart_only.hpp). {"no changes"} when there are none. A real reload
+// leaves the state lines out (`state_lines` false): the state store and the control plane log
+// what they actually did to that state.
 std::vector<std::string> plan_reload(const config::Config& running, unsigned running_workers,
-                                     const config::Config& next);
+                                     const config::Config& next, bool state_lines = true);
 
 }  // namespace sluice::proxy

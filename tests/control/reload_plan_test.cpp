@@ -129,6 +129,13 @@ TEST(ReloadPlanTest, OneLinePerChangeWithTheStateItResets) {
                   "rate limit 'gone': removed", "settings changed: drain_timeout",
                   "workers: 2 waits for a restart; 1 keep running"));
   EXPECT_THAT(plan_reload(running, 1, running), ::testing::ElementsAre("no changes"));
+  // A real reload logs the changes; the state lines come from what the state store did.
+  EXPECT_THAT(
+      plan_reload(running, 1, parse(next_yaml), false),
+      ::testing::ElementsAre("cluster 'a': changed (endpoints: +127.0.0.1:19003, -127.0.0.1:19002)",
+                             "rate limit 'rl': changed", "rate limit 'new': added",
+                             "rate limit 'gone': removed", "settings changed: drain_timeout",
+                             "workers: 2 waits for a restart; 1 keep running"));
 
   std::string converted = running_yaml;
   converted.replace(converted.find("10/min"), 6, "20/min");
