@@ -14,21 +14,27 @@ void LimiterLog::observe(std::span<const Policy> policies, std::optional<bool> r
                          Clock::time_point now) {
   std::map<std::string, Seen> next;
   for (const Policy& p : policies) {
-    // A policy seen for the first time starts from zero: decisions made before the first
-    // look (Redis not answered yet at start) count as a change.
+    // A policy seen for the first time starts from zero, so decisions made before the first
+    // look count once Redis is known to be down.
     Seen s = seen_.contains(p.name) ? seen_[p.name] : Seen{};
+    if (!redis_up) {
+      // Redis has not answered or failed yet: on_error decides the first requests of every
+      // start (a sync interval or so), which is no news. Counted once it is known.
+      next[p.name] = s;
+      continue;
+    }
     const bool moved = p.on_error_admitted != s.admitted || p.on_error_limited != s.limited;
     const std::string who = "rate limit '" + p.name + "': ";
-    if (moved && !s.deciding) {
+    if (moved && !s.deciding && !*redis_up) {
       s.deciding = true;
       sink_(log::Level::warn,
-            who + "Redis cannot be asked (down, or not answered yet); on_error decides: " +
+            who + "Redis cannot be asked; on_error decides: " +
                 counts(p.on_error_admitted - s.admitted, p.on_error_limited - s.limited) +
                 " so far");
       s.since_admitted = p.on_error_admitted;
       s.since_limited = p.on_error_limited;
       s.reminded = now;
-    } else if (s.deciding && !moved && redis_up.value_or(false)) {
+    } else if (s.deciding && !moved && *redis_up) {
       s.deciding = false;
       sink_(log::Level::info, who + "Redis answers; counting globally again (on_error decided " +
                                   counts(p.on_error_admitted - s.since_admitted,

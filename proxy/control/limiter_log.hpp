@@ -1,6 +1,7 @@
 // Turns global rate limits' on_error decisions into log lines at the default level: when a
-// limit starts deciding by on_error because Redis cannot be asked (failing open with
-// `allow`, closed with `deny`), one warning with the counts; a reminder every kReminder
+// limit starts deciding by on_error because Redis is down (failing open with `allow`, closed
+// with `deny`), one warning with the counts (those made before Redis first answered or
+// failed are no news at start, and counted once it is known to be down); a reminder every kReminder
 // while it lasts, with the counts since the last line; and one line when Redis answers
 // again and the limit counts globally once more. Never a line per request. Fed once a
 // second with the decision counters (sluice_rate_limit_on_error_decisions_total). Control

@@ -38,9 +38,8 @@ TEST(LimiterLogTest, OneLinePerChangeAndAReminderWhileItLasts) {
   ASSERT_EQ(lines.all.size(), 1u);
   EXPECT_EQ(lines.all[0].first, log::Level::warn);
   EXPECT_EQ(lines.all[0].second,
-            "rate limit 'api': Redis cannot be asked (down, or not answered yet); on_error "
-            "decides: 5 admitted without a global count (failing open), 0 refused (failing "
-            "closed) so far");
+            "rate limit 'api': Redis cannot be asked; on_error decides: 5 admitted without a "
+            "global count (failing open), 0 refused (failing closed) so far");
   // More of the same: no new line until the reminder is due.
   for (int i = 2; i < 61; ++i)
     log.observe(std::vector<LimiterLog::Policy>{{"api", 5 + uint64_t(i), 0}}, false,
@@ -68,13 +67,26 @@ TEST(LimiterLogTest, FailingClosedIsReportedToo) {
   Lines lines;
   LimiterLog log(lines.sink());
   const auto t0 = LimiterLog::Clock::time_point{};
-  // Decisions before the first look (Redis never answered since start) count.
-  log.observe(std::vector<LimiterLog::Policy>{{"login", 0, 3}}, std::nullopt, t0);
+  // Redis never answered: nothing until it is known to be down, then every decision counts.
+  log.observe(std::vector<LimiterLog::Policy>{{"login", 0, 1}}, std::nullopt, t0);
+  EXPECT_TRUE(lines.all.empty());
+  log.observe(std::vector<LimiterLog::Policy>{{"login", 0, 3}}, false, t0 + seconds(1));
   ASSERT_EQ(lines.all.size(), 1u);
   EXPECT_NE(lines.all[0].second.find("0 admitted without a global count (failing open), 3 "
                                      "refused (failing closed)"),
             std::string::npos)
       << lines.all[0].second;
+}
+
+TEST(LimiterLogTest, DecisionsBeforeRedisFirstAnswersAreNoNews) {
+  Lines lines;
+  LimiterLog log(lines.sink());
+  const auto t0 = LimiterLog::Clock::time_point{};
+  // The first requests of a start, before the first Redis answer, are decided by on_error.
+  log.observe(std::vector<LimiterLog::Policy>{{"api", 4, 0}}, std::nullopt, t0);
+  log.observe(std::vector<LimiterLog::Policy>{{"api", 4, 0}}, true, t0 + seconds(1));
+  log.observe(std::vector<LimiterLog::Policy>{{"api", 4, 0}}, true, t0 + seconds(2));
+  EXPECT_TRUE(lines.all.empty());
 }
 
 }  // namespace
