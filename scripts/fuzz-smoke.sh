@@ -17,6 +17,7 @@ targets=(
   "fuzz_http    tests/proxy/fuzz/fuzz_http    tests/proxy/fuzz/corpus/http               tests/proxy/fuzz/http.dict"
   "fuzz_chunked tests/proxy/fuzz/fuzz_chunked tests/proxy/fuzz/corpus/chunked            tests/proxy/fuzz/http.dict"
   "config_fuzz  tests/fuzz/config_fuzz        config/examples:tests/config/data          tests/fuzz/config.dict"
+  "endpoint_file_fuzz tests/fuzz/endpoint_file_fuzz tests/fuzz/corpus/endpoint_file  tests/fuzz/endpoint_file.dict"
 )
 wanted=("$@")
 
@@ -33,7 +34,7 @@ for t in "${targets[@]}"; do
   selected "$name" && names+=("$name")
 done
 if [ ${#names[@]} -eq 0 ]; then
-  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz)" >&2
+  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz)" >&2
   exit 2
 fi
 
