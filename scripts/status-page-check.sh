@@ -38,13 +38,9 @@ fail() {
   exit 1
 }
 
-# Free loopback ports from the kernel (bind to port 0), so parallel runs cannot collide.
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-web=$(free_port)
-admin=$(free_port)
-dead=$(free_port)  # nothing listens there: connects are refused
+# Free loopback ports from the kernel, so parallel runs cannot collide; `dead`: nothing
+# listens there, so connects are refused.
+read -r web admin dead < <(scripts/free-ports 3)
 
 "$backend" --listen 127.0.0.1:0 --mode http --name live >"$dir/backend.out" 2>&1 &
 pids+=($!)

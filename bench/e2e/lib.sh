@@ -36,7 +36,7 @@ bench_cleanup() {
 
 # A port that was free a moment ago.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  "$ROOT/scripts/free-ports"
 }
 
 wait_port() {

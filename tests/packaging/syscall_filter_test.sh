@@ -25,11 +25,7 @@ for tool in strace systemd-analyze curl python3; do
 done
 strace -f -qq -o /dev/null true 2>/dev/null || { echo "skipped: strace cannot trace here"; exit 77; }
 
-read -r web tcp admin upstream < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
+read -r web tcp admin upstream < <("$src/scripts/free-ports" 4)
 cat >"$work/sluice.yaml" <<EOF
 workers: 2
 admin: { listen: 127.0.0.1:$admin }

@@ -20,11 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Four ports nobody listens on (the kernel's pick, released at once).
-read -r listen admin b1 b2 < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
+read -r listen admin b1 b2 < <("$src/scripts/free-ports" 4)
 cat >"$work/demo.yaml" <<EOF
 workers: 1
 admin: { listen: 127.0.0.1:$admin }
