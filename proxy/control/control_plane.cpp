@@ -8,6 +8,15 @@
 
 namespace sluice::proxy {
 
+namespace {
+
+// Where the health and limiter logs' lines go: the process log.
+void log_line(log::Level level, const std::string& line) {
+  if (log::enabled(level)) log::write(level, "%s", line.c_str());
+}
+
+}  // namespace
+
 unsigned worker_count_for(const config::Config& config) {
   unsigned count = config.workers != 0 ? config.workers : std::thread::hardware_concurrency();
   return count == 0 ? 1 : count;
@@ -20,12 +29,8 @@ ControlPlane::ControlPlane(control::ControlLoop& loop, std::string config_path,
       config_(std::move(config)),
       metrics_(worker_count_for(*config_)),
       admin_(loop),
-      health_log_([](log::Level level, const std::string& line) {
-        if (log::enabled(level)) log::write(level, "%s", line.c_str());
-      }),
-      limiter_log_([](log::Level level, const std::string& line) {
-        if (log::enabled(level)) log::write(level, "%s", line.c_str());
-      }) {
+      health_log_(log_line),
+      limiter_log_(log_line) {
   metrics_.set_build_version(SLUICE_VERSION);
 }
 

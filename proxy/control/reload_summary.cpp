@@ -13,25 +13,23 @@ namespace {
 
 namespace json = boost::json;
 
-// The sections whose entries are named, in the order the summary lists them.
+// The sections whose entries are named, in the order the plan lists them.
 constexpr std::string_view kNamedSections[] = {"listeners", "clusters", "rate_limits"};
 // Top-level keys that say which file it is, not how sluice behaves.
 constexpr std::string_view kIdentity[] = {"source_path", "source_hash", "warnings"};
 
-const json::object* find_named(const json::array& list, std::string_view name) {
-  for (const json::value& v : list) {
-    if (!v.is_object()) continue;
-    const json::value* n = v.as_object().if_contains("name");
-    if (n != nullptr && n->is_string() && std::string_view(n->as_string()) == name)
-      return &v.as_object();
-  }
-  return nullptr;
+// The `key` ("name", "address") of a list entry; "?" when it has none.
+std::string key_of(const json::value& v, std::string_view key) {
+  const json::value* k = v.is_object() ? v.as_object().if_contains(key) : nullptr;
+  if (k == nullptr) return "?";
+  return k->is_string() ? std::string(k->as_string()) : json::serialize(*k);
 }
 
-std::string name_of(const json::value& v) {
-  if (!v.is_object() || !v.as_object().contains("name")) return "?";
-  const json::value& n = v.as_object().at("name");
-  return n.is_string() ? std::string(n.as_string()) : json::serialize(n);
+const json::object* find_by(const json::array& list, std::string_view key,
+                            const std::string& value) {
+  for (const json::value& v : list)
+    if (v.is_object() && key_of(v, key) == value) return &v.as_object();
+  return nullptr;
 }
 
 const json::array& array_or_empty(const json::object& o, std::string_view key) {
@@ -40,52 +38,43 @@ const json::array& array_or_empty(const json::object& o, std::string_view key) {
   return it != o.end() && it->value().is_array() ? it->value().as_array() : kEmpty;
 }
 
-// "+a, -b, ~c" for the entries of two named lists; `detail` may say more about a changed one.
-template <class Detail>
-std::string diff_named(const json::array& before, const json::array& after, Detail detail) {
-  std::vector<std::string> parts;
+// Calls added(k), changed(k, before, after) and removed(k) for the entries of two lists,
+// matched by their `key`.
+template <class Added, class Changed, class Removed>
+void diff_by(const json::array& before, const json::array& after, std::string_view key, Added added,
+             Changed changed, Removed removed) {
   for (const json::value& v : after) {
-    const std::string name = name_of(v);
-    const json::object* old = find_named(before, name);
+    const std::string k = key_of(v, key);
+    const json::object* old = find_by(before, key, k);
     if (old == nullptr) {
-      parts.push_back("+" + name);
+      added(k);
     } else if (*old != v) {
-      parts.push_back("~" + name + detail(*old, v.as_object()));
+      changed(k, *old, v.as_object());
     }
   }
   for (const json::value& v : before)
-    if (find_named(after, name_of(v)) == nullptr) parts.push_back("-" + name_of(v));
-  std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : ", ") + p;
-  return out;
+    if (find_by(after, key, key_of(v, key)) == nullptr) removed(key_of(v, key));
 }
 
-std::string no_detail(const json::object&, const json::object&) {
-  return {};
-}
-
-// A changed listener: which of its routes changed, if any did.
-std::string route_detail(const json::object& before, const json::object& after) {
-  std::string routes =
-      diff_named(array_or_empty(before, "routes"), array_or_empty(after, "routes"), no_detail);
-  return routes.empty() ? "" : " (routes: " + routes + ")";
-}
-
-}  // namespace
-
-std::string describe_config_changes(const config::Config& before, const config::Config& after) {
-  const json::object a = json::parse(config::to_json(before)).as_object();
-  const json::object b = json::parse(config::to_json(after)).as_object();
-  std::string out;
-  auto add = [&out](std::string_view section, const std::string& what) {
-    if (what.empty()) return;
-    if (!out.empty()) out += "; ";
-    out += std::string(section) + ": " + what;
+// " (routes: +a, ~b, -c)" for a listener's routes, " (endpoints: ...)" for a cluster's
+// endpoints by address; "" when that list did not change.
+std::string list_detail(const json::object& before, const json::object& after,
+                        std::string_view list, std::string_view key) {
+  std::string parts;
+  auto add = [&parts](char sign, const std::string& k) {
+    parts += (parts.empty() ? "" : ", ") + (sign + k);
   };
-  for (std::string_view section : kNamedSections)
-    add(section, diff_named(array_or_empty(a, section), array_or_empty(b, section),
-                            section == "listeners" ? route_detail : no_detail));
-  std::string settings;
+  diff_by(
+      array_or_empty(before, list), array_or_empty(after, list), key,
+      [&](const std::string& k) { add('+', k); },
+      [&](const std::string& k, const json::object&, const json::object&) { add('~', k); },
+      [&](const std::string& k) { add('-', k); });
+  return parts.empty() ? "" : " (" + std::string(list) + ": " + parts + ")";
+}
+
+// The top-level settings (neither named sections nor the file's identity) that differ:
+// "drain_timeout, redis".
+std::string changed_settings(const json::object& a, const json::object& b) {
   auto skip = [](std::string_view key) {
     for (std::string_view s : kNamedSections)
       if (key == s) return true;
@@ -93,6 +82,7 @@ std::string describe_config_changes(const config::Config& before, const config::
       if (key == s) return true;
     return false;
   };
+  std::string settings;
   for (const auto& [key, value] : b) {
     if (skip(key)) continue;
     const json::value* old = a.if_contains(key);
@@ -102,11 +92,8 @@ std::string describe_config_changes(const config::Config& before, const config::
   for (const auto& [key, value] : a)
     if (!skip(key) && !b.contains(key))
       settings += (settings.empty() ? "" : ", ") + std::string(key);
-  add("settings", settings);
-  return out.empty() ? "no changes" : out;
+  return settings;
 }
-
-namespace {
 
 std::string quoted(std::string_view kind, const std::string& name) {
   return std::string(kind) + " '" + name + "': ";
@@ -125,34 +112,6 @@ std::string changed_fields(const json::object& a, const json::object& b,
   return out;
 }
 
-// "+10.0.0.3:80, -10.0.0.1:80" (a changed weight shows as ~address).
-std::string endpoint_changes(const json::object& a, const json::object& b) {
-  auto address_of = [](const json::value& e) {
-    const json::value* v = e.is_object() ? e.as_object().if_contains("address") : nullptr;
-    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-  };
-  const json::array& before = array_or_empty(a, "endpoints");
-  const json::array& after = array_or_empty(b, "endpoints");
-  auto find = [&](const json::array& list, const std::string& address) -> const json::value* {
-    for (const json::value& e : list)
-      if (address_of(e) == address) return &e;
-    return nullptr;
-  };
-  std::string out;
-  auto add = [&out](std::string part) { out += (out.empty() ? "" : ", ") + part; };
-  for (const json::value& e : after) {
-    const json::value* old = find(before, address_of(e));
-    if (old == nullptr) {
-      add("+" + address_of(e));
-    } else if (*old != e) {
-      add("~" + address_of(e));
-    }
-  }
-  for (const json::value& e : before)
-    if (find(after, address_of(e)) == nullptr) add("-" + address_of(e));
-  return out;
-}
-
 bool present(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v != nullptr && !v->is_null();
@@ -162,18 +121,13 @@ bool present(const json::object& o, std::string_view key) {
 template <class Changed>
 void plan_section(std::vector<std::string>& out, std::string_view kind, const json::array& before,
                   const json::array& after, Changed changed) {
-  for (const json::value& v : after) {
-    const std::string name = name_of(v);
-    const json::object* old = find_named(before, name);
-    if (old == nullptr) {
-      out.push_back(quoted(kind, name) + "added");
-    } else if (*old != v) {
-      changed(out, name, *old, v.as_object());
-    }
-  }
-  for (const json::value& v : before)
-    if (find_named(after, name_of(v)) == nullptr)
-      out.push_back(quoted(kind, name_of(v)) + "removed");
+  diff_by(
+      before, after, "name",
+      [&](const std::string& name) { out.push_back(quoted(kind, name) + "added"); },
+      [&](const std::string& name, const json::object& x, const json::object& y) {
+        changed(out, name, x, y);
+      },
+      [&](const std::string& name) { out.push_back(quoted(kind, name) + "removed"); });
 }
 
 }  // namespace
@@ -185,17 +139,17 @@ std::vector<std::string> plan_reload(const config::Config& running, unsigned run
   const json::object a = json::parse(config::to_json(running)).as_object();
   const json::object b = json::parse(config::to_json(kept)).as_object();
   std::vector<std::string> out;
-  plan_section(out, "listener", array_or_empty(a, "listeners"), array_or_empty(b, "listeners"),
-               [](std::vector<std::string>& out, const std::string& name, const json::object& x,
-                  const json::object& y) {
-                 out.push_back(quoted("listener", name) + "changed" + route_detail(x, y));
-               });
+  plan_section(
+      out, "listener", array_or_empty(a, "listeners"), array_or_empty(b, "listeners"),
+      [](std::vector<std::string>& out, const std::string& name, const json::object& x,
+         const json::object& y) {
+        out.push_back(quoted("listener", name) + "changed" + list_detail(x, y, "routes", "name"));
+      });
   plan_section(out, "cluster", array_or_empty(a, "clusters"), array_or_empty(b, "clusters"),
                [state_lines](std::vector<std::string>& out, const std::string& name,
                              const json::object& x, const json::object& y) {
-                 const std::string endpoints = endpoint_changes(x, y);
                  out.push_back(quoted("cluster", name) + "changed" +
-                               (endpoints.empty() ? "" : " (endpoints: " + endpoints + ")"));
+                               list_detail(x, y, "endpoints", "address"));
                  if (!state_lines) return;
                  // What the state store keys this state by (state_store.cpp): a breaker by its
                  // thresholds, an outlier detector by its settings and the endpoint list.
@@ -231,9 +185,8 @@ std::vector<std::string> plan_reload(const config::Config& running, unsigned run
                    out.push_back(quoted("rate limit", name) + "changed");
                  }
                });
-  const std::string summary = describe_config_changes(running, kept);
-  if (const size_t at = summary.find("settings: "); at != std::string::npos)
-    out.push_back("settings changed: " + summary.substr(at + 10));
+  if (const std::string settings = changed_settings(a, b); !settings.empty())
+    out.push_back("settings changed: " + settings);
   out.insert(out.end(), waiting.begin(), waiting.end());
   if (out.empty()) out.push_back("no changes");
   return out;

@@ -1,6 +1,6 @@
-// What a reload changes: in one line for the log (listeners and the routes in them,
-// clusters and rate limits added, removed or changed by name, and the other top-level
-// settings that changed), and as a plan, one line per change with the state it resets, for
+// What a reload changes, as a plan: one line per change (listeners and the routes in them,
+// clusters and their endpoints, rate limits added, removed or changed by name, the other
+// top-level settings that changed) with the state it resets, for the reload's log,
 // `--validate NEW --against RUNNING` and `POST /reload?dry_run=1`. Compares the configs as /config
 // shows them (config::to_json), so a change to a redacted secret alone does not show. Control
 // thread only.
@@ -12,10 +12,6 @@
 #include "config/config.hpp"
 
 namespace sluice::proxy {
-
-// E.g. "listeners: ~web (routes: +api, -old); clusters: +b; settings: drain_timeout", or
-// "no changes" when the two are the same.
-std::string describe_config_changes(const config::Config& before, const config::Config& after);
 
 // One line per change of reloading `next` over `running` (which runs `running_workers`):
 // "listener 'web': changed (routes: +api)", "cluster 'a': changed (endpoints: +10.0.0.3:80)",

@@ -203,7 +203,7 @@ void TcpRelay::log_connection() {
   text.cluster = cluster.name();
   if (attempt_.dispatched()) text.endpoint = cluster.endpoints[attempt_.endpoint()].address.text;
   push_record(*ring, access_log::Kind::tcp, record_, text, client_->in.pushed_total(),
-              client_->out.consumed_total());
+              client_->out.consumed_total(), clock::monotonic_ns());
 }
 
 }  // namespace sluice::proxy

@@ -232,12 +232,16 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   response_.phase = Phase::none;
   breaker_.cancel();
   request_permit_.reset();
-  // Answered requests only: one cut off before any response has no duration to speak of.
-  if (record_.status != 0)
+  // One clock read for the duration histogram and the access log. Answered requests only
+  // count in the histogram: one cut off before any response has no duration to speak of.
+  const bool answered = record_.status != 0;
+  access_log::RecordRing* ring = client_.host->access_log();
+  if (!answered && ring == nullptr) return;
+  const int64_t end_ns = clock::monotonic_ns();
+  if (answered)
     if (metrics::RouteStats* stats = route_stats())
       stats->per_worker.at(client_.host->worker_index())
-          .duration.observe_ns(clock::monotonic_ns() - record_.start_ns);
-  access_log::RecordRing* ring = client_.host->access_log();
+          .duration.observe_ns(end_ns - record_.start_ns);
   if (ring == nullptr) return;
   RecordText text;
   text.client = client_.address;
@@ -261,7 +265,7 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
     record_.http_version = request_.head->version;
   }
   text.request_id = request_.id;
-  push_record(*ring, access_log::Kind::http, record_, text, bytes_received, bytes_sent);
+  push_record(*ring, access_log::Kind::http, record_, text, bytes_received, bytes_sent, end_ns);
 }
 
 metrics::ClusterCounters& Exchange::cluster_counters() const {

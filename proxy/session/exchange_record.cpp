@@ -5,10 +5,11 @@
 namespace sluice::proxy {
 
 void push_record(access_log::RecordRing& ring, access_log::Kind kind, const ExchangeRecord& record,
-                 const RecordText& text, uint64_t bytes_received, uint64_t bytes_sent) {
+                 const RecordText& text, uint64_t bytes_received, uint64_t bytes_sent,
+                 int64_t end_ns) {
   access_log::AccessRecord r;
   r.kind = kind;
-  r.duration_ns = clock::monotonic_ns() - record.start_ns;
+  r.duration_ns = end_ns - record.start_ns;
   r.start_unix_ns = clock::unix_ns() - r.duration_ns;
   r.upstream_duration_ns = record.upstream_ns;
   r.bytes_received = bytes_received;

@@ -28,9 +28,11 @@ struct RecordText {
   std::string_view host, user_agent;
 };
 
-// Pushes the record of an exchange that started at `record.start_ns` and ends
-// now. `bytes_received`/`bytes_sent` are the client side's.
+// Pushes the record of an exchange that started at `record.start_ns` and ended at
+// `end_ns` (monotonic; the caller's clock read, shared with its metrics).
+// `bytes_received`/`bytes_sent` are the client side's.
 void push_record(access_log::RecordRing& ring, access_log::Kind kind, const ExchangeRecord& record,
-                 const RecordText& text, uint64_t bytes_received, uint64_t bytes_sent);
+                 const RecordText& text, uint64_t bytes_received, uint64_t bytes_sent,
+                 int64_t end_ns);
 
 }  // namespace sluice::proxy

@@ -19,7 +19,7 @@ std::string error_of(const std::string& text) {
 TEST(EndpointFileTest, YamlAndJsonListsAtTheTopOrUnderEndpoints) {
   const std::vector<DiscoveredEndpoint> want = {
       {"10.0.0.1:80", 1}, {"10.0.0.2:8080", 3}, {"[2001:db8::7]:443", 1}};
-  for (const std::string text : {
+  for (const std::string& text : {
            std::string("- 10.0.0.1:80\n"
                        "- { address: 10.0.0.2, port: 8080, weight: 3, metadata: { zone: a } }\n"
                        "- { address: \"[2001:db8::7]:443\" }\n"),

@@ -357,25 +357,24 @@ MetricSet ObsTest::scrape_quiet() {
   return parse_metrics(r.body);
 }
 
-double ObsTest::wait_metric(const std::string& series, double expected, Millis timeout) {
+double ObsTest::wait_value(const std::function<double(const MetricSet&)>& read, double expected,
+                           Millis timeout) {
   const auto deadline = Clock::now() + timeout;
-  double last = std::numeric_limits<double>::quiet_NaN();
   for (;;) {
-    last = scrape_quiet().get(series);
+    const double last = read(scrape_quiet());
     if (last == expected || Clock::now() >= deadline || !sluice_->running()) return last;
     std::this_thread::sleep_for(Millis(10));
   }
 }
 
+double ObsTest::wait_metric(const std::string& series, double expected, Millis timeout) {
+  return wait_value([&](const MetricSet& m) { return m.get(series); }, expected, timeout);
+}
+
 double ObsTest::wait_sum(std::string_view name,
                          const std::vector<std::pair<std::string, std::string>>& labels,
                          double expected, Millis timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    const double last = scrape_quiet().sum(name, labels);
-    if (last == expected || Clock::now() >= deadline || !sluice_->running()) return last;
-    std::this_thread::sleep_for(Millis(10));
-  }
+  return wait_value([&](const MetricSet& m) { return m.sum(name, labels); }, expected, timeout);
 }
 
 std::vector<boost::json::object> ObsTest::wait_log_lines(const std::string& path, size_t n,

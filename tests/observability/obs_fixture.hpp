@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -128,6 +129,9 @@ class ObsTest : public ::testing::Test {
   double wait_sum(std::string_view name,
                   const std::vector<std::pair<std::string, std::string>>& labels, double expected,
                   Millis timeout = Millis(5000));
+  // Scrapes until `read` gives `expected`, the timeout passes or sluice exits; the last value.
+  double wait_value(const std::function<double(const MetricSet&)>& read, double expected,
+                    Millis timeout);
 
   // Polls the access log file until it holds at least `n` lines; returns what
   // it holds then (parse errors are test failures).

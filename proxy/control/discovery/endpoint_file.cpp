@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
 #include "config/scalars.hpp"
@@ -32,12 +31,9 @@ bool has_port(const std::string& address) {
   return std::count(address.begin(), address.end(), ':') == 1;
 }
 
+// The config's own integer syntax, so a port or weight reads the same in both files.
 std::optional<int64_t> integer(const YAML::Node& n) {
-  const std::string s = scalar(n);
-  int64_t v = 0;
-  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-  return v;
+  return config::parse_integer(scalar(n)).value;
 }
 
 std::optional<Failure> read_entry(const YAML::Node& item, DiscoveredEndpoint& out) {

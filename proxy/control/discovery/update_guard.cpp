@@ -51,12 +51,7 @@ UpdateGuard::Verdict UpdateGuard::offer(std::vector<DiscoveredEndpoint> set, lim
   if (!drastic) return apply(std::move(set), "update");
   if (held_ && held_->set == set) {
     // The same drastic update again: it persists; its window runs from when it first came.
-    if (now - held_->since >= options_.confirm_window) {
-      return apply(std::move(set), "confirmed after " + seconds(now - held_->since) + ": removes " +
-                                       std::to_string(removed) + " of " +
-                                       std::to_string(current_.size()) + " endpoints");
-    }
-    return Verdict::hold;
+    return now - held_->since >= options_.confirm_window ? confirm(now) : Verdict::hold;
   }
   held_ = Held{std::move(set), now, removed};
   reason_ = "would remove " + std::to_string(removed) + " of " + std::to_string(current_.size()) +
@@ -72,10 +67,15 @@ void UpdateGuard::failed(std::string why, limiter::Nanos) {
 
 UpdateGuard::Verdict UpdateGuard::tick(limiter::Nanos now) {
   if (!held_ || stale_ || now - held_->since < options_.confirm_window) return Verdict::unchanged;
+  return confirm(now);
+}
+
+UpdateGuard::Verdict UpdateGuard::confirm(limiter::Nanos now) {
   Held held = std::move(*held_);
-  return apply(std::move(held.set), "confirmed after " + seconds(now - held.since) + ": removes " +
-                                        std::to_string(held.removed) + " of " +
-                                        std::to_string(current_.size()) + " endpoints");
+  std::string why = "confirmed after " + seconds(now - held.since) + ": removes " +
+                    std::to_string(held.removed) + " of " + std::to_string(current_.size()) +
+                    " endpoints";
+  return apply(std::move(held.set), std::move(why));
 }
 
 }  // namespace sluice::proxy::discovery

@@ -68,6 +68,8 @@ class UpdateGuard {
   // How many endpoints of current_ `set` does not have.
   size_t removed_by(const std::vector<DiscoveredEndpoint>& set) const;
   Verdict apply(std::vector<DiscoveredEndpoint> set, std::string why);
+  // The held update has persisted through its window: it becomes the set.
+  Verdict confirm(limiter::Nanos now);
 
   GuardOptions options_;
   std::vector<DiscoveredEndpoint> current_;
