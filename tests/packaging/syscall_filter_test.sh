@@ -25,7 +25,18 @@ for tool in strace systemd-analyze curl python3; do
 done
 strace -f -qq -o /dev/null true 2>/dev/null || { echo "skipped: strace cannot trace here"; exit 77; }
 
-read -r web tcp admin upstream < <("$src/scripts/free-ports" 4)
+# The backend binds port 0 and says which port it got, so no other test's socket can take it
+# in between (the ports below are only free "a moment ago").
+"$backend" --mode http --name up --listen 127.0.0.1:0 >"$work/backend.out" &
+pids+=($!)
+upstream=""
+for _ in $(seq 100); do
+  upstream="$(sed -n 's/^listening //p' "$work/backend.out")"
+  [ -n "$upstream" ] && break
+  sleep 0.05
+done
+[ -n "$upstream" ] || { echo "FAIL: the backend did not start" >&2; exit 1; }
+read -r web tcp admin < <("$src/scripts/free-ports" 3)
 cat >"$work/sluice.yaml" <<EOF
 workers: 2
 admin: { listen: 127.0.0.1:$admin }
@@ -42,8 +53,6 @@ clusters:
     endpoints: [{ address: 127.0.0.1:$upstream }]
 EOF
 
-"$backend" --mode http --name up --listen "127.0.0.1:$upstream" >/dev/null &
-pids+=($!)
 strace -f -qq -o "$work/run.trace" "$sluice" --config "$work/sluice.yaml" 2>"$work/sluice.log" &
 pids+=($!)
 for _ in $(seq 100); do
