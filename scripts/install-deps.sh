@@ -9,21 +9,23 @@
 # Groups combine: scripts/install-deps.sh all browser.
 set -euo pipefail
 
-# Compiling sluice and tests/support's backend (scripts/build.sh demo), and curl to try it.
+# Compiling sluice and tests/support's backend (scripts/build.sh demo), and curl to try it;
+# c-ares resolves DNS discovery without blocking the control thread.
 DEMO=(
   build-essential cmake pkg-config git ca-certificates curl
   liburing-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libjemalloc-dev
-  prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev
+  prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev libc-ares-dev
 )
 # The test suite, benchmarks and house-rule checks on top of that: GoogleTest and Google
-# Benchmark, clang (fuzzing) and clang-format, the servers tests and benchmarks start,
-# python3 (scripts/check-layout), and what tests/packaging checks the package with
+# Benchmark, clang (fuzzing) and clang-format, the servers tests and benchmarks start
+# (dnsmasq-base: the DNS server of the discovery tests), python3 (scripts/check-layout), and what tests/packaging checks the package with
 # (systemd-analyze from systemd, groff from groff-base, logrotate, strace).
 TEST=(
   python3
   libgtest-dev libgmock-dev libbenchmark-dev
   clang clang-format libclang-rt-14-dev
-  redis-server etcd-server etcd-client nginx-light libnginx-mod-stream haproxy wrk prometheus
+  redis-server etcd-server etcd-client dnsmasq-base nginx-light libnginx-mod-stream haproxy wrk
+  prometheus
   systemd groff-base logrotate strace
 )
 BROWSER=(chromium)
