@@ -151,6 +151,8 @@ struct Endpoint {
 
 struct FileDiscovery {
   std::string path;
+  // How often the file is also re-read in case inotify said nothing (bind mounts, NFS).
+  Duration poll_interval{5000};
 };
 struct DnsDiscovery {
   std::string name;
@@ -162,6 +164,14 @@ struct EtcdDiscovery {
   std::string prefix;
 };
 using Discovery = std::variant<FileDiscovery, DnsDiscovery, EtcdDiscovery>;
+
+// What stands between any discovery source and its cluster (proxy/control/discovery's
+// UpdateGuard): an update removing all endpoints, or at least `hold_fraction` of them, waits
+// `confirm_window` and applies only if the source still says so.
+struct DiscoveryGuard {
+  Duration confirm_window{30000};
+  double hold_fraction = 0.5;
+};
 
 struct HealthCheck {
   enum class Kind { tcp, http } kind = Kind::tcp;
@@ -205,6 +215,7 @@ struct Cluster {
   Balancer balancer;
   std::vector<Endpoint> endpoints;
   std::optional<Discovery> discovery;
+  DiscoveryGuard discovery_guard;  // read from the `discovery` map; used only with discovery
   std::optional<HealthCheck> health_check;
   std::optional<CircuitBreaker> circuit_breaker;
   ClusterLimits limits;

@@ -124,7 +124,7 @@ std::vector<Endpoint> parse_endpoints(ParseState& state, const Field& field) {
   return endpoints;
 }
 
-Discovery parse_discovery(ParseState& state, const Field& field) {
+Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard& guard) {
   Reader& r = state.reader;
   MapReader map(r, field);
   // Exactly one source is expected; each present one is validated, the first one is kept.
@@ -140,11 +140,32 @@ Discovery parse_discovery(ParseState& state, const Field& field) {
   }
   if (count == 0 && map.valid())
     r.error(field.pos(), field.path + ": needs one of file, dns, etcd");
+  if (auto f = map.get("confirm_window"))
+    if (auto d = r.duration(*f)) guard.confirm_window = *d;
+  if (auto f = map.get("hold_fraction")) {
+    if (auto fraction = r.number(*f)) {
+      if (*fraction <= 0.0 || *fraction > 1.0)
+        r.error(*f, "must be greater than 0 and at most 1, got " + f->value.Scalar());
+      else
+        guard.hold_fraction = *fraction;
+    }
+  }
   if (file) {
     FileDiscovery source;
-    if (auto path = r.string(*file)) {
-      if (path->empty()) r.error(*file, "must not be empty");
-      source.path = *path;
+    // `file: PATH`, or `file: {path: PATH, poll_interval: 5s}`.
+    auto read_path = [&](const Field& f) {
+      if (auto path = r.string(f)) {
+        if (path->empty()) r.error(f, "must not be empty");
+        source.path = *path;
+      }
+    };
+    if (file->value.IsMap()) {
+      MapReader file_map(r, *file);
+      if (auto f = file_map.require("path")) read_path(*f);
+      if (auto f = file_map.get("poll_interval"))
+        if (auto d = r.duration(*f)) source.poll_interval = *d;
+    } else {
+      read_path(*file);
     }
     if (!discovery) discovery = source;
   }
@@ -318,7 +339,7 @@ void parse_cluster(ParseState& state, const Field& field) {
                                  std::to_string(total_weight * cluster.balancer.virtual_nodes) +
                                  " points (virtual_nodes x total weight); at most 4000000");
   auto discovery = map.get("discovery");
-  if (discovery) cluster.discovery = parse_discovery(state, *discovery);
+  if (discovery) cluster.discovery = parse_discovery(state, *discovery, cluster.discovery_guard);
   if (endpoints && discovery)
     r.error(discovery->key_pos(),
             discovery->path + ": a cluster takes endpoints or discovery, not both");

@@ -207,9 +207,11 @@ json::object balancer_json(const Balancer& b) {
           {"bounded_load", std::move(bounded)}};
 }
 
-json::value discovery_json(const std::optional<Discovery>& d) {
-  if (!d) return nullptr;
-  if (const auto* file = std::get_if<FileDiscovery>(&*d)) return json::object{{"file", file->path}};
+json::value discovery_source_json(const std::optional<Discovery>& d) {
+  if (const auto* file = std::get_if<FileDiscovery>(&*d))
+    return json::object{
+        {"file", json::object{{"path", file->path},
+                              {"poll_interval", format_duration(file->poll_interval)}}}};
   if (const auto* dns = std::get_if<DnsDiscovery>(&*d))
     return json::object{
         {"dns",
@@ -219,6 +221,14 @@ json::value discovery_json(const std::optional<Discovery>& d) {
   for (const auto& a : etcd.endpoints) endpoints.emplace_back(a.text);
   return json::object{
       {"etcd", json::object{{"endpoints", std::move(endpoints)}, {"prefix", etcd.prefix}}}};
+}
+
+json::value discovery_json(const std::optional<Discovery>& d, const DiscoveryGuard& guard) {
+  if (!d) return nullptr;
+  json::object out = discovery_source_json(d).as_object();
+  out["confirm_window"] = format_duration(guard.confirm_window);
+  out["hold_fraction"] = guard.hold_fraction;
+  return out;
 }
 
 json::value health_check_json(const std::optional<HealthCheck>& h) {
@@ -257,7 +267,7 @@ json::object cluster_json(const Cluster& c) {
   return {{"name", c.name},
           {"balancer", balancer_json(c.balancer)},
           {"endpoints", std::move(endpoints)},
-          {"discovery", discovery_json(c.discovery)},
+          {"discovery", discovery_json(c.discovery, c.discovery_guard)},
           {"health_check", health_check_json(c.health_check)},
           {"circuit_breaker", circuit_breaker_json(c.circuit_breaker)},
           {"limits", json::object{{"max_connections", unless_zero(c.limits.max_connections)},
@@ -371,6 +381,10 @@ std::string to_json(const Config& c) {
       {"rate_limits", std::move(rate_limits)},
       {"redis", std::move(redis)}};
   return json::serialize(root);
+}
+
+std::string discovery_json_text(const Cluster& cluster) {
+  return json::serialize(discovery_json(cluster.discovery, cluster.discovery_guard));
 }
 
 }  // namespace sluice::config

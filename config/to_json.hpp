@@ -14,6 +14,10 @@ namespace sluice::config {
 
 std::string to_json(const Config& config);
 
+// A cluster's `discovery` settings (source and guard) as compact JSON, "null" without
+// discovery: equal text, same source (a reload keeps a source whose text stays).
+std::string discovery_json_text(const Cluster& cluster);
+
 // "250ms", "2s", "5m", "1h": the largest unit that holds the value exactly, so the text
 // parses back to the same Duration.
 std::string format_duration(Duration d);

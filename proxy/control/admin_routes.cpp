@@ -56,6 +56,11 @@ std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
       if (s.breaker) ControlPlane::Carried::add_counts(*s.breaker, it->second.breaker);
       if (s.outlier_ejections) *s.outlier_ejections += it->second.ejections;
     }
+    if (auto d = discoveries_.status(s.name)) {
+      s.discovery =
+          metrics::DiscoveryStatus{d->kind,   d->stale,     d->last_success,     d->updates,
+                                   d->errors, d->endpoints, d->held_removals > 0};
+    }
     for (const admin::EndpointView& e : view.endpoints)
       s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight,
                              e.connect_failures, e.connect_error});
@@ -96,7 +101,9 @@ void ControlPlane::install_admin_routes() {
   admin_.route("GET", "/config",
                [this](const admin::AdminRequest&) { return json(config::to_json(*config_)); });
   admin_.route("GET", "/clusters", [this](const admin::AdminRequest&) {
-    return json(admin::clusters_json(*snapshot_, clock::monotonic_ns()));
+    return json(
+        admin::clusters_json(*snapshot_, clock::monotonic_ns(),
+                             [this](const std::string& c) { return discoveries_.json(c); }));
   });
   // Answered once every worker runs the new config, so a client that reloads
   // and then sends traffic sees the new config; the loop goes on meanwhile.

@@ -30,12 +30,14 @@ ControlPlane::ControlPlane(control::ControlLoop& loop, std::string config_path,
       metrics_(worker_count_for(*config_)),
       admin_(loop),
       health_log_(log_line),
-      limiter_log_(log_line) {
+      limiter_log_(log_line),
+      discoveries_(loop, [this] { schedule_publish(); }) {
   metrics_.set_build_version(SLUICE_VERSION);
 }
 
 ControlPlane::~ControlPlane() {
   loop_.cancel(health_timer_);
+  loop_.cancel(publish_timer_);
   redis_.reset();
   for (auto& p : pending_) loop_.cancel(p.second.timeout);
   for (auto& w : workers_) w->request_stop();
@@ -61,8 +63,10 @@ std::string ControlPlane::start_access_log() {
 }
 
 std::string ControlPlane::start() {
-  std::string error;
-  snapshot_ = build_snapshot(config_, state_, metrics_, error);
+  // Sources start first: a file source has its set before the first snapshot is built.
+  std::string error = discoveries_.reconcile(*config_);
+  if (!error.empty()) return error;
+  snapshot_ = build_snapshot(config_, state_, metrics_, error, discovered());
   if (!snapshot_) return error;
   if (error = start_access_log(); !error.empty()) return error;
   if (config_->admin) {
@@ -92,6 +96,8 @@ std::string ControlPlane::start() {
   }
   if (!failure.empty()) return failure;
   started_ = true;
+  for (const std::string& line : discoveries_.take_published_changes())
+    LOG_INFO("discovery: %s", line.c_str());
   drive_redis();
   health_timer_ = loop_.every(std::chrono::seconds(1), [this] { observe_health(); });
   metrics_.config_loaded(config_->source_hash, std::chrono::system_clock::now());

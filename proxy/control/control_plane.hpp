@@ -19,11 +19,13 @@
 #include "proxy/control/admin/admin_server.hpp"
 #include "proxy/control/admin/status_page.hpp"
 #include "proxy/control/admin/traffic_history.hpp"
+#include "proxy/control/discoveries.hpp"
 #include "proxy/control/health_log.hpp"
 #include "proxy/control/limiter_log.hpp"
 #include "proxy/control/listener_sockets.hpp"
 #include "proxy/control/loop/control_loop.hpp"
 #include "proxy/control/redis_driver.hpp"
+#include "proxy/control/snapshot_builder.hpp"
 #include "proxy/control/state_store.hpp"
 #include "proxy/metrics/registry.hpp"
 #include "proxy/worker/snapshot.hpp"
@@ -89,6 +91,7 @@ class ControlPlane {
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   const StateStore& state() const { return state_; }
+  const Discoveries& discoveries() const { return discoveries_; }
   // The restart-only keys whose new value the last reload left waiting (restart_only.hpp).
   const std::vector<std::string>& restart_pending() const { return restart_pending_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
@@ -104,6 +107,12 @@ class ControlPlane {
   // reload.cpp
   std::string apply_reload();
   std::string publish(std::shared_ptr<const Snapshot> snapshot, std::vector<uint64_t>& expected);
+  // discovery_publish.cpp: a discovered set changed; publish the running config with the
+  // new sets, at once for a lone change and at most every kPublishInterval in a burst.
+  void schedule_publish();
+  void publish_discovered();
+  DiscoveredEndpoints discovered() const;
+
   // A worker adopted something or finished: answers the reloads all adopted.
   void on_worker_event();
   void finish_reload(uint64_t id, bool timed_out);
@@ -147,6 +156,9 @@ class ControlPlane {
   std::vector<std::string> restart_pending_;
   uint64_t next_reload_ = 1;
   ListenerSockets sockets_;
+  Discoveries discoveries_;
+  control::ControlLoop::TimerId publish_timer_ = 0;
+  std::chrono::steady_clock::time_point last_publish_{};
   std::vector<std::unique_ptr<Worker>> workers_;
   bool started_ = false;
   bool draining_ = false;

@@ -58,11 +58,15 @@ std::string ControlPlane::apply_reload() {
   std::vector<std::string> restart_pending =
       keep_restart_only(*config_, static_cast<unsigned>(workers_.size()), parsed.config);
   auto next = std::make_shared<const config::Config>(std::move(parsed.config));
-  std::string error;
-  auto snapshot = build_snapshot(next, state_, metrics_, error);
-  if (!snapshot) return error + "\n";
+  std::string error = discoveries_.reconcile(*next);
+  if (!error.empty()) return error;
+  auto snapshot = build_snapshot(next, state_, metrics_, error, discovered());
   std::vector<uint64_t> expected;
-  if (error = publish(snapshot, expected); !error.empty()) return error + "\n";
+  if (snapshot) error = publish(snapshot, expected);
+  if (!snapshot || !error.empty()) {
+    discoveries_.reconcile(*config_);  // back to the running config's sources
+    return error + "\n";
+  }
   // The plan, one line per change; what happened to state follows from the state store and
   // carry_counts, which know what they kept.
   const std::vector<std::string> plan =
@@ -75,6 +79,8 @@ std::string ControlPlane::apply_reload() {
   if (!none)
     for (const std::string& line : plan) LOG_INFO("reload: %s", line.c_str());
   for (const std::string& line : restart_pending) LOG_WARN("reload: %s", line.c_str());
+  for (const std::string& line : discoveries_.take_published_changes())
+    LOG_INFO("discovery: %s", line.c_str());
   restart_pending_ = std::move(restart_pending);
   metrics_.set_restart_pending(!restart_pending_.empty());
   // What the reload did to rate-limit state: carried over (converted to new parameters) is

@@ -23,9 +23,10 @@ balancers::Options balancer_options(const config::Balancer& b) {
 }
 
 // One cluster's endpoint list, balancer and load view; an error message or "".
-std::string build_cluster(ClusterRuntime& c, EndpointRegistry& registry) {
+std::string build_cluster(ClusterRuntime& c, const std::vector<config::Endpoint>& endpoints,
+                          EndpointRegistry& registry) {
   const config::Cluster& cfg = *c.config;
-  for (const auto& e : cfg.endpoints)
+  for (const auto& e : endpoints)
     c.endpoints.add(e.address, e.weight, registry.endpoint(cfg.name, e.address.text));
   const balancers::Options options = balancer_options(cfg.balancer);
   balancers::BuildResult built = balancers::make_balancer(
@@ -78,18 +79,22 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                StateStore& state, metrics::Registry& metrics,
-                                               std::string& error) {
+                                               std::string& error,
+                                               const DiscoveredEndpoints& discovered) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
   for (const auto& c : config->clusters) {
     ClusterRuntime& runtime = snap->clusters.emplace_back();
     runtime.config = &c;
     runtime.index = snap->clusters.size() - 1;
-    error = build_cluster(runtime, state.endpoints);
+    const std::vector<config::Endpoint>* from_discovery = discovered ? discovered(c.name) : nullptr;
+    const std::vector<config::Endpoint>& endpoints =
+        from_discovery != nullptr ? *from_discovery : c.endpoints;
+    error = build_cluster(runtime, endpoints, state.endpoints);
     if (!error.empty()) return nullptr;
     runtime.breaker = state.breaker(c);
     runtime.limits = state.limits(c);
-    runtime.outliers = state.outliers(c);
+    runtime.outliers = state.outliers(c, endpoints);
     runtime.stats = metrics.cluster(c.name);
   }
   for (const auto& r : config->rate_limits) {

@@ -4,8 +4,10 @@
 // factory chosen here; the worker never learns which one it runs.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "proxy/control/state_store.hpp"
@@ -14,11 +16,16 @@
 
 namespace sluice::proxy {
 
+// The endpoints a cluster runs instead of its config's (discovery); null: the config's.
+using DiscoveredEndpoints =
+    std::function<const std::vector<config::Endpoint>*(const std::string& cluster)>;
+
 // Null with `error` set when a cluster's balancer cannot be built. State and
 // stats come from `state` and `metrics`, so names that stay keep theirs (the
 // running snapshot must still be alive while the next is built).
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                StateStore& state, metrics::Registry& metrics,
-                                               std::string& error);
+                                               std::string& error,
+                                               const DiscoveredEndpoints& discovered = {});
 
 }  // namespace sluice::proxy

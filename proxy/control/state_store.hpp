@@ -47,10 +47,12 @@ class StateStore {
   std::vector<LimitChange> take_limit_changes(const config::Config& running);
 
   // Per-cluster resilience state; null when the cluster configures none. The
-  // outlier detector is tied to the endpoint list too: a new list, a new detector.
+  // outlier detector is tied to the endpoint list too (`endpoints`, the config's or the
+  // discovered ones): a new list, a new detector.
   std::shared_ptr<limiter::CircuitBreaker> breaker(const config::Cluster& cluster);
   std::shared_ptr<limiter::ClusterLimits> limits(const config::Cluster& cluster);
-  std::shared_ptr<limiter::OutlierDetector> outliers(const config::Cluster& cluster);
+  std::shared_ptr<limiter::OutlierDetector> outliers(
+      const config::Cluster& cluster, const std::vector<config::Endpoint>& endpoints);
 
   // The Redis sync of global limits, once a global limit exists (null before),
   // and how often it wants a round.
@@ -80,8 +82,13 @@ class StateStore {
       [](const limiter::ClusterLimitsOptions& o) {
         return std::make_shared<limiter::ClusterLimits>(o);
       }};
-  // Keyed by cluster name and endpoint list: positions index the detector.
-  std::map<std::string, std::shared_ptr<limiter::OutlierDetector>> outliers_;
+  // Per cluster name, the detector and the endpoint list it was built for: positions index
+  // the detector. One slot per name, so discovery updates do not pile up detectors.
+  struct OutlierSlot {
+    std::string endpoints;  // addresses, one per line
+    std::shared_ptr<limiter::OutlierDetector> detector;
+  };
+  std::map<std::string, OutlierSlot> outliers_;
   std::unique_ptr<limiter::RedisSync> redis_;
   std::chrono::milliseconds sync_interval_{1000};
 };

@@ -304,6 +304,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   add_cluster_durations(out, live.clusters);
   add_rate_limits(out, live.rate_limits);
   add_breakers(out, status);
+  add_discovery(out, status);
   add_endpoints(out, status, registry.endpoint_series_cap());
   add_access_log(out, registry.process());
   return prometheus::TextSerializer().Serialize(out.take());

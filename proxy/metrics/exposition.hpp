@@ -46,10 +46,22 @@ struct EndpointStatus {
 };
 
 // Filled by the proxy layer at scrape time; a plain copy so render() needs nothing of proxy/.
+// A cluster's discovery source, as its metrics show it.
+struct DiscoveryStatus {
+  std::string source;       // "file", "dns", "etcd", "consul": the `source` label
+  bool stale = false;       // the source's last answer was an error: the set is the last good one
+  double last_success = 0;  // unix time; 0: never answered
+  uint64_t updates = 0;     // sets applied
+  uint64_t errors = 0;      // failed answers
+  size_t endpoints = 0;     // in the set the cluster runs
+  bool held = false;        // an update removing many endpoints waits for its confirm window
+};
+
 struct ClusterStatus {
   std::string name;
   std::optional<limiter::CircuitBreakerStats> breaker;  // none: no breaker configured
   std::optional<uint64_t> outlier_ejections;            // none: no outlier detection
+  std::optional<DiscoveryStatus> discovery;             // none: endpoints from the config
   std::vector<EndpointStatus> endpoints;
 };
 

@@ -77,6 +77,9 @@ prometheus::ClientMetric histogram_of(const PerWorker<Slot>& slots, Get get, Lab
 
 // HTTP responses to clients by method and code, and their durations (exposition_routes.cpp).
 void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStats>>& all);
+// Discovery per cluster (exposition_discovery.cpp).
+struct ClusterStatus;
+void add_discovery(Families& out, const std::vector<const ClusterStatus*>& clusters);
 // Build info, start time, config identity and reloads.
 void add_process(Families& out, const ProcessInfo& p);
 // The standard process_* series, when the caller read them.

@@ -61,6 +61,7 @@ clusters:
                 "pending": {"in_use": 0, "max": null, "rejected": 0},
                 "requests": {"in_use": 1, "max": 10, "rejected": 0}},
      "outlier_detection": {"ejected": 1, "ejections": 1, "skipped_by_cap": 0},
+     "discovery": null,
      "endpoints": [
        {"address": "127.0.0.1:9001", "weight": 2, "healthy": true, "ejected": false,
         "backing_off": true, "in_flight": 3},
@@ -68,6 +69,7 @@ clusters:
         "backing_off": false, "in_flight": 0}]},
     {"name": "plain", "balancer": "round_robin", "breaker": null, "limits": null,
      "outlier_detection": null,
+     "discovery": null,
      "endpoints": [{"address": "127.0.0.1:9003", "weight": 1, "healthy": true,
                     "ejected": false, "backing_off": false, "in_flight": null}]}]})");
   EXPECT_EQ(json::parse(clusters_json(*snapshot, kNow + 1)), expected)

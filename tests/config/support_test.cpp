@@ -23,13 +23,14 @@ TEST(Support, WhatIsImplementedNow) {
   for (const char* path :
        {"listeners.routes", "listeners.rate_limit", "listeners.timeouts.request",
         "listeners.retries.on", "listeners.routes.rate_limit", "rate_limits", "redis", "admin",
-        "admin.max_endpoint_series", "log.access", "drain_timeout", "listeners.routes.name"})
+        "admin.max_endpoint_series", "log.access", "drain_timeout", "listeners.routes.name",
+        "clusters.discovery", "clusters.discovery.file", "clusters.discovery.confirm_window"})
     EXPECT_TRUE(is_supported(path)) << path;
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path :
-       {"listeners.tls", "listeners.proxy_protocol", "clusters.discovery", "clusters.health_check"})
+  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.discovery.dns",
+                           "clusters.discovery.etcd", "clusters.health_check"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 

@@ -198,13 +198,14 @@ clusters:
     health_check: {}
 )");
   EXPECT_EQ(v.at("clusters").at(0).at("discovery"),
-            json::parse(R"({"dns": {"name": "api.internal", "type": "A", "port": 8080}})"));
+            json::parse(R"({"dns": {"name": "api.internal", "type": "A", "port": 8080},
+                            "confirm_window": "30s", "hold_fraction": 0.5})"));
   EXPECT_EQ(v.at("clusters").at(0).at("health_check"),
             json::parse(R"({"http": {"path": "/ready", "expect": 200}, "interval": "5s",
                             "timeout": "1s", "healthy": 2, "unhealthy": 3})"));
-  EXPECT_EQ(
-      v.at("clusters").at(1).at("discovery"),
-      json::parse(R"({"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/b/"}})"));
+  EXPECT_EQ(v.at("clusters").at(1).at("discovery"),
+            json::parse(R"({"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/b/"},
+                      "confirm_window": "30s", "hold_fraction": 0.5})"));
   EXPECT_TRUE(v.at("clusters").at(1).at("health_check").at("http").is_null());
 }
 

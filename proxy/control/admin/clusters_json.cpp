@@ -41,7 +41,7 @@ json::value outliers_json(const std::optional<OutliersView>& outliers) {
                       {"skipped_by_cap", outliers->skipped_by_cap}};
 }
 
-json::object cluster_json(const ClusterView& c) {
+json::object cluster_json(const ClusterView& c, json::value discovery) {
   json::array endpoints;
   for (const EndpointView& e : c.endpoints) {
     json::value in_flight = nullptr;
@@ -58,14 +58,18 @@ json::object cluster_json(const ClusterView& c) {
           {"breaker", breaker_json(c.breaker)},
           {"limits", limits_json(c.limits)},
           {"outlier_detection", outliers_json(c.outliers)},
+          {"discovery", std::move(discovery)},
           {"endpoints", std::move(endpoints)}};
 }
 
 }  // namespace
 
-std::string clusters_json(const Snapshot& snapshot, int64_t now_ns) {
+std::string clusters_json(const Snapshot& snapshot, int64_t now_ns,
+                          const DiscoveryJson& discovery) {
   json::array clusters;
-  for (const auto& c : snapshot.clusters) clusters.push_back(cluster_json(read_cluster(c, now_ns)));
+  for (const auto& c : snapshot.clusters)
+    clusters.push_back(cluster_json(read_cluster(c, now_ns),
+                                    discovery ? discovery(c.name()) : json::value(nullptr)));
   return json::serialize(json::object{{"clusters", std::move(clusters)}});
 }
 

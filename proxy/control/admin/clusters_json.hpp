@@ -5,14 +5,21 @@
 // workers are writing (relaxed), so counts are recent, not a consistent cut across endpoints.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "proxy/worker/snapshot.hpp"
 
 namespace sluice::proxy::admin {
 
+// What the control plane adds about a cluster's discovery (its source, version, staleness);
+// null for a cluster without discovery.
+using DiscoveryJson = std::function<boost::json::value(const std::string& cluster)>;
+
 // `now_ns` is the clock the workers stamp ejections with (limiter::Nanos, steady clock).
-std::string clusters_json(const Snapshot& snapshot, int64_t now_ns);
+std::string clusters_json(const Snapshot& snapshot, int64_t now_ns,
+                          const DiscoveryJson& discovery = {});
 
 }  // namespace sluice::proxy::admin
