@@ -1,5 +1,7 @@
 #include "proxy/control/endpoint_registry.hpp"
 
+#include <unordered_set>
+
 namespace sluice::proxy {
 
 std::shared_ptr<EndpointState> EndpointRegistry::endpoint(const std::string& cluster,
@@ -22,6 +24,26 @@ std::shared_ptr<balancers::LoadTotal> EndpointRegistry::total(const std::string&
     slot = total;
   }
   return total;
+}
+
+void mark_removed_endpoints(const Snapshot& running, const Snapshot& next, int64_t drain_ns,
+                            int64_t now_ns) {
+  std::unordered_set<const EndpointState*> listed;
+  for (const ClusterRuntime& c : next.clusters) {
+    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
+      EndpointState& state = c.endpoints.state(i);
+      listed.insert(&state);
+      state.removal_deadline_ns.store(0, std::memory_order_relaxed);
+    }
+  }
+  for (const ClusterRuntime& c : running.clusters) {
+    for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
+      EndpointState& state = c.endpoints.state(i);
+      if (listed.contains(&state) || state.removal_deadline_ns.load(std::memory_order_relaxed) != 0)
+        continue;
+      state.removal_deadline_ns.store(now_ns + drain_ns, std::memory_order_relaxed);
+    }
+  }
 }
 
 }  // namespace sluice::proxy

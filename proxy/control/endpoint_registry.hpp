@@ -13,6 +13,7 @@
 
 #include "balancers/load.hpp"
 #include "proxy/upstream/endpoint_list.hpp"
+#include "proxy/worker/snapshot.hpp"
 
 namespace sluice::proxy {
 
@@ -27,5 +28,11 @@ class EndpointRegistry {
   std::map<std::string, std::weak_ptr<balancers::LoadTotal>> totals_;
   uint32_t next_id_ = 1;
 };
+
+// As `next` replaces `running`: an endpoint `next` no longer lists gets a removal deadline
+// (`now_ns` + `drain_ns`; relays to it still open then are cut by their worker), and every
+// endpoint `next` lists loses any deadline (it was re-added). Keeps an earlier deadline.
+void mark_removed_endpoints(const Snapshot& running, const Snapshot& next, int64_t drain_ns,
+                            int64_t now_ns);
 
 }  // namespace sluice::proxy

@@ -9,6 +9,7 @@
 #include "proxy/control/reload_summary.hpp"
 #include "proxy/control/restart_only.hpp"
 #include "proxy/control/snapshot_builder.hpp"
+#include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 
 namespace sluice::proxy {
@@ -113,6 +114,11 @@ std::string ControlPlane::publish(std::shared_ptr<const Snapshot> snapshot,
   std::vector<WorkerUpdate> updates =
       sockets_.prepare(snapshot, static_cast<unsigned>(workers_.size()), error);
   if (updates.empty()) return error;
+  // Before the workers see it, so a relay never outlives a removal unnoticed.
+  mark_removed_endpoints(
+      *snapshot_, *snapshot,
+      std::chrono::duration_cast<std::chrono::nanoseconds>(snapshot->config->drain_timeout).count(),
+      clock::monotonic_ns());
   for (size_t i = 0; i < workers_.size(); ++i) {
     expected.push_back(workers_[i]->adopted() + 1);
     workers_[i]->publish(std::move(updates[i]));

@@ -22,6 +22,12 @@ TcpRelay::TcpRelay(SessionHost& host, const TcpListener& listener, std::unique_p
   client_->set_counters(&counters.bytes_received, &counters.bytes_sent);
 }
 
+const EndpointState* TcpRelay::relay_endpoint() const {
+  if (!connected_) return nullptr;
+  const UpstreamConnection& c = *attempt_.connection();
+  return &c.cluster.endpoints.state(c.endpoint);
+}
+
 void TcpRelay::start() {
   record_.start_ns = clock::monotonic_ns();
   const ClusterRuntime& cluster = listener_.cluster;

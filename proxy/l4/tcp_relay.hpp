@@ -29,6 +29,7 @@ class TcpRelay final : public Session, public StreamOwner, public UpstreamOwner,
   void cut(std::string_view reason) override { fail(reason); }
   // A relay runs until both sides are done (or the drain deadline).
   void drain() override {}
+  const EndpointState* relay_endpoint() const override;
 
   // The client side.
   void on_stream_input(Stream& stream) override;

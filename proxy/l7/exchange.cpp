@@ -224,6 +224,11 @@ bool Exchange::tunnel_upstream_shut() const {
   return c == nullptr || c->stream().shut();
 }
 
+const EndpointState* Exchange::tunnel_endpoint() const {
+  if (response_.phase != Phase::tunnel || upstream() == nullptr) return nullptr;
+  return &upstream()->cluster.endpoints.state(upstream()->endpoint);
+}
+
 void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   if (!flags_.active) return;
   flags_.active = false;

@@ -59,6 +59,8 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   void on_tunnel_client_eof();
   // The tunnel's half towards the endpoint is closed (its FIN went out).
   bool tunnel_upstream_shut() const;
+  // The endpoint an upgraded connection's tunnel runs to; null when not tunnelling.
+  const EndpointState* tunnel_endpoint() const;
   // The client took response bytes: read more from the endpoint.
   void on_client_drained();
   // Ends the exchange: the access log record (the client side's byte counts),

@@ -217,6 +217,11 @@ void H1Connection::abort() {
   abort(false);
 }
 
+const EndpointState* H1Connection::relay_endpoint() const {
+  if (request_state_ != RequestState::tunnel || !request_) return nullptr;
+  return request_->exchange.tunnel_endpoint();
+}
+
 void H1Connection::cut(std::string_view reason) {
   if (request_) request_->exchange.note_cut(reason);
   abort(false);

@@ -49,6 +49,7 @@ class H1Connection final : public Session,
   void start() override;
   void abort() override;
   void cut(std::string_view reason) override;
+  const EndpointState* relay_endpoint() const override;
   void drain() override;
 
   void on_stream_input(Stream& stream) override;

@@ -68,6 +68,10 @@ class Session {
   // abort(), and the access log records `reason` (a token such as "drain-timeout") as the
   // error of the request or relay it cut, unless it already had one.
   virtual void cut(std::string_view reason) { abort(); }
+  // The endpoint a long-lived relay of this session runs to (a TCP relay, an upgraded HTTP
+  // connection), or null: the worker cuts the session once that endpoint has been out of
+  // the published endpoint lists for longer than drain_timeout.
+  virtual const EndpointState* relay_endpoint() const { return nullptr; }
 
   // The worker's bookkeeping.
   SessionHost* host = nullptr;

@@ -53,7 +53,16 @@ struct EndpointState {
     return now_ns < backoff_until_ns.load(std::memory_order_relaxed);
   }
 
+  // Set by the control thread when a published snapshot no longer lists the endpoint
+  // (discovery or a reload removed it): relays to it that outlive this deadline (now plus
+  // drain_timeout) are cut by their worker. 0 while listed; re-adding clears it.
+  bool removal_expired(int64_t now_ns) const {
+    const int64_t deadline = removal_deadline_ns.load(std::memory_order_relaxed);
+    return deadline != 0 && now_ns >= deadline;
+  }
+
   std::atomic<int64_t> backoff_until_ns{0};
+  std::atomic<int64_t> removal_deadline_ns{0};
   std::atomic<uint32_t> connect_failures{0};  // in a row; 0 once a connect succeeds
   std::atomic<int> last_connect_error{0};     // -errno of the last failed connect (for logs)
 };

@@ -228,6 +228,10 @@ void Worker::on_completion(unsigned op, int result, unsigned) {
 
 void Worker::on_tick() {
   loop_.expire_timers();
+  // Relays in an older generation may run to an endpoint no longer published (discovery or
+  // a reload removed it): past its drain_timeout they are cut. Nothing to look at while
+  // every session runs the current generation.
+  if (generations_.size() > 1) cut_relays_to_removed_endpoints();
   if (stopping_ && loop_.now_ms() >= drain_deadline_ms_ && !sessions_.empty()) {
     LOG_WARN("worker %u: drain timeout, closing %zu connection%s", index_, sessions_.size(),
              sessions_.size() == 1 ? "" : "s");
@@ -238,21 +242,6 @@ void Worker::on_tick() {
     for (auto& l : generations_.back()->listeners)
       if (l->paused()) l->resume();
   arm_tick();  // also while draining: timeouts and the drain deadline still apply
-}
-
-void Worker::begin_stop() {
-  stopping_ = true;
-  for (auto& g : generations_) {
-    for (auto& l : g->listeners) l->close();
-    g->pool->close();
-  }
-  // In-flight requests and relays get the running config's drain_timeout.
-  drain_deadline_ms_ =
-      loop_.now_ms() +
-      static_cast<uint64_t>(generations_.back()->snapshot->config->drain_timeout.count());
-  // drain() may end a session at once, which reshuffles sessions_.
-  std::vector<Session*> live = sessions_;
-  for (Session* s : live) s->drain();
 }
 
 void Worker::start_accepted() {

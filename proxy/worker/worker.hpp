@@ -95,6 +95,7 @@ class Worker final : public IoHandler {
   void arm_tick();
   void on_tick();
   void begin_stop();
+  void cut_relays_to_removed_endpoints();
 
   unsigned index_;
   access_log::AccessLogWriter* access_log_;

@@ -41,6 +41,19 @@ class FileDiscoveryTest : public ObsTest {
            endpoints_path_ + (guard.empty() ? "" : ", " + guard) + " }\n";
   }
 
+  // A TCP listener in front of cluster `c` (backends started in "echo" mode by the test).
+  std::string tcp_yaml(const std::string& drain_timeout) {
+    return "workers: 1\ndrain_timeout: " + drain_timeout + "\n" + admin_yaml() +
+           "listeners:\n"
+           "  - { name: tcp, listen: 127.0.0.1:" +
+           std::to_string(port_) +
+           ", protocol: tcp, cluster: c }\n"
+           "clusters:\n"
+           "  - name: c\n"
+           "    discovery: { file: " +
+           endpoints_path_ + ", hold_fraction: 1 }\n";
+  }
+
   // The endpoint file lists these backends (indexes into backends_).
   void write_endpoints(const std::vector<size_t>& which) {
     std::string text;
