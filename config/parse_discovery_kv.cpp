@@ -29,8 +29,8 @@ EtcdDiscovery parse_etcd_discovery(ParseState& state, const Field& field) {
   // The watchdog probes the server with a request that must answer within `timeout`; a
   // shorter watchdog would declare a slow but live server dead.
   if (watchdog && source.watchdog < source.timeout)
-    r.error(*watchdog, "must not be shorter than timeout (" +
-                           std::to_string(source.timeout.count()) + " ms)");
+    r.error(*watchdog,
+            "must not be shorter than timeout (" + std::to_string(source.timeout.count()) + " ms)");
   return source;
 }
 
@@ -46,10 +46,12 @@ ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field) {
     auto text = r.string(f);
     if (!text) return {};
     const bool good =
-        !text->empty() && text->find_first_not_of("abcdefghijklmnopqrstuvwxyz"
-                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-                              std::string::npos;
-    if (!good) r.error(f, std::string("expected a Consul ") + what + " (letters, digits, '-', '_', '.'), got '" + *text + "'");
+        !text->empty() && text->find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyz"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == std::string::npos;
+    if (!good)
+      r.error(f, std::string("expected a Consul ") + what +
+                     " (letters, digits, '-', '_', '.'), got '" + *text + "'");
     return *text;
   };
   if (auto f = map.require("service")) source.service = word(*f, "service name");

@@ -53,17 +53,18 @@ TEST(ParseDiscoveryKv, EtcdWithDefaultsAndWithEverything) {
 }
 
 TEST(ParseDiscoveryKv, EtcdErrorsPointAtTheValue) {
-  EXPECT_THAT(errors_besides_support(kHead + R"(    discovery:
+  EXPECT_THAT(
+      errors_besides_support(kHead + R"(    discovery:
       etcd: { endpoints: [], prefix: services, timeout: 5s, watchdog: 1s, ttl: 3 }
 )"),
-              ElementsAre("t.yaml:6:26: clusters[0].discovery.etcd.endpoints: needs at least one "
-                          "address",
-                          "t.yaml:6:38: clusters[0].discovery.etcd.prefix: an etcd prefix starts "
-                          "with '/', got 'services'",
-                          "t.yaml:6:71: clusters[0].discovery.etcd.watchdog: must not be shorter "
-                          "than timeout (5000 ms)",
-                          "t.yaml:6:75: clusters[0].discovery.etcd.ttl: unknown key (expected one of "
-                          "endpoints, prefix, timeout, watchdog)"));
+      ElementsAre("t.yaml:6:26: clusters[0].discovery.etcd.endpoints: needs at least one "
+                  "address",
+                  "t.yaml:6:38: clusters[0].discovery.etcd.prefix: an etcd prefix starts "
+                  "with '/', got 'services'",
+                  "t.yaml:6:71: clusters[0].discovery.etcd.watchdog: must not be shorter "
+                  "than timeout (5000 ms)",
+                  "t.yaml:6:75: clusters[0].discovery.etcd.ttl: unknown key (expected one of "
+                  "endpoints, prefix, timeout, watchdog)"));
 }
 
 TEST(ParseDiscoveryKv, ConsulWithDefaultsAndWithEverything) {
@@ -93,17 +94,17 @@ TEST(ParseDiscoveryKv, ConsulWithDefaultsAndWithEverything) {
 }
 
 TEST(ParseDiscoveryKv, ConsulErrorsPointAtTheValue) {
-  EXPECT_THAT(errors_besides_support(kHead + R"(    discovery:
+  EXPECT_THAT(
+      errors_besides_support(kHead + R"(    discovery:
       consul: { address: consul:8500, service: "api v2", tag: "a&b", wait: 11m }
 )"),
-              ElementsAre(::testing::StartsWith(
-                              "t.yaml:6:26: clusters[0].discovery.consul.address: "),
-                          "t.yaml:6:48: clusters[0].discovery.consul.service: expected a Consul "
-                          "service name (letters, digits, '-', '_', '.'), got 'api v2'",
-                          "t.yaml:6:63: clusters[0].discovery.consul.tag: expected a Consul tag "
-                          "(letters, digits, '-', '_', '.'), got 'a&b'",
-                          "t.yaml:6:76: clusters[0].discovery.consul.wait: Consul waits at most "
-                          "10m"));
+      ElementsAre(::testing::StartsWith("t.yaml:6:26: clusters[0].discovery.consul.address: "),
+                  "t.yaml:6:48: clusters[0].discovery.consul.service: expected a Consul "
+                  "service name (letters, digits, '-', '_', '.'), got 'api v2'",
+                  "t.yaml:6:63: clusters[0].discovery.consul.tag: expected a Consul tag "
+                  "(letters, digits, '-', '_', '.'), got 'a&b'",
+                  "t.yaml:6:76: clusters[0].discovery.consul.wait: Consul waits at most "
+                  "10m"));
   EXPECT_THAT(errors_besides_support(kHead + "    discovery: { consul: { service: api } }\n"),
               ElementsAre("t.yaml:5:26: clusters[0].discovery.consul: missing required key "
                           "'address'"));
@@ -112,7 +113,8 @@ TEST(ParseDiscoveryKv, ConsulErrorsPointAtTheValue) {
 TEST(ParseDiscoveryKv, OneSourceOnly) {
   EXPECT_THAT(
       errors_besides_support(
-          kHead + "    discovery: { file: a.yaml, consul: { address: 127.0.0.1:8500, service: a } }\n"),
+          kHead +
+          "    discovery: { file: a.yaml, consul: { address: 127.0.0.1:8500, service: a } }\n"),
       ElementsAre("t.yaml:5:32: clusters[0].discovery.consul: discovery takes one of file, dns, "
                   "etcd, consul"));
   EXPECT_THAT(errors_besides_support(kHead + "    discovery: {}\n"),

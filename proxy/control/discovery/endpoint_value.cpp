@@ -20,7 +20,9 @@ std::optional<int64_t> integer(const json::value& v) {
   return std::nullopt;
 }
 
-EndpointValue error(std::string why) { return EndpointValue{std::nullopt, std::move(why)}; }
+EndpointValue error(std::string why) {
+  return EndpointValue{std::nullopt, std::move(why)};
+}
 
 }  // namespace
 

@@ -24,7 +24,11 @@ std::string HttpHead::field(std::string_view name) const {
   return {};
 }
 
-HttpStream::~HttpStream() { close(); }
+HttpStream::HttpStream(control::ControlLoop& loop) : loop_(loop) {}
+
+HttpStream::~HttpStream() {
+  close();
+}
 
 void HttpStream::close() {
   ++generation_;
@@ -72,10 +76,9 @@ void HttpStream::start(const config::Address& to, HttpRequest request, HttpHandl
   head_timer_ = arm_timer(request_.timeout, "no response from " + peer_ + " within " +
                                                 std::to_string(request_.timeout.count()) + " ms");
   if (request_.complete_within.count() > 0)
-    whole_timer_ =
-        arm_timer(request_.complete_within, "the response from " + peer_ + " took over " +
-                                                std::to_string(request_.complete_within.count()) +
-                                                " ms");
+    whole_timer_ = arm_timer(request_.complete_within,
+                             "the response from " + peer_ + " took over " +
+                                 std::to_string(request_.complete_within.count()) + " ms");
 }
 
 control::ControlLoop::TimerId HttpStream::arm_timer(std::chrono::milliseconds after,
@@ -172,8 +175,10 @@ bool HttpStream::feed() {
     boost::beast::error_code ec;
     const size_t n = parser.put(boost::asio::buffer(in_.data() + used, in_.size() - used), ec);
     used += n;
-    if (ec == http::error::need_more) break;
-    if (ec) {
+    // need_more still consumed what it could (an eager parser takes the head and the first
+    // chunk in one go): what it produced is handed on before waiting for more bytes.
+    const bool need_more = ec == http::error::need_more;
+    if (ec && !need_more) {
       fail("malformed response from " + peer_ + ": " + ec.message());
       return false;
     }
@@ -195,7 +200,7 @@ bool HttpStream::feed() {
       if (handlers_.body) handlers_.body(piece);
       if (generation != generation_) return false;
     }
-    if (n == 0) break;
+    if (need_more || n == 0) break;
   }
   in_.erase(0, used);
   if (parser.is_done()) {

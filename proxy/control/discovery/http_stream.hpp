@@ -51,7 +51,7 @@ struct HttpHandlers {
 
 class HttpStream {
  public:
-  explicit HttpStream(control::ControlLoop& loop) : loop_(loop) {}
+  explicit HttpStream(control::ControlLoop& loop);
   ~HttpStream();
   HttpStream(const HttpStream&) = delete;
   HttpStream& operator=(const HttpStream&) = delete;
