@@ -93,8 +93,7 @@ void EtcdSource::list() {
 
 void EtcdSource::on_list_done() {
   listing_ = false;
-  if (!status_error_.empty())
-    return retry("list: " + status_error_ + " " + snippet(body_), true);
+  if (!status_error_.empty()) return retry("list: " + status_error_ + " " + snippet(body_), true);
   etcd::RangeAnswer answer = etcd::parse_range_answer(body_);
   body_.clear();
   if (!answer.error.empty()) return retry("list: " + answer.error, true);
@@ -118,7 +117,8 @@ void EtcdSource::watch() {
   handlers.head = [this](const HttpHead& head) { note_status(head); };
   handlers.body = [this](std::string_view piece) { on_watch_body(piece); };
   handlers.done = [this] {
-    if (!status_error_.empty()) return retry("watch: " + status_error_ + " " + snippet(body_), true);
+    if (!status_error_.empty())
+      return retry("watch: " + status_error_ + " " + snippet(body_), true);
     retry("watch: the server ended it", !watching_);
   };
   // A confirmed watch that breaks gets one quick reconnect before the cluster is stale.
@@ -129,8 +129,7 @@ void EtcdSource::watch() {
 
 void EtcdSource::on_watch_body(std::string_view piece) {
   last_heard_ = loop_.now();
-  if (body_.size() + piece.size() > kMaxBody)
-    return retry("watch: a line of over 64 MiB", true);
+  if (body_.size() + piece.size() > kMaxBody) return retry("watch: a line of over 64 MiB", true);
   body_.append(piece);
   if (!status_error_.empty()) return;  // kept for the error message when the answer ends
   bool changed = false;

@@ -13,7 +13,8 @@ namespace {
 using etcd::WatchMessage;
 
 TEST(EtcdCodec, Base64BothWays) {
-  for (std::string s : std::vector<std::string>{"", "/", "/s", "/s/", "/services/api/", std::string("\0\xff", 2)})
+  for (std::string s :
+       std::vector<std::string>{"", "/", "/s", "/s/", "/services/api/", std::string("\0\xff", 2)})
     EXPECT_EQ(etcd::base64_decode(etcd::base64_encode(s)), s);
   EXPECT_EQ(etcd::base64_encode("/s/a"), "L3MvYQ==");
   EXPECT_EQ(etcd::base64_decode("L3MvYg=="), "/s/b");
@@ -45,7 +46,8 @@ TEST(EtcdCodec, RangeAnswer) {
 }
 
 TEST(EtcdCodec, WatchLines) {
-  const std::string h = R"("header":{"cluster_id":"1","member_id":"2","revision":"4","raft_term":"2"})";
+  const std::string h =
+      R"("header":{"cluster_id":"1","member_id":"2","revision":"4","raft_term":"2"})";
   EXPECT_EQ(etcd::parse_watch_line(R"({"result":{)" + h + R"(,"created":true}})").kind,
             WatchMessage::Kind::created);
   auto events = etcd::parse_watch_line(
@@ -82,7 +84,8 @@ TEST(EtcdCodec, WatchLines) {
 }
 
 TEST(EndpointValue, Shapes) {
-  auto v = parse_endpoint_value(R"({"address":"10.0.0.7","port":8080,"weight":2,"metadata":{"z":1}})");
+  auto v =
+      parse_endpoint_value(R"({"address":"10.0.0.7","port":8080,"weight":2,"metadata":{"z":1}})");
   ASSERT_TRUE(v.endpoint) << v.error;
   EXPECT_EQ(v.endpoint->address, "10.0.0.7:8080");
   EXPECT_EQ(v.endpoint->weight, 2u);
@@ -93,11 +96,11 @@ TEST(EndpointValue, Shapes) {
             "[::1]:80");
   EXPECT_EQ(parse_endpoint_value(R"({"address":"10.0.0.7:81","port":82})").error,
             "address '10.0.0.7:81' is not an IP address (with port set)");
-  for (const char* bad : {"", "[]", "{}", R"({"address":"10.0.0.7"})",
-                          R"({"address":"db.internal","port":5432})", R"({"address":1})",
-                          R"({"address":"10.0.0.7","port":0})", R"({"address":"10.0.0.7","port":70000})",
-                          R"({"address":"10.0.0.7:80","weight":0})", R"({"address":"10.0.0.7:80","weight":"x"})",
-                          R"({"address":"10.0.0.7:80","metadata":[1]})"})
+  for (const char* bad :
+       {"", "[]", "{}", R"({"address":"10.0.0.7"})", R"({"address":"db.internal","port":5432})",
+        R"({"address":1})", R"({"address":"10.0.0.7","port":0})",
+        R"({"address":"10.0.0.7","port":70000})", R"({"address":"10.0.0.7:80","weight":0})",
+        R"({"address":"10.0.0.7:80","weight":"x"})", R"({"address":"10.0.0.7:80","metadata":[1]})"})
     EXPECT_FALSE(parse_endpoint_value(bad).endpoint) << bad;
 }
 

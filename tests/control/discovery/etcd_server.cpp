@@ -2,14 +2,13 @@
 
 #include <signal.h>
 
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
 
 #include "proxy/control/discovery/etcd_codec.hpp"
+#include "tests/control/discovery/blocking_http.hpp"
 #include "tests/support/socket.hpp"
 
 namespace sluice::testing {
@@ -32,19 +31,23 @@ EtcdServer::EtcdServer(const TempDir& dir) : dir_(dir) {
   start();
 }
 
-EtcdServer::~EtcdServer() { kill(); }
+EtcdServer::~EtcdServer() {
+  kill();
+}
 
-std::string EtcdServer::address() const { return loopback_address(client_port_); }
+std::string EtcdServer::address() const {
+  return loopback_address(client_port_);
+}
 
 void EtcdServer::start() {
   const std::string client = "http://" + address();
   const std::string peer = "http://" + loopback_address(peer_port_);
-  process_ = Process::spawn({"/usr/bin/etcd", "--name", "default", "--data-dir",
-                             dir_.file("etcd-data"), "--listen-client-urls", client,
-                             "--advertise-client-urls", client, "--listen-peer-urls", peer,
-                             "--initial-advertise-peer-urls", peer, "--initial-cluster",
-                             "default=" + peer, "--log-level", "warn"},
-                            dir_.path(), "etcd-" + std::to_string(++starts_));
+  process_ =
+      Process::spawn({"/usr/bin/etcd", "--name", "default", "--data-dir", dir_.file("etcd-data"),
+                      "--listen-client-urls", client, "--advertise-client-urls", client,
+                      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                      "--initial-cluster", "default=" + peer, "--log-level", "warn"},
+                     dir_.path(), "etcd-" + std::to_string(++starts_));
   // Listening is not serving: wait until the gateway answers a read.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -65,36 +68,25 @@ void EtcdServer::kill() {
   process_->wait(std::chrono::seconds(5));
 }
 
-void EtcdServer::pause() { ::kill(process_->pid(), SIGSTOP); }
-void EtcdServer::resume() { ::kill(process_->pid(), SIGCONT); }
+void EtcdServer::pause() {
+  ::kill(process_->pid(), SIGSTOP);
+}
+void EtcdServer::resume() {
+  ::kill(process_->pid(), SIGCONT);
+}
 
 std::string EtcdServer::call(const std::string& path, const std::string& body) {
-  Socket s = connect_loopback(client_port_, Millis(2000));
-  if (!s.valid()) throw std::runtime_error("cannot connect to etcd");
-  const std::string request = "POST " + path + " HTTP/1.1\r\nHost: " + address() +
-                              "\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                              "Content-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
-  if (!send_all(s, request, Millis(2000))) throw std::runtime_error("cannot send to etcd");
-  ReceiveResult got = recv_until_eof(s, Millis(5000));
-  // Beast parses the answer (small ones arrive chunked too).
-  namespace http = boost::beast::http;
-  http::response_parser<http::string_body> parser;
-  parser.eager(true);
-  boost::beast::error_code ec;
-  size_t used = 0;
-  while (!ec && used < got.data.size() && !parser.is_done())
-    used += parser.put(boost::asio::buffer(got.data.data() + used, got.data.size() - used), ec);
-  if (!parser.is_done()) parser.put_eof(ec);
-  if (!parser.is_done() || parser.get().result_int() != 200)
-    throw std::runtime_error("etcd " + path + ": " + got.data.substr(0, 300));
-  return parser.get().body();
+  const HttpAnswer answer = http_call(client_port_, "POST", path, body);
+  if (answer.status != 200)
+    throw std::runtime_error("etcd " + path + ": HTTP " + std::to_string(answer.status) + " " +
+                             answer.body);
+  return answer.body;
 }
 
 int64_t EtcdServer::put(const std::string& key, const std::string& value) {
-  return revision_of(call("/v3/kv/put", json::serialize(json::object{
-                                            {"key", base64_encode(key)},
-                                            {"value", base64_encode(value)}})));
+  return revision_of(call(
+      "/v3/kv/put",
+      json::serialize(json::object{{"key", base64_encode(key)}, {"value", base64_encode(value)}})));
 }
 
 int64_t EtcdServer::remove(const std::string& key) {

@@ -21,10 +21,10 @@ class EtcdServer {
   explicit EtcdServer(const TempDir& dir);
   ~EtcdServer();
 
-  void kill();                  // SIGKILL, then reaped
-  void start();                 // (again) on the same ports and data: revisions survive
-  void pause();                 // SIGSTOP: the server holds connections but says nothing
-  void resume();                // SIGCONT
+  void kill();    // SIGKILL, then reaped
+  void start();   // (again) on the same ports and data: revisions survive
+  void pause();   // SIGSTOP: the server holds connections but says nothing
+  void resume();  // SIGCONT
   uint16_t port() const { return client_port_; }
   std::string address() const;  // "127.0.0.1:PORT"
 

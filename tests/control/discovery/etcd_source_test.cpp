@@ -16,14 +16,14 @@
 namespace sluice::proxy::discovery {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 std::string value(int last_octet, int port = 8080, int weight = 1) {
-  return R"({"address": "10.0.0.)" + std::to_string(last_octet) +
-         R"(", "port": )" + std::to_string(port) + R"(, "weight": )" + std::to_string(weight) +
+  return R"({"address": "10.0.0.)" + std::to_string(last_octet) + R"(", "port": )" +
+         std::to_string(port) + R"(, "weight": )" + std::to_string(weight) +
          R"(, "metadata": {"zone": "a"}})";
 }
 
@@ -63,7 +63,8 @@ TEST_F(EtcdSourceTest, ListsThenFollowsPutsAndDeletes) {
   etcd_.put("/services/other/c", value(3));  // outside the prefix
   EtcdSource source(loop_, sink_, options());
   source.start();
-  ASSERT_TRUE(run_until([&] { return !sink_.deliveries.empty(); })) << ::testing::PrintToString(sink_.failures);
+  ASSERT_TRUE(run_until([&] { return !sink_.deliveries.empty(); }))
+      << ::testing::PrintToString(sink_.failures);
   EXPECT_THAT(sink_.addresses(), ElementsAre("10.0.0.1:8080", "10.0.0.2:9090"));
   EXPECT_EQ(sink_.deliveries.back().set[1].weight, 3u);
   EXPECT_EQ(sink_.version(), "revision " + std::to_string(listed + 1));
@@ -87,7 +88,8 @@ TEST_F(EtcdSourceTest, ThousandPutsEndInTheExactFinalSet) {
   std::atomic<int64_t> last{0};
   std::thread writer([&] {
     for (int i = 0; i < 1000; ++i)
-      last = etcd_.put("/services/api/k" + std::to_string(i % 250), value(i % 250, 8000, i / 250 + 1));
+      last =
+          etcd_.put("/services/api/k" + std::to_string(i % 250), value(i % 250, 8000, i / 250 + 1));
   });
   run_until([&] { return last != 0 && sink_.version() == "revision " + std::to_string(last); },
             milliseconds(25000));
@@ -184,7 +186,7 @@ TEST_F(EtcdSourceTest, BadValuesAreSkippedAndReportedOnce) {
   EXPECT_THAT(warnings_[2], HasSubstr("weight"));
   etcd_.put("/services/api/e", R"({"address": "[2001:db8::5]:80"})");
   ASSERT_TRUE(run_until([&] { return has("[2001:db8::5]:80"); }));
-  EXPECT_EQ(warnings_.size(), 3u);  // the bad ones are not reported again
+  EXPECT_EQ(warnings_.size(), 3u);         // the bad ones are not reported again
   etcd_.put("/services/api/b", value(2));  // fixed
   ASSERT_TRUE(run_until([&] { return has("10.0.0.2:8080"); }));
   EXPECT_TRUE(sink_.failures.empty());
