@@ -70,12 +70,15 @@ std::map<std::string, std::string> query_params(const std::string& target) {
   return out;
 }
 
-std::string path_of(const std::string& target) { return target.substr(0, target.find('?')); }
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
 
 void respond(Connection& c, unsigned status, const std::string& body, uint64_t index = 0) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
-                    "\r\nContent-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n";
   if (index) out += "X-Consul-Index: " + std::to_string(index) + "\r\n";
   out += "Connection: close\r\n\r\n" + body;
   for (size_t sent = 0; sent < out.size();) {

@@ -27,7 +27,9 @@ ConsulSource::ConsulSource(control::ControlLoop& loop, SourceSink& sink, ConsulO
       stream_(loop),
       backoff_(options_.retry_initial, options_.retry_max) {}
 
-ConsulSource::~ConsulSource() { loop_.cancel(timer_); }
+ConsulSource::~ConsulSource() {
+  loop_.cancel(timer_);
+}
 
 std::string ConsulSource::describe() const {
   std::string out = "consul service " + options_.query.service;
@@ -36,7 +38,9 @@ std::string ConsulSource::describe() const {
   return out + " at " + options_.address.text;
 }
 
-void ConsulSource::start() { query(); }
+void ConsulSource::start() {
+  query();
+}
 
 void ConsulSource::query() {
   status_ = 0;
@@ -67,8 +71,7 @@ void ConsulSource::query() {
 }
 
 void ConsulSource::on_answer() {
-  if (status_ != 200)
-    return failed("HTTP " + std::to_string(status_) + " " + body_.substr(0, 200));
+  if (status_ != 200) return failed("HTTP " + std::to_string(status_) + " " + body_.substr(0, 200));
   consul::HealthAnswer answer = consul::parse_health_answer(body_);
   body_.clear();
   if (!answer.error.empty()) return failed(answer.error);

@@ -73,18 +73,19 @@ void HttpStream::start(const config::Address& to, HttpRequest request, HttpHandl
     return fail_later("connect to " + peer_ + ": " + std::strerror(errno));
   if (!loop_.watch(fd_, EPOLLIN | EPOLLOUT, [this](uint32_t events) { on_events(events); }))
     return fail_later("cannot watch the connection to " + peer_);
-  head_timer_ = arm_timer(request_.timeout, "no response from " + peer_ + " within " +
-                                                std::to_string(request_.timeout.count()) + " ms");
+  arm_timer(
+      head_timer_, request_.timeout,
+      "no response from " + peer_ + " within " + std::to_string(request_.timeout.count()) + " ms");
   if (request_.complete_within.count() > 0)
-    whole_timer_ = arm_timer(request_.complete_within,
-                             "the response from " + peer_ + " took over " +
-                                 std::to_string(request_.complete_within.count()) + " ms");
+    arm_timer(whole_timer_, request_.complete_within,
+              "the response from " + peer_ + " took over " +
+                  std::to_string(request_.complete_within.count()) + " ms");
 }
 
-control::ControlLoop::TimerId HttpStream::arm_timer(std::chrono::milliseconds after,
-                                                    std::string why) {
-  return loop_.after(after, [this, why = std::move(why)] {
-    head_timer_ = whole_timer_ = 0;  // the other one is cancelled by fail()'s close()
+void HttpStream::arm_timer(control::ControlLoop::TimerId& slot, std::chrono::milliseconds after,
+                           std::string why) {
+  slot = loop_.after(after, [this, &slot, why = std::move(why)] {
+    slot = 0;  // fired; fail()'s close() cancels the other timer
     fail(why);
   });
 }

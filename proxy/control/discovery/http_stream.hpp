@@ -74,7 +74,9 @@ class HttpStream {
   void finish();
   void fail(std::string why);
   void fail_later(std::string why);  // an error found inside start(): reported from the loop
-  control::ControlLoop::TimerId arm_timer(std::chrono::milliseconds after, std::string why);
+  // Arms a timer that fails the request with `why`; its id goes to `slot`.
+  void arm_timer(control::ControlLoop::TimerId& slot, std::chrono::milliseconds after,
+                 std::string why);
 
   control::ControlLoop& loop_;
   int fd_ = -1;

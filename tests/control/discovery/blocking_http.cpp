@@ -11,8 +11,8 @@ HttpAnswer http_call(uint16_t port, const std::string& method, const std::string
                      const std::string& body) {
   Socket s = connect_loopback(port, Millis(2000));
   if (!s.valid()) return {};
-  const std::string request = method + " " + target + " HTTP/1.1\r\nHost: " +
-                              loopback_address(port) +
+  const std::string request = method + " " + target +
+                              " HTTP/1.1\r\nHost: " + loopback_address(port) +
                               "\r\nConnection: close\r\nContent-Type: application/json\r\n"
                               "Content-Length: " +
                               std::to_string(body.size()) + "\r\n\r\n" + body;

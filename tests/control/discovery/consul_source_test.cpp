@@ -20,19 +20,19 @@ namespace sluice::proxy::discovery {
 namespace {
 
 namespace json = boost::json;
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 // One instance as Consul's /v1/health/service answers it.
 json::value instance(const std::string& id, const std::string& service_address,
                      const std::string& node_address, int port, int weight = 1,
-                     const std::string& status = "passing",
-                     std::vector<std::string> tags = {}) {
+                     const std::string& status = "passing", std::vector<std::string> tags = {}) {
   json::array tag_list(tags.begin(), tags.end());
   return json::object{
-      {"Node", json::object{{"Node", "node-" + id}, {"Address", node_address}, {"Datacenter", "dc1"}}},
+      {"Node",
+       json::object{{"Node", "node-" + id}, {"Address", node_address}, {"Datacenter", "dc1"}}},
       {"Service", json::object{{"ID", id},
                                {"Service", "api"},
                                {"Tags", std::move(tag_list)},
@@ -127,7 +127,8 @@ TEST_F(ConsulSourceTest, BlockingQueryWakesOnChange) {
   ASSERT_TRUE(wait_blocked());
   EXPECT_EQ(queries().back(), "/v1/health/service/api?passing=1&index=2&wait=30s");
   const auto changed = Clock::now();
-  set_service("api", json::array{instance("a", "10.0.0.1", "", 80), instance("b", "10.0.0.2", "", 80)});
+  set_service("api",
+              json::array{instance("a", "10.0.0.1", "", 80), instance("b", "10.0.0.2", "", 80)});
   ASSERT_TRUE(run_until([&] { return sink_.deliveries.size() == 2; }));
   EXPECT_LT(Clock::now() - changed, milliseconds(1000));  // woken, not the 30 s wait
   EXPECT_THAT(sink_.addresses(), ElementsAre("10.0.0.1:80", "10.0.0.2:80"));
@@ -150,9 +151,8 @@ TEST_F(ConsulSourceTest, IndexGoingBackwardsStartsOver) {
   // A restored snapshot: the index is lower than the one the source waits on.
   ASSERT_EQ(testing::http_call(port_, "PUT", "/fake/index", "1").status, 200u);
   ASSERT_TRUE(run_until([&] { return source.counters().index_resets == 1; }));
-  ASSERT_TRUE(run_until([&] {
-    return queries().back() == "/v1/health/service/api?passing=1&index=1&wait=30s";
-  }));
+  ASSERT_TRUE(run_until(
+      [&] { return queries().back() == "/v1/health/service/api?passing=1&index=1&wait=30s"; }));
   const auto q = queries();
   ASSERT_GE(q.size(), 3u);
   // After the backwards answer, one query without an index, then blocking on the new one.

@@ -159,8 +159,10 @@ TEST_F(EtcdSourceTest, SilentServerTripsTheWatchdog) {
   etcd_.pause();
   ASSERT_TRUE(run_until([&] { return !sink_.failures.empty(); }, milliseconds(4000)));
   const auto noticed = Clock::now() - stopped;
-  EXPECT_GE(noticed, milliseconds(900));   // a probe gets half the watchdog to answer
-  EXPECT_LE(noticed, milliseconds(2200));  // and the silence is noticed within the watchdog
+  EXPECT_GE(noticed, milliseconds(900));  // a probe gets half the watchdog to answer
+  // Within the watchdog: a quarter to the first probe, up to a quarter more to the tick, a
+  // half for the probe; the rest is slack for a loaded machine.
+  EXPECT_LE(noticed, milliseconds(2500));
   EXPECT_GE(source.counters().probes, 1u);
   EXPECT_EQ(sink_.deliveries.size(), 1u);
 
