@@ -9,6 +9,7 @@ namespace sluice::proxy::discovery {
 namespace {
 
 using std::chrono::milliseconds;
+using Clock = control::ControlLoop::Clock;
 
 constexpr size_t kMaxBody = 64 << 20;  // a list answer or one watch line; beyond: an error
 
@@ -73,7 +74,6 @@ void EtcdSource::note_status(const HttpHead& head) {
 }
 
 void EtcdSource::list() {
-  listing_ = true;
   watching_ = false;
   body_.clear();
   status_error_.clear();
@@ -92,7 +92,6 @@ void EtcdSource::list() {
 }
 
 void EtcdSource::on_list_done() {
-  listing_ = false;
   if (!status_error_.empty()) return retry("list: " + status_error_ + " " + snippet(body_), true);
   etcd::RangeAnswer answer = etcd::parse_range_answer(body_);
   body_.clear();
@@ -103,13 +102,11 @@ void EtcdSource::on_list_done() {
   ++counters_.lists;
   last_heard_ = loop_.now();
   backoff_.reset();
-  quick_retries_ = 0;
   deliver();
   watch();
 }
 
 void EtcdSource::watch() {
-  listing_ = false;
   watching_ = false;
   body_.clear();
   status_error_.clear();
@@ -152,7 +149,6 @@ bool EtcdSource::on_watch_line(std::string_view line, bool& changed) {
       watching_ = true;
       ++counters_.watches;
       backoff_.reset();
-      quick_retries_ = 0;
       // After a failure the cluster is stale until the source speaks again: say the set
       // still stands, now that the watch proves it is current.
       if (failed_ || !delivered_) changed = true;
@@ -247,13 +243,16 @@ void EtcdSource::probe() {
 void EtcdSource::retry(std::string why, bool report_at_once) {
   main_.close();
   probe_.close();
-  listing_ = watching_ = false;
+  watching_ = false;
   const std::string where = endpoint().text;
   current_ = (current_ + 1) % options_.endpoints.size();
   // A watch that breaks after working (an etcd restart, a proxy's idle timeout) gets one
-  // reconnect before the cluster is called stale; the reconnect failing says it.
-  if (!report_at_once && quick_retries_ == 0) {
-    ++quick_retries_;
+  // reconnect before the cluster is called stale; the reconnect failing says it. At most one
+  // per watchdog period, so a server that keeps dropping watches gets the back-off.
+  const auto now = loop_.now();
+  if (!report_at_once &&
+      (last_quick_retry_ == Clock::time_point() || now - last_quick_retry_ >= options_.watchdog)) {
+    last_quick_retry_ = now;
     return schedule(milliseconds(0));
   }
   ++counters_.failures;

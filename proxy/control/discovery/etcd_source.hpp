@@ -91,14 +91,13 @@ class EtcdSource : public Source {
   std::map<std::string, DiscoveredEndpoint> keys_;
   std::map<std::string, int64_t> warned_;  // bad keys already reported, at their revision
   int64_t revision_ = 0;
-  bool listing_ = false;    // main_ carries a list (else, when active, a watch)
   bool watching_ = false;   // the server confirmed the watch
   bool failed_ = false;     // fail() was said since the last deliver
   bool delivered_ = false;  // the current keys_ were delivered
-  int quick_retries_ = 0;   // reconnects since the last success that did not report first
   std::string body_;        // the list's answer, or the watch's partial line
   std::string status_error_;
   control::ControlLoop::Clock::time_point last_heard_;
+  control::ControlLoop::Clock::time_point last_quick_retry_;  // a reconnect without fail()
   control::ControlLoop::TimerId retry_timer_ = 0;
   control::ControlLoop::TimerId watchdog_timer_ = 0;
   Counters counters_;

@@ -16,9 +16,9 @@
 namespace sluice::proxy::discovery {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using std::chrono::milliseconds;
 
 class HttpStreamTest : public ::testing::Test {
  protected:
@@ -51,17 +51,19 @@ class HttpStreamTest : public ::testing::Test {
   }
   // Runs the loop until the stream's connection is accepted; returns what it sent.
   std::string accept_request() {
-    run_until(loop_, [&] { return (peer_ = ::accept(listener_, nullptr, nullptr)) >= 0; },
-              milliseconds(2000));
+    run_until(
+        loop_, [&] { return (peer_ = ::accept(listener_, nullptr, nullptr)) >= 0; },
+        milliseconds(2000));
     std::string got;
-    run_until(loop_,
-              [&] {
-                char buffer[4096];
-                const ssize_t n = ::recv(peer_, buffer, sizeof buffer, MSG_DONTWAIT);
-                if (n > 0) got.append(buffer, static_cast<size_t>(n));
-                return got.find("\r\n\r\n") != std::string::npos;
-              },
-              milliseconds(2000));
+    run_until(
+        loop_,
+        [&] {
+          char buffer[4096];
+          const ssize_t n = ::recv(peer_, buffer, sizeof buffer, MSG_DONTWAIT);
+          if (n > 0) got.append(buffer, static_cast<size_t>(n));
+          return got.find("\r\n\r\n") != std::string::npos;
+        },
+        milliseconds(2000));
     return got;
   }
   void send(const std::string& bytes) {
@@ -117,7 +119,8 @@ TEST_F(HttpStreamTest, SilenceHitsTheTimeout) {
   request.timeout = milliseconds(200);
   start(request);
   accept_request();
-  ASSERT_TRUE(run_until(loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
   EXPECT_THAT(error_, HasSubstr("no response from " + address_.text + " within 200 ms"));
 }
 
@@ -127,7 +130,8 @@ TEST_F(HttpStreamTest, ABodyThatStopsShortIsAnError) {
   send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
   ::close(peer_);
   peer_ = -1;
-  ASSERT_TRUE(run_until(loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
   EXPECT_THAT(error_, HasSubstr("closed the connection before the response ended"));
   EXPECT_THAT(pieces_, ElementsAre("abc"));
 }
@@ -138,7 +142,8 @@ TEST_F(HttpStreamTest, RefusedIsReportedFromTheLoop) {
   address_ = *config::parse_address(testing::loopback_address(port)).value;
   start();
   EXPECT_EQ(error_, "");  // never from inside start()
-  ASSERT_TRUE(run_until(loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
+  ASSERT_TRUE(run_until(
+      loop_, [&] { return !error_.empty(); }, milliseconds(2000)));
   EXPECT_THAT(error_, HasSubstr("Connection refused"));
 }
 
