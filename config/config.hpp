@@ -160,10 +160,21 @@ struct DnsDiscovery {
   uint16_t port = 0;       // for A/AAAA
 };
 struct EtcdDiscovery {
-  std::vector<Address> endpoints;
+  std::vector<Address> endpoints;  // tried in turn: the next one after a failure
   std::string prefix;
+  Duration timeout{5000};    // connect + answer of one request (list, probe, watch head)
+  Duration watchdog{10000};  // a watch silent this long, its server not answering: stale
 };
-using Discovery = std::variant<FileDiscovery, DnsDiscovery, EtcdDiscovery>;
+// Consul's health API (blocking queries on /v1/health/service/<service>?passing).
+struct ConsulDiscovery {
+  Address address;  // a Consul agent's HTTP API, ip:port
+  std::string service;
+  std::string tag;         // only instances with this tag; empty: all
+  std::string datacenter;  // empty: the agent's own
+  Duration wait{60000};    // how long one blocking query may wait for a change (<= 10 min)
+  Duration timeout{5000};  // connect + answer beyond `wait`
+};
+using Discovery = std::variant<FileDiscovery, DnsDiscovery, EtcdDiscovery, ConsulDiscovery>;
 
 // What stands between any discovery source and its cluster (proxy/control/discovery's
 // UpdateGuard): an update removing all endpoints, or at least `hold_fraction` of them, waits

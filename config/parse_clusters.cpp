@@ -132,14 +132,16 @@ Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard&
   auto file = map.get("file");
   auto dns = map.get("dns");
   auto etcd = map.get("etcd");
+  auto consul = map.get("consul");
   int count = 0;
-  for (auto* source : {&file, &dns, &etcd}) {
+  for (auto* source : {&file, &dns, &etcd, &consul}) {
     if (!*source) continue;
     if (++count == 2)
-      r.error((*source)->key_pos(), (*source)->path + ": discovery takes one of file, dns, etcd");
+      r.error((*source)->key_pos(),
+              (*source)->path + ": discovery takes one of file, dns, etcd, consul");
   }
   if (count == 0 && map.valid())
-    r.error(field.pos(), field.path + ": needs one of file, dns, etcd");
+    r.error(field.pos(), field.path + ": needs one of file, dns, etcd, consul");
   if (auto f = map.get("confirm_window"))
     if (auto d = r.duration(*f)) guard.confirm_window = *d;
   if (auto f = map.get("hold_fraction")) {
@@ -193,21 +195,11 @@ Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard&
     if (!discovery) discovery = source;
   }
   if (etcd) {
-    MapReader etcd_map(r, *etcd);
-    EtcdDiscovery source;
-    if (auto f = etcd_map.require("endpoints")) {
-      auto items = r.list(*f);
-      if (f->value.IsSequence() && items.empty()) r.error(*f, "needs at least one address");
-      for (const auto& item : items)
-        if (auto address = r.address(item)) source.endpoints.push_back(*address);
-    }
-    if (auto f = etcd_map.require("prefix")) {
-      if (auto prefix = r.string(*f)) {
-        if (prefix->empty() || (*prefix)[0] != '/')
-          r.error(*f, "an etcd prefix starts with '/', got '" + *prefix + "'");
-        source.prefix = *prefix;
-      }
-    }
+    EtcdDiscovery source = parse_etcd_discovery(state, *etcd);
+    if (!discovery) discovery = source;
+  }
+  if (consul) {
+    ConsulDiscovery source = parse_consul_discovery(state, *consul);
     if (!discovery) discovery = source;
   }
   return discovery.value_or(Discovery{});

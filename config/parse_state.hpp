@@ -87,6 +87,9 @@ void parse_buffers(ParseState& state, const Field& field);
 void parse_admin(ParseState& state, const Field& field);
 void parse_log(ParseState& state, const Field& field);
 void parse_redis(ParseState& state, const Field& field);
+// clusters[].discovery's etcd and consul sources (parse_discovery_kv.cpp).
+EtcdDiscovery parse_etcd_discovery(ParseState& state, const Field& field);
+ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field);
 
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);

@@ -216,11 +216,24 @@ json::value discovery_source_json(const std::optional<Discovery>& d) {
     return json::object{
         {"dns",
          json::object{{"name", dns->name}, {"type", dns->type}, {"port", unless_zero(dns->port)}}}};
+  if (const auto* consul = std::get_if<ConsulDiscovery>(&*d)) {
+    const auto unless_empty = [](const std::string& s) {
+      return s.empty() ? json::value(nullptr) : json::value(s);
+    };
+    return json::object{{"consul", json::object{{"address", consul->address.text},
+                                                {"service", consul->service},
+                                                {"tag", unless_empty(consul->tag)},
+                                                {"datacenter", unless_empty(consul->datacenter)},
+                                                {"wait", format_duration(consul->wait)},
+                                                {"timeout", format_duration(consul->timeout)}}}};
+  }
   const auto& etcd = std::get<EtcdDiscovery>(*d);
   json::array endpoints;
   for (const auto& a : etcd.endpoints) endpoints.emplace_back(a.text);
-  return json::object{
-      {"etcd", json::object{{"endpoints", std::move(endpoints)}, {"prefix", etcd.prefix}}}};
+  return json::object{{"etcd", json::object{{"endpoints", std::move(endpoints)},
+                                            {"prefix", etcd.prefix},
+                                            {"timeout", format_duration(etcd.timeout)},
+                                            {"watchdog", format_duration(etcd.watchdog)}}}};
 }
 
 json::value discovery_json(const std::optional<Discovery>& d, const DiscoveryGuard& guard) {

@@ -43,8 +43,11 @@ std::string Discoveries::reconcile(const config::Config& config) {
           changed_();
         });
     std::string error;
+    auto warn = [name](const std::string& line) {
+      LOG_WARN("discovery: cluster '%s': %s", name.c_str(), line.c_str());
+    };
     ToStart start{
-        name, discovery::make_source(loop_, *entry.discovery, *cluster.discovery, error), {}};
+        name, discovery::make_source(loop_, *entry.discovery, *cluster.discovery, warn, error), {}};
     if (!start.source) {
       errors += "cluster " + cluster.name + ": " + error + "\n";
       continue;

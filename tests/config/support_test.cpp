@@ -30,7 +30,7 @@ TEST(Support, WhatIsImplementedNow) {
 
 TEST(Support, WhatIsNotYet) {
   for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.discovery.dns",
-                           "clusters.discovery.etcd", "clusters.health_check"})
+                           "clusters.health_check"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 

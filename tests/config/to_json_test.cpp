@@ -204,9 +204,23 @@ clusters:
             json::parse(R"({"http": {"path": "/ready", "expect": 200}, "interval": "5s",
                             "timeout": "1s", "healthy": 2, "unhealthy": 3})"));
   EXPECT_EQ(v.at("clusters").at(1).at("discovery"),
-            json::parse(R"({"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/b/"},
+            json::parse(R"({"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/b/",
+                                "timeout": "5s", "watchdog": "10s"},
                       "confirm_window": "30s", "hold_fraction": 0.5})"));
   EXPECT_TRUE(v.at("clusters").at(1).at("health_check").at("http").is_null());
+}
+
+TEST(ToJson, ConsulDiscovery) {
+  json::value v = json_of(R"(listeners:
+  - { name: web, listen: 127.0.0.1:8080, protocol: tcp, cluster: a }
+clusters:
+  - name: a
+    discovery: { consul: { address: 127.0.0.1:8500, service: api, tag: v2 } }
+)");
+  EXPECT_EQ(v.at("clusters").at(0).at("discovery"),
+            json::parse(R"({"consul": {"address": "127.0.0.1:8500", "service": "api", "tag": "v2",
+                            "datacenter": null, "wait": "1m", "timeout": "5s"},
+                            "confirm_window": "30s", "hold_fraction": 0.5})"));
 }
 
 }  // namespace
