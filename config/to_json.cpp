@@ -210,10 +210,22 @@ json::object balancer_json(const Balancer& b) {
 json::value discovery_json(const std::optional<Discovery>& d) {
   if (!d) return nullptr;
   if (const auto* file = std::get_if<FileDiscovery>(&*d)) return json::object{{"file", file->path}};
-  if (const auto* dns = std::get_if<DnsDiscovery>(&*d))
-    return json::object{
-        {"dns",
-         json::object{{"name", dns->name}, {"type", dns->type}, {"port", unless_zero(dns->port)}}}};
+  if (const auto* dns = std::get_if<DnsDiscovery>(&*d)) {
+    json::value resolvers = nullptr;  // the system's
+    if (!dns->resolvers.empty()) {
+      json::array list;
+      for (const auto& a : dns->resolvers) list.emplace_back(a.text);
+      resolvers = std::move(list);
+    }
+    return json::object{{"dns", json::object{{"name", dns->name},
+                                             {"type", dns->type},
+                                             {"port", unless_zero(dns->port)},
+                                             {"resolvers", std::move(resolvers)},
+                                             {"min_ttl", format_duration(dns->min_ttl)},
+                                             {"max_ttl", format_duration(dns->max_ttl)},
+                                             {"negative_ttl", format_duration(dns->negative_ttl)},
+                                             {"timeout", format_duration(dns->timeout)}}}};
+  }
   const auto& etcd = std::get<EtcdDiscovery>(*d);
   json::array endpoints;
   for (const auto& a : etcd.endpoints) endpoints.emplace_back(a.text);
