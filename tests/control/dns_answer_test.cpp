@@ -9,8 +9,8 @@ namespace sluice::proxy::discovery {
 namespace {
 
 namespace dns_type = testing::dns_type;
-using testing::DnsRecordData;
 using testing::dns_rdata;
+using testing::DnsRecordData;
 
 std::vector<uint8_t> answer(uint16_t type, std::vector<DnsRecordData> records) {
   testing::DnsQuery query;
@@ -48,9 +48,10 @@ TEST(DnsAnswer, Addresses) {
 
 TEST(DnsAnswer, SrvKeepsTheLowestPriorityGroupAndDropsTheRootTarget) {
   std::string error;
-  auto srv = answer(dns_type::srv, {{dns_type::srv, 1, dns_rdata(dns_type::srv, "20 1 9000 b.test")},
-                                    {dns_type::srv, 1, dns_rdata(dns_type::srv, "10 5 8080 a.test")},
-                                    {dns_type::srv, 1, dns_rdata(dns_type::srv, "10 0 8081 c.test")}});
+  auto srv =
+      answer(dns_type::srv, {{dns_type::srv, 1, dns_rdata(dns_type::srv, "20 1 9000 b.test")},
+                             {dns_type::srv, 1, dns_rdata(dns_type::srv, "10 5 8080 a.test")},
+                             {dns_type::srv, 1, dns_rdata(dns_type::srv, "10 0 8081 c.test")}});
   auto records = parse_srv(srv, &error);
   EXPECT_EQ(error, "");
   ASSERT_EQ(records.size(), 2u);
@@ -64,7 +65,8 @@ TEST(DnsAnswer, SrvKeepsTheLowestPriorityGroupAndDropsTheRootTarget) {
 TEST(DnsAnswer, CanonicalSetsCompareEqual) {
   EXPECT_EQ(endpoint_address("10.0.0.1", 80), "10.0.0.1:80");
   EXPECT_EQ(endpoint_address("fd00::1", 443), "[fd00::1]:443");
-  std::vector<DiscoveredEndpoint> one = {{"10.0.0.2:80", 1}, {"10.0.0.1:80", 1}, {"10.0.0.2:80", 5}};
+  std::vector<DiscoveredEndpoint> one = {
+      {"10.0.0.2:80", 1}, {"10.0.0.1:80", 1}, {"10.0.0.2:80", 5}};
   std::vector<DiscoveredEndpoint> two = {{"10.0.0.2:80", 5}, {"10.0.0.1:80", 1}};
   canonicalize(one);
   canonicalize(two);

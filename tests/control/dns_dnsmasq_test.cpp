@@ -1,8 +1,8 @@
 // The DNS discovery source against a real DNS server: dnsmasq, started by the test on a free
 // loopback port with its records on the command line and in a watched hosts directory.
 #include <grp.h>
-#include <sys/stat.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -51,8 +51,7 @@ class DnsmasqTest : public ::testing::Test {
     o.name = std::move(name);
     o.type = type;
     o.port = source_port;
-    o.resolver.servers = {
-        config::parse_address("127.0.0.1:" + std::to_string(port)).value.value()};
+    o.resolver.servers = {config::parse_address("127.0.0.1:" + std::to_string(port)).value.value()};
     o.resolver.timeout = milliseconds(200);
     o.min_ttl = milliseconds(100);
     o.negative_ttl = milliseconds(200);

@@ -6,22 +6,23 @@
 #include <gtest/gtest.h>
 
 #include "config/scalars.hpp"
-#include "tests/support/dns_test_server.hpp"
 #include "tests/control/dns_test_support.hpp"
+#include "tests/support/dns_test_server.hpp"
 
 namespace sluice::proxy::discovery {
 namespace {
 
 using ::testing::AllOf;
+using testing::DnsTestServer;
 using ::testing::Ge;
 using ::testing::HasSubstr;
 using ::testing::Le;
-using testing::DnsTestServer;
 namespace dns_type = testing::dns_type;
 
 class DnsSourceTest : public ::testing::Test {
  protected:
-  DnsSourceOptions options(std::string name, DnsSourceOptions::Type type = DnsSourceOptions::Type::a,
+  DnsSourceOptions options(std::string name,
+                           DnsSourceOptions::Type type = DnsSourceOptions::Type::a,
                            uint16_t port = 80) {
     DnsSourceOptions o;
     o.name = std::move(name);
@@ -118,7 +119,7 @@ TEST_F(DnsSourceTest, NxdomainAndNodataAreEmptySetsAskedAgainAfterTheNegativeTtl
   const auto before = Clock::now();
   ASSERT_TRUE(run_until_events(loop, sink, 2));
   EXPECT_EQ(last().set, endpoints({"10.0.0.7:80"}));
-  EXPECT_LT(Clock::now() - before, milliseconds(400));  // asked again after ~200 ms
+  EXPECT_LT(Clock::now() - before, milliseconds(700));  // asked again after ~200 ms
 }
 
 TEST_F(DnsSourceTest, ServfailAndRefusedFailAndBackOffWithJitterUntilRecovery) {
@@ -168,12 +169,34 @@ TEST_F(DnsSourceTest, NobodyListeningFails) {
   o.resolver.servers = {config::parse_address("127.0.0.1:" + std::to_string(nobody)).value.value()};
   auto source = start(std::move(o));
   EXPECT_FALSE(last().delivered);
-  EXPECT_THAT(last().text, HasSubstr("dns A api.test port 80: "));
+  EXPECT_THAT(last().text, HasSubstr("dns A api.test port 80: Could not contact DNS servers"));
+}
+
+TEST_F(DnsSourceTest, AnotherResolverAnswersWhenTheFirstFails) {
+  DnsTestServer second;
+  second.set("api.test", dns_type::a, {"10.0.0.2"}, 30);
+  DnsSourceOptions o = options("api.test");
+  o.resolver.servers.push_back(config::parse_address(second.address()).value.value());
+  // Silent: the same question moves on to the next resolver after its timeout.
+  server.set_mode(DnsTestServer::Mode::silent);
+  auto quiet = start(o);
+  EXPECT_TRUE(last().delivered) << last().text;
+  EXPECT_EQ(last().set, endpoints({"10.0.0.2:80"}));
+  // REFUSED is reported as such; the retry starts at the next resolver.
+  server.set_mode(DnsTestServer::Mode::refused);
+  auto refusing = std::make_unique<DnsSource>(loop, o, sink);
+  const size_t before = sink.events.size();
+  refusing->start();
+  ASSERT_TRUE(run_until(loop, [&] {
+    return sink.events.size() > before && sink.events.back().delivered;
+  })) << describe(sink);
+  EXPECT_EQ(last().set, endpoints({"10.0.0.2:80"}));
 }
 
 std::vector<std::string> many_addresses(int count) {
   std::vector<std::string> out;
-  for (int i = 0; i < count; ++i) out.push_back("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
+  for (int i = 0; i < count; ++i)
+    out.push_back("10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1));
   return out;
 }
 
@@ -214,7 +237,7 @@ TEST_F(DnsSourceTest, AChangeIsPickedUpWhenTheTtlExpires) {
   ASSERT_TRUE(run_until(loop, [&] { return last().set.size() == 2; })) << describe(sink);
   EXPECT_EQ(last().set, endpoints({"10.0.0.2:80", "10.0.0.3:80"}));
   // Not before the 1 s TTL expired, and soon after.
-  EXPECT_THAT(last().at - first, AllOf(Ge(milliseconds(950)), Le(milliseconds(1500))));
+  EXPECT_THAT(last().at - first, AllOf(Ge(milliseconds(950)), Le(milliseconds(2000))));
   EXPECT_EQ(sink.events.size(), 2u);
 }
 
@@ -224,7 +247,8 @@ TEST_F(DnsSourceTest, DestroyedWithAQuestionInFlightSaysNothingMore) {
   source->start();
   loop.run_once(milliseconds(20));
   source.reset();
-  run_until(loop, [] { return false; }, milliseconds(400));
+  run_until(
+      loop, [] { return false; }, milliseconds(400));
   EXPECT_TRUE(sink.events.empty());
 }
 

@@ -17,15 +17,17 @@ using std::chrono::milliseconds;
 
 struct RecordingSink : SourceSink {
   struct Event {
-    bool delivered = false;                // deliver(); false: fail()
-    std::vector<DiscoveredEndpoint> set;   // deliver() only
-    std::string text;                      // the version or the failure
+    bool delivered = false;               // deliver(); false: fail()
+    std::vector<DiscoveredEndpoint> set;  // deliver() only
+    std::string text;                     // the version or the failure
     Clock::time_point at;
   };
   void deliver(std::vector<DiscoveredEndpoint> set, std::string version) override {
     events.push_back({true, std::move(set), std::move(version), Clock::now()});
   }
-  void fail(std::string why) override { events.push_back({false, {}, std::move(why), Clock::now()}); }
+  void fail(std::string why) override {
+    events.push_back({false, {}, std::move(why), Clock::now()});
+  }
   std::vector<Event> events;
 };
 
@@ -40,7 +42,8 @@ inline bool run_until(control::ControlLoop& loop, const std::function<bool()>& d
 // Runs the loop until the sink has more than `count` events.
 inline bool run_until_events(control::ControlLoop& loop, const RecordingSink& sink, size_t count,
                              milliseconds timeout = milliseconds(5000)) {
-  return run_until(loop, [&] { return sink.events.size() > count; }, timeout);
+  return run_until(
+      loop, [&] { return sink.events.size() > count; }, timeout);
 }
 
 // "127.0.0.1:80" ... with weight 1: how A answers come out.

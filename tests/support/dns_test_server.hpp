@@ -64,7 +64,7 @@ class DnsTestServer {
   uint16_t port_ = 0;
   int udp_fd_ = -1;
   int tcp_fd_ = -1;
-  int stop_fd_ = -1;  // eventfd
+  int stop_fd_ = -1;                     // eventfd
   std::vector<Connection> connections_;  // serve() thread only
 
   mutable std::mutex mutex_;

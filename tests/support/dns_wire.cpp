@@ -56,7 +56,8 @@ std::optional<DnsQuery> parse_dns_query(std::span<const uint8_t> p) {
   DnsQuery q;
   q.id = read16(p, 0);
   q.flags = read16(p, 2);
-  if ((q.flags & 0x8000) != 0 || read16(p, 4) != 1) return std::nullopt;  // a response, or not 1 question
+  if ((q.flags & 0x8000) != 0 || read16(p, 4) != 1)
+    return std::nullopt;  // a response, or not 1 question
   size_t at = 12;
   auto name = read_name(p, at);
   if (!name || at + 4 > p.size()) return std::nullopt;
