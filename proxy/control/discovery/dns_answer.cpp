@@ -72,8 +72,8 @@ std::vector<std::string> parse_addresses(std::span<const unsigned char> answer, 
       out.emplace_back(ares_inet_ntop(AF_INET6, &records[i].ip6addr, text, sizeof text));
   } else {
     std::vector<ares_addrttl> records(static_cast<size_t>(capacity));
-    rc = ares_parse_a_reply(answer.data(), static_cast<int>(answer.size()), nullptr,
-                            records.data(), &count);
+    rc = ares_parse_a_reply(answer.data(), static_cast<int>(answer.size()), nullptr, records.data(),
+                            &count);
     for (int i = 0; rc == ARES_SUCCESS && i < count; ++i)
       out.emplace_back(ares_inet_ntop(AF_INET, &records[i].ipaddr, text, sizeof text));
   }

@@ -42,9 +42,12 @@ std::string human(milliseconds d) {
 
 int query_type(DnsSourceOptions::Type type) {
   switch (type) {
-    case DnsSourceOptions::Type::aaaa: return ns_t_aaaa;
-    case DnsSourceOptions::Type::srv: return ns_t_srv;
-    case DnsSourceOptions::Type::a: break;
+    case DnsSourceOptions::Type::aaaa:
+      return ns_t_aaaa;
+    case DnsSourceOptions::Type::srv:
+      return ns_t_srv;
+    case DnsSourceOptions::Type::a:
+      break;
   }
   return ns_t_a;
 }
@@ -81,9 +84,12 @@ void DnsSource::start() {
 
 std::string DnsSource::type_name() const {
   switch (options_.type) {
-    case DnsSourceOptions::Type::aaaa: return "AAAA";
-    case DnsSourceOptions::Type::srv: return "SRV";
-    case DnsSourceOptions::Type::a: break;
+    case DnsSourceOptions::Type::aaaa:
+      return "AAAA";
+    case DnsSourceOptions::Type::srv:
+      return "SRV";
+    case DnsSourceOptions::Type::a:
+      break;
   }
   return "A";
 }
@@ -100,10 +106,9 @@ void DnsSource::resolve() {
   next_delay_ = milliseconds(0);
   if (!resolver_.ok()) return failed(resolver_.error());
   round_ = std::make_unique<Round>();
-  resolver_.query(options_.name, query_type(options_.type),
-                  [this](int status, std::span<const unsigned char> answer) {
-                    on_records(status, answer);
-                  });
+  resolver_.query(
+      options_.name, query_type(options_.type),
+      [this](int status, std::span<const unsigned char> answer) { on_records(status, answer); });
 }
 
 void DnsSource::on_records(int status, std::span<const unsigned char> answer) {
@@ -198,9 +203,9 @@ void DnsSource::deliver_empty(const char* rcode) {
 void DnsSource::failed(std::string why) {
   ++failures_in_a_row_;
   const int doublings = std::min(failures_in_a_row_ - 1, 30);
-  const double base = std::min(static_cast<double>(options_.first_backoff.count()) *
-                                   std::pow(2.0, doublings),
-                               static_cast<double>(options_.max_backoff.count()));
+  const double base =
+      std::min(static_cast<double>(options_.first_backoff.count()) * std::pow(2.0, doublings),
+               static_cast<double>(options_.max_backoff.count()));
   std::uniform_real_distribution<double> factor(1.0 - options_.jitter, 1.0 + options_.jitter);
   const milliseconds delay(std::max<int64_t>(1, std::llround(base * factor(random_))));
   round_.reset();
