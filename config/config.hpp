@@ -158,6 +158,14 @@ struct DnsDiscovery {
   std::string name;
   std::string type = "A";  // A | AAAA | SRV
   uint16_t port = 0;       // for A/AAAA
+  // Where to ask; empty: the system's resolvers (/etc/resolv.conf).
+  std::vector<Address> resolvers;
+  // Answers are re-resolved when their smallest TTL expires, clamped to [min_ttl, max_ttl];
+  // NXDOMAIN/NODATA ("no endpoints") is asked again after negative_ttl.
+  Duration min_ttl{1000};
+  Duration max_ttl{300000};
+  Duration negative_ttl{5000};
+  Duration timeout{2000};  // one try of one query (c-ares retries once, doubling it)
 };
 struct EtcdDiscovery {
   std::vector<Address> endpoints;  // tried in turn: the next one after a failure

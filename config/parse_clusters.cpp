@@ -192,6 +192,32 @@ Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard&
     if (source.type != "SRV" && !port && dns_map.valid())
       r.error(dns->pos(),
               dns->path + ": missing required key 'port' (for " + source.type + " records)");
+    if (auto f = dns_map.get("resolvers")) {
+      auto items = r.list(*f);
+      if (f->value.IsSequence() && items.empty())
+        r.error(*f, "needs at least one address (or leave it out for /etc/resolv.conf)");
+      for (const auto& item : items)
+        if (auto address = r.address(item)) source.resolvers.push_back(*address);
+    }
+    auto duration = [&](const char* key, Duration& into) {
+      auto f = dns_map.get(key);
+      if (f)
+        if (auto d = r.duration(*f)) into = *d;
+      return f;
+    };
+    auto min_ttl = duration("min_ttl", source.min_ttl);
+    auto max_ttl = duration("max_ttl", source.max_ttl);
+    duration("negative_ttl", source.negative_ttl);
+    auto timeout = duration("timeout", source.timeout);
+    if (source.min_ttl > source.max_ttl) {
+      if (min_ttl)
+        r.error(*min_ttl, "must not be longer than max_ttl");
+      else
+        r.error(*max_ttl, "must not be shorter than min_ttl (1s when not given)");
+    }
+    // c-ares waits twice as long on its second try; a query that may take minutes would hold
+    // every other answer of the control loop's resolver back.
+    if (timeout && source.timeout > Duration(30000)) r.error(*timeout, "must be at most 30s");
     if (!discovery) discovery = source;
   }
   if (etcd) {

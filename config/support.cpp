@@ -15,7 +15,7 @@ struct NotYet {
 constexpr std::array kNotSupportedYet = {
     NotYet{"listeners.tls", ""},
     NotYet{"listeners.proxy_protocol", ""},
-    NotYet{"clusters.discovery.dns", ""},
+
     NotYet{"clusters.health_check", ""},
 };
 

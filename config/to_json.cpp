@@ -212,10 +212,22 @@ json::value discovery_source_json(const std::optional<Discovery>& d) {
     return json::object{
         {"file", json::object{{"path", file->path},
                               {"poll_interval", format_duration(file->poll_interval)}}}};
-  if (const auto* dns = std::get_if<DnsDiscovery>(&*d))
-    return json::object{
-        {"dns",
-         json::object{{"name", dns->name}, {"type", dns->type}, {"port", unless_zero(dns->port)}}}};
+  if (const auto* dns = std::get_if<DnsDiscovery>(&*d)) {
+    json::value resolvers = nullptr;  // the system's
+    if (!dns->resolvers.empty()) {
+      json::array list;
+      for (const auto& a : dns->resolvers) list.emplace_back(a.text);
+      resolvers = std::move(list);
+    }
+    return json::object{{"dns", json::object{{"name", dns->name},
+                                             {"type", dns->type},
+                                             {"port", unless_zero(dns->port)},
+                                             {"resolvers", std::move(resolvers)},
+                                             {"min_ttl", format_duration(dns->min_ttl)},
+                                             {"max_ttl", format_duration(dns->max_ttl)},
+                                             {"negative_ttl", format_duration(dns->negative_ttl)},
+                                             {"timeout", format_duration(dns->timeout)}}}};
+  }
   if (const auto* consul = std::get_if<ConsulDiscovery>(&*d)) {
     const auto unless_empty = [](const std::string& s) {
       return s.empty() ? json::value(nullptr) : json::value(s);

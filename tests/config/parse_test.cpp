@@ -274,7 +274,6 @@ log: { access: { sample: 1.5, format: xml } }
 )"),
       ElementsAre(
           "t.yaml:9:5: clusters[0].discovery: a cluster takes endpoints or discovery, not both",
-          "t.yaml:9:18: clusters[0].discovery.dns is not supported yet",
           "t.yaml:9:23: clusters[0].discovery.dns: missing required key 'port' (for A records)",
           "t.yaml:10:5: clusters[0].health_check is not supported yet",
           "t.yaml:10:44: clusters[0].health_check.timeout: must not be longer than interval",

@@ -29,8 +29,7 @@ TEST(Support, WhatIsImplementedNow) {
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.discovery.dns",
-                           "clusters.health_check"})
+  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.health_check"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 

@@ -198,7 +198,9 @@ clusters:
     health_check: {}
 )");
   EXPECT_EQ(v.at("clusters").at(0).at("discovery"),
-            json::parse(R"({"dns": {"name": "api.internal", "type": "A", "port": 8080},
+            json::parse(R"({"dns": {"name": "api.internal", "type": "A", "port": 8080,
+                                    "resolvers": null, "min_ttl": "1s", "max_ttl": "5m",
+                                    "negative_ttl": "5s", "timeout": "2s"},
                             "confirm_window": "30s", "hold_fraction": 0.5})"));
   EXPECT_EQ(v.at("clusters").at(0).at("health_check"),
             json::parse(R"({"http": {"path": "/ready", "expect": 200}, "interval": "5s",

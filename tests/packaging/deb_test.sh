@@ -45,7 +45,8 @@ echo "built $deb"
 # Control fields. Depends comes from dpkg-shlibdeps: the libraries the binary links.
 info="$(dpkg-deb -f "$deb" Package Depends)"
 grep -qx "Package: sluice" <<<"$info" || fail "Package is not sluice: $info"
-for lib in libc6 liburing2 libssl3 libyaml-cpp0.7 libprometheus-cpp-core1.0 libhiredis0.14; do
+for lib in libc6 liburing2 libssl3 libyaml-cpp0.7 libprometheus-cpp-core1.0 libhiredis0.14 \
+           libc-ares2; do
   grep -q "^Depends:.*\b$lib\b" <<<"$info" || fail "Depends lacks $lib: $info"
 done
 conffiles="$(dpkg-deb -I "$deb" conffiles)"

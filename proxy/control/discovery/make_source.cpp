@@ -1,6 +1,7 @@
 #include "proxy/control/discovery/make_source.hpp"
 
 #include "proxy/control/discovery/consul_source.hpp"
+#include "proxy/control/discovery/dns_source.hpp"
 #include "proxy/control/discovery/etcd_source.hpp"
 #include "proxy/control/discovery/file_source.hpp"
 
@@ -11,6 +12,8 @@ std::unique_ptr<Source> make_source(control::ControlLoop& loop, SourceSink& sink
                                     std::string& error) {
   if (const auto* file = std::get_if<config::FileDiscovery>(&discovery))
     return std::make_unique<FileSource>(loop, sink, *file);
+  if (const auto* dns = std::get_if<config::DnsDiscovery>(&discovery))
+    return std::make_unique<DnsSource>(loop, DnsSourceOptions::from(*dns), sink);
   if (const auto* etcd = std::get_if<config::EtcdDiscovery>(&discovery)) {
     EtcdOptions options = EtcdOptions::from(*etcd);
     options.warn = std::move(warn);
