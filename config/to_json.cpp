@@ -224,13 +224,23 @@ json::value discovery_json(const std::optional<Discovery>& d) {
 json::value health_check_json(const std::optional<HealthCheck>& h) {
   if (!h) return nullptr;
   json::value http = nullptr;
-  if (h->kind == HealthCheck::Kind::http)
-    http = json::object{{"path", h->http_path}, {"expect", h->http_expect}};
+  if (h->kind == HealthCheck::Kind::http) {
+    // As written: a lone status as a number, a range as "200-399".
+    json::array expect;
+    for (const auto& range : h->http_expect)
+      expect.push_back(range.low == range.high ? json::value(range.low)
+                                               : json::value(std::to_string(range.low) + "-" +
+                                                             std::to_string(range.high)));
+    http = json::object{{"path", h->http_path},
+                        {"host", h->http_host.empty() ? json::value(nullptr) : json::value(h->http_host)},
+                        {"expect", std::move(expect)}};
+  }
   return json::object{{"http", std::move(http)},
                       {"interval", format_duration(h->interval)},
                       {"timeout", format_duration(h->timeout)},
                       {"healthy", h->healthy},
-                      {"unhealthy", h->unhealthy}};
+                      {"unhealthy", h->unhealthy},
+                      {"jitter", std::to_string(h->jitter_percent) + "%"}};
 }
 
 json::value circuit_breaker_json(const std::optional<CircuitBreaker>& b) {
@@ -259,6 +269,10 @@ json::object cluster_json(const Cluster& c) {
           {"endpoints", std::move(endpoints)},
           {"discovery", discovery_json(c.discovery)},
           {"health_check", health_check_json(c.health_check)},
+          {"panic_threshold", std::to_string(c.panic.threshold_percent) + "%"},
+          {"panic", c.panic.mode == Panic::Mode::route_all ? "route_all" : "fail_closed"},
+          {"slow_start", c.slow_start.count() == 0 ? json::value(nullptr)
+                                                   : json::value(format_duration(c.slow_start))},
           {"circuit_breaker", circuit_breaker_json(c.circuit_breaker)},
           {"limits", json::object{{"max_connections", unless_zero(c.limits.max_connections)},
                                   {"max_pending", unless_zero(c.limits.max_pending)},
