@@ -34,7 +34,8 @@ std::optional<StatusRange> status_range(Reader& r, const Field& field) {
       "expected an HTTP status (100-599) or a range like 200-399, got '" + *text + "'";
   const size_t dash = text->find('-');
   auto low = parse_integer(std::string_view(*text).substr(0, dash));
-  auto high = dash == std::string::npos ? low : parse_integer(std::string_view(*text).substr(dash + 1));
+  auto high =
+      dash == std::string::npos ? low : parse_integer(std::string_view(*text).substr(dash + 1));
   if (!low || !high || *low.value < 100 || *high.value > 599 || *low.value > *high.value) {
     r.error(field, expected);
     return std::nullopt;
@@ -72,8 +73,8 @@ void parse_http(Reader& r, const Field& field, HealthCheck& check) {
     if (auto host = r.string(*h)) {
       // Host is host[:port]; anything else would corrupt the request head.
       if (host->empty() || host->find_first_of(" \t\r\n/") != std::string::npos)
-        r.error(*h, "expected a host name like api.internal or api.internal:8080, got '" +
-                        *host + "'");
+        r.error(*h,
+                "expected a host name like api.internal or api.internal:8080, got '" + *host + "'");
       check.http_host = *host;
     }
   }

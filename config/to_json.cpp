@@ -231,9 +231,10 @@ json::value health_check_json(const std::optional<HealthCheck>& h) {
       expect.push_back(range.low == range.high ? json::value(range.low)
                                                : json::value(std::to_string(range.low) + "-" +
                                                              std::to_string(range.high)));
-    http = json::object{{"path", h->http_path},
-                        {"host", h->http_host.empty() ? json::value(nullptr) : json::value(h->http_host)},
-                        {"expect", std::move(expect)}};
+    http = json::object{
+        {"path", h->http_path},
+        {"host", h->http_host.empty() ? json::value(nullptr) : json::value(h->http_host)},
+        {"expect", std::move(expect)}};
   }
   return json::object{{"http", std::move(http)},
                       {"interval", format_duration(h->interval)},

@@ -20,7 +20,9 @@ std::vector<std::string> errors_but_support(const std::string& text) {
   return out;
 }
 
-const Cluster& demo(const ParseResult& result) { return result.config.clusters.at(0); }
+const Cluster& demo(const ParseResult& result) {
+  return result.config.clusters.at(0);
+}
 
 TEST(ParseHealth, DefaultsAreThoseOperatorsExpect) {
   auto result = parse_config_text(kMinimal + "    health_check: { http: {} }\n", "t.yaml");
@@ -70,10 +72,10 @@ TEST(ParseHealth, EveryKeyIsRead) {
   EXPECT_EQ(demo(result).panic.mode, Panic::Mode::fail_closed);
   EXPECT_EQ(demo(result).slow_start, Duration(30'000));
   // A plain number is a percentage too; a single range needs no list.
-  auto other = parse_config_text(
-      kMinimal + "    health_check: { http: { expect: 200-299 }, jitter: 0 }\n"
-                 "    panic_threshold: 75%\n    slow_start: 0s\n",
-      "t.yaml");
+  auto other = parse_config_text(kMinimal +
+                                     "    health_check: { http: { expect: 200-299 }, jitter: 0 }\n"
+                                     "    panic_threshold: 75%\n    slow_start: 0s\n",
+                                 "t.yaml");
   EXPECT_THAT(demo(other).health_check->http_expect, ElementsAre(StatusRange{200, 299}));
   EXPECT_EQ(demo(other).health_check->jitter_percent, 0);
   EXPECT_EQ(demo(other).panic.threshold_percent, 75);

@@ -32,8 +32,8 @@ constexpr std::string_view outcome_name(Outcome outcome) {
 
 struct CheckResult {
   Outcome outcome = Outcome::ok;
-  std::string reason;      // "connected", "status 200", "connect refused", ...
-  limiter::Nanos at = 0;   // when the probe ended (steady clock)
+  std::string reason;     // "connected", "status 200", "connect refused", ...
+  limiter::Nanos at = 0;  // when the probe ended (steady clock)
   bool ok() const { return outcome == Outcome::ok; }
 };
 

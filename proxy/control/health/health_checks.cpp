@@ -87,8 +87,7 @@ void HealthChecks::remove_cluster(const std::string& cluster) {
 
 HealthChecks::Target& HealthChecks::attach(const std::string& cluster,
                                            const config::HealthCheck& spec,
-                                           const config::Address& address,
-                                           const std::string& key) {
+                                           const config::Address& address, const std::string& key) {
   auto& slot = targets_[key];
   if (!slot) {
     slot = std::make_unique<Target>(key, spec, address, steady_ns(loop_.now()), initial_load_);
@@ -172,8 +171,8 @@ void HealthChecks::on_result(const std::string& key, CheckResult result) {
   std::set<std::string> clusters = target.clusters;  // the callbacks may change the target
   std::string line;
   if (transition) {
-    ++stats_.transitions[static_cast<size_t>(transition->from)]
-                        [static_cast<size_t>(transition->to)];
+    ++stats_
+          .transitions[static_cast<size_t>(transition->from)][static_cast<size_t>(transition->to)];
     line = "health check " + describe_check(target.spec) + " of " + address_key(target.address) +
            " (cluster " + joined(clusters) + "): " + std::string(status_name(transition->from)) +
            " -> " + std::string(status_name(transition->to)) + ": " + transition->cause;

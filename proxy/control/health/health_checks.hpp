@@ -39,8 +39,8 @@ namespace sluice::proxy::health {
 struct EndpointHealth {
   bool checked = false;  // false: no active check covers it, so checks never hold it back
   HealthStatus status = HealthStatus::healthy;
-  limiter::Nanos since = 0;           // when `status` began (steady clock ns)
-  limiter::Nanos routable_since = 0;  // HealthState::routable_since(): slow start's origin
+  limiter::Nanos since = 0;               // when `status` began (steady clock ns)
+  limiter::Nanos routable_since = 0;      // HealthState::routable_since(): slow start's origin
   std::vector<CheckResult> last_results;  // oldest first, at most HealthState::kKeptResults
   std::array<uint64_t, kOutcomeCount> checks{};  // by outcome
 };
@@ -88,7 +88,7 @@ class HealthChecks {
 
  private:
   struct Target;
-  struct Checked {  // one cluster's use of health checks
+  struct Checked {                               // one cluster's use of health checks
     std::map<std::string, std::string> targets;  // address_key -> target key
   };
 

@@ -4,8 +4,8 @@ namespace sluice::proxy::health {
 namespace {
 
 std::string in_a_row(int count, const char* one, const char* many, const CheckResult& last) {
-  return std::to_string(count) + " " + (count == 1 ? one : many) + " in a row, last: " +
-         last.reason;
+  return std::to_string(count) + " " + (count == 1 ? one : many) +
+         " in a row, last: " + last.reason;
 }
 
 }  // namespace
@@ -43,7 +43,8 @@ std::optional<Transition> HealthState::record(const CheckResult& result) {
     case HealthStatus::unhealthy:
       if (successes_ >= healthy_threshold_) {
         routable_since_ = result.at;
-        return move_to(HealthStatus::healthy, result.at, in_a_row(successes_, "success", "successes", result));
+        return move_to(HealthStatus::healthy, result.at,
+                       in_a_row(successes_, "success", "successes", result));
       }
       return std::nullopt;
   }

@@ -47,7 +47,9 @@ Probe::Probe(control::ControlLoop& loop, const config::Address& address,
   start();
 }
 
-Probe::~Probe() { release(); }
+Probe::~Probe() {
+  release();
+}
 
 void Probe::start() {
   // The deadline covers the whole probe: connect, request and status line.
@@ -118,8 +120,7 @@ void Probe::on_connected() {
 
 void Probe::send_some() {
   while (sent_ < request_.size()) {
-    const ssize_t n =
-        ::send(fd_, request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd_, request_.data() + sent_, request_.size() - sent_, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;  // EPOLLOUT again later
     if (n < 0) {
       finish(Outcome::bad_response, std::string("send failed: ") + std::strerror(errno));

@@ -24,8 +24,8 @@ class Probe {
  public:
   using Done = std::function<void(CheckResult)>;
 
-  Probe(control::ControlLoop& loop, const config::Address& address,
-        const config::HealthCheck& spec, Done done);
+  Probe(control::ControlLoop& loop, const config::Address& address, const config::HealthCheck& spec,
+        Done done);
   ~Probe();
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;

@@ -22,7 +22,7 @@ class ResponseHead {
   State eof();
 
   State state() const { return state_; }
-  int status() const { return status_; }            // once done
+  int status() const { return status_; }               // once done
   const std::string& error() const { return error_; }  // once error: what was wrong
 
  private:

@@ -46,8 +46,8 @@ struct RoutingPolicy {
 
 struct EndpointRouting {
   bool routable = false;
-  uint32_t weight_tenths = 0;     // weight x 10 x slow-start factor; 0 when not routable
-  double slow_start_factor = 1.0; // 0.1 .. 1.0, for /clusters
+  uint32_t weight_tenths = 0;      // weight x 10 x slow-start factor; 0 when not routable
+  double slow_start_factor = 1.0;  // 0.1 .. 1.0, for /clusters
   double weight() const { return weight_tenths / 10.0; }
 };
 
