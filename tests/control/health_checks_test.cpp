@@ -16,9 +16,9 @@ namespace sluice::proxy::health {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::address_of;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::address_of;
 
 config::HealthCheck check(config::HealthCheck::Kind kind, config::Duration interval,
                           config::Duration timeout, std::string path = "/healthz") {
@@ -43,7 +43,9 @@ struct Fixture {
             options) {}
 
   HealthStatus status(const std::string& cluster, const std::string& address) const {
-    return checks.health(cluster, address_of(address)).status;
+    const auto verdict = checks.verdict(cluster, address_of(address));
+    EXPECT_EQ(verdict.status, checks.health(cluster, address_of(address)).status);
+    return verdict.status;
   }
   bool decided(const std::string& cluster, const std::string& address) const {
     return status(cluster, address) != HealthStatus::pending;
@@ -117,6 +119,8 @@ TEST(HealthChecks, VerdictsAndTheirReasons) {
   // Addresses a cluster does not check, and unknown clusters, are not held back by checks.
   EXPECT_FALSE(f.checks.health("web", address_of("127.0.0.1:1")).checked);
   EXPECT_FALSE(f.checks.health("nope", address_of(good)).checked);
+  EXPECT_FALSE(f.checks.verdict("web", address_of("127.0.0.1:1")).checked);
+  EXPECT_EQ(f.checks.verdict("web", address_of("127.0.0.1:1")).status, HealthStatus::healthy);
 }
 
 TEST(HealthChecks, ClustersSharingATargetShareOneProbeStream) {
@@ -128,7 +132,8 @@ TEST(HealthChecks, ClustersSharingATargetShareOneProbeStream) {
   // Another spelling of the same address.
   f.checks.set_cluster("b", spec, {address_of("localhost:" + std::to_string(backend.port))});
   EXPECT_EQ(f.checks.stats().targets, 1u);
-  testing::run_until(f.loop, [] { return false; }, 1050ms);
+  testing::run_until(
+      f.loop, [] { return false; }, 1050ms);
   // One stream at ~10 probes a second, not two (~20): at most 11 (+-10% jitter, a first probe
   // early); fewer when the machine is busy.
   const uint64_t probes = backend.connections();
@@ -154,7 +159,8 @@ TEST(HealthChecks, StateSurvivesUpdatesThatKeepTheTarget) {
   const std::string added = "127.0.0.1:" + std::to_string(refused_port);
   const auto spec = check(config::HealthCheck::Kind::tcp, 100ms, 50ms);
   f.checks.set_cluster("a", spec, {address_of(up)});
-  ASSERT_TRUE(testing::run_until(f.loop, [&] { return f.decided("a", up); }, 2s));
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return f.decided("a", up); }, 2s));
   const EndpointHealth before = f.checks.health("a", address_of(up));
 
   // A discovery update adds an endpoint: the old one keeps its verdict, the new one waits.
@@ -164,7 +170,8 @@ TEST(HealthChecks, StateSurvivesUpdatesThatKeepTheTarget) {
   EXPECT_EQ(kept.status, HealthStatus::healthy);
   EXPECT_EQ(kept.since, before.since);
   EXPECT_EQ(kept.checks, before.checks);
-  ASSERT_TRUE(testing::run_until(f.loop, [&] { return f.decided("a", added); }, 2s));
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return f.decided("a", added); }, 2s));
   EXPECT_EQ(f.status("a", added), HealthStatus::unhealthy);
 
   // A reload with another spec is a new check: its history starts over.
@@ -177,7 +184,8 @@ TEST(HealthChecks, StateSurvivesUpdatesThatKeepTheTarget) {
   EXPECT_FALSE(f.checks.health("a", address_of(up)).checked);
   EXPECT_EQ(f.checks.stats().targets, 0u);
   const int accepted = server.accepted();
-  testing::run_until(f.loop, [] { return false; }, 300ms);
+  testing::run_until(
+      f.loop, [] { return false; }, 300ms);
   EXPECT_EQ(server.accepted(), accepted);  // and stops their probes
 }
 
@@ -188,9 +196,12 @@ TEST(HealthChecks, GoesDownAfterThresholdFailuresAndComesBack) {
   f.checks.initial_load_done();  // so this endpoint counts as new (slow start)
   f.checks.set_cluster("a", check(config::HealthCheck::Kind::tcp, 50ms, 40ms),
                        {address_of(address)});
-  ASSERT_TRUE(testing::run_until(f.loop, [&] { return f.decided("a", address); }, 2s));
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return f.decided("a", address); }, 2s));
   EXPECT_EQ(f.status("a", address), HealthStatus::healthy);
   EXPECT_GT(f.checks.health("a", address_of(address)).routable_since, 0);
+  EXPECT_EQ(f.checks.verdict("a", address_of(address)).routable_since,
+            f.checks.health("a", address_of(address)).routable_since);
 
   server.stop();
   const auto down_at = std::chrono::steady_clock::now();
@@ -258,10 +269,10 @@ TEST(HealthChecks, FirstProbesSpreadOverTheFirstSecond) {
   }
   Fixture f;
   f.checks.set_cluster("a", check(config::HealthCheck::Kind::tcp, 5s, 100ms), present);
-  const limiter::Nanos start = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   f.loop.now().time_since_epoch())
-                                   .count();
-  ASSERT_TRUE(testing::run_until(f.loop, [&] { return f.lines.size() == 30; }, 2s));
+  const limiter::Nanos start =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(f.loop.now().time_since_epoch()).count();
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return f.lines.size() == 30; }, 2s));
   std::vector<limiter::Nanos> offsets;
   for (const auto& a : present) offsets.push_back(f.checks.health("a", a).since - start);
   std::sort(offsets.begin(), offsets.end());
@@ -289,9 +300,11 @@ TEST(HealthChecks, CallbacksMayChangeTheClusters) {
       nullptr);
   checks.set_cluster("a", check(config::HealthCheck::Kind::tcp, 100ms, 50ms),
                      {address_of(address)});
-  ASSERT_TRUE(testing::run_until(f.loop, [&] { return removed; }, 2s));
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return removed; }, 2s));
   EXPECT_EQ(checks.stats().targets, 0u);
-  testing::run_until(f.loop, [] { return false; }, 200ms);  // nothing left to fire
+  testing::run_until(
+      f.loop, [] { return false; }, 200ms);  // nothing left to fire
   EXPECT_EQ(checks.stats().in_flight, 0u);
 }
 

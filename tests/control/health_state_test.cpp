@@ -9,8 +9,12 @@ namespace {
 
 constexpr limiter::Nanos kSecond = 1'000'000'000;
 
-CheckResult ok_at(limiter::Nanos at) { return {Outcome::ok, "status 200", at}; }
-CheckResult refused_at(limiter::Nanos at) { return {Outcome::refused, "connect refused", at}; }
+CheckResult ok_at(limiter::Nanos at) {
+  return {Outcome::ok, "status 200", at};
+}
+CheckResult refused_at(limiter::Nanos at) {
+  return {Outcome::refused, "connect refused", at};
+}
 
 TEST(HealthState, FirstVerdictComesWithTheFirstResult) {
   HealthState up(2, 3, 5 * kSecond, false);

@@ -38,14 +38,15 @@ struct ProbeRun {
 
 // One probe to completion on `loop` (a fresh one unless given).
 ProbeRun probe(const config::HealthCheck& spec, const std::string& address,
-          control::ControlLoop* shared = nullptr) {
+               control::ControlLoop* shared = nullptr) {
   control::ControlLoop own;
   control::ControlLoop& loop = shared ? *shared : own;
   std::optional<CheckResult> result;
   const auto begin = std::chrono::steady_clock::now();
   Probe p(loop, address_of(address), spec, [&](CheckResult r) { result = std::move(r); });
   EXPECT_FALSE(result.has_value()) << "done must not run inside the constructor";
-  EXPECT_TRUE(testing::run_until(loop, [&] { return result.has_value(); }, 5s));
+  EXPECT_TRUE(testing::run_until(
+      loop, [&] { return result.has_value(); }, 5s));
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - begin);
   return {result.value_or(CheckResult{Outcome::connect_error, "never finished", 0}), took};
@@ -87,9 +88,8 @@ TEST(Probe, TcpRefusedAndTimedOut) {
 
 TEST(Probe, HttpSendsGetWithHostAndConnectionClose) {
   control::ControlLoop loop;
-  testing::LoopServer server(loop, [](const std::string&) {
-    return "HTTP/1.1 204 No Content\r\nServer: test\r\n\r\n";
-  });
+  testing::LoopServer server(
+      loop, [](const std::string&) { return "HTTP/1.1 204 No Content\r\nServer: test\r\n\r\n"; });
   config::HealthCheck spec = http_check("/ready?deep=1");
   ProbeRun run = probe(spec, server.address(), &loop);
   EXPECT_EQ(run.result.outcome, Outcome::ok);

@@ -110,12 +110,11 @@ TEST(RoutingOverlay, SlowStartRampsInTenthsAndSaysWhenTheNextStepIs) {
     uint32_t tenths;
     std::optional<limiter::Nanos> next;
   };
-  for (const Step& step : {Step{100 * kSecond, 4, 102 * kSecond},  // 10% at once
-                           Step{101 * kSecond + 999, 4, 102 * kSecond},
-                           Step{102 * kSecond, 8, 103 * kSecond},  // 20%
-                           Step{105 * kSecond + 500'000'000, 20, 106 * kSecond},
-                           Step{109 * kSecond, 36, 110 * kSecond},
-                           Step{110 * kSecond, 40, std::nullopt}}) {
+  for (const Step& step :
+       {Step{100 * kSecond, 4, 102 * kSecond},  // 10% at once
+        Step{101 * kSecond + 999, 4, 102 * kSecond}, Step{102 * kSecond, 8, 103 * kSecond},  // 20%
+        Step{105 * kSecond + 500'000'000, 20, 106 * kSecond},
+        Step{109 * kSecond, 36, 110 * kSecond}, Step{110 * kSecond, 40, std::nullopt}}) {
     const auto r = route_overlay(endpoints, policy, false, step.now);
     EXPECT_THAT(tenths(r), ElementsAre(40u, step.tenths)) << step.now;
     EXPECT_EQ(r.next_change, step.next) << step.now;

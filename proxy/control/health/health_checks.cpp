@@ -198,16 +198,29 @@ std::chrono::milliseconds HealthChecks::first_delay(const config::HealthCheck& s
   return std::chrono::milliseconds(delay(random_));
 }
 
+const HealthChecks::Target* HealthChecks::find(const std::string& cluster,
+                                               const config::Address& address) const {
+  auto checked = clusters_.find(cluster);
+  if (checked == clusters_.end()) return nullptr;
+  auto key = checked->second.targets.find(address_key(address));
+  if (key == checked->second.targets.end()) return nullptr;
+  auto target = targets_.find(key->second);
+  return target == targets_.end() ? nullptr : target->second.get();
+}
+
+HealthChecks::Verdict HealthChecks::verdict(const std::string& cluster,
+                                            const config::Address& address) const {
+  const Target* target = find(cluster, address);
+  if (target == nullptr) return {};
+  return {true, target->state.status(), target->state.routable_since()};
+}
+
 EndpointHealth HealthChecks::health(const std::string& cluster,
                                     const config::Address& address) const {
   EndpointHealth out;
-  auto checked = clusters_.find(cluster);
-  if (checked == clusters_.end()) return out;
-  auto key = checked->second.targets.find(address_key(address));
-  if (key == checked->second.targets.end()) return out;
-  auto target = targets_.find(key->second);
-  if (target == targets_.end()) return out;
-  const HealthState& state = target->second->state;
+  const Target* target = find(cluster, address);
+  if (target == nullptr) return out;
+  const HealthState& state = target->state;
   out.checked = true;
   out.status = state.status();
   out.since = state.since();

@@ -84,6 +84,13 @@ class HealthChecks {
 
   // Unknown clusters and addresses the cluster does not check give `checked == false`.
   EndpointHealth health(const std::string& cluster, const config::Address& address) const;
+  // What the snapshot builder needs per endpoint, without copying the history.
+  struct Verdict {
+    bool checked = false;
+    HealthStatus status = HealthStatus::healthy;
+    limiter::Nanos routable_since = 0;
+  };
+  Verdict verdict(const std::string& cluster, const config::Address& address) const;
   HealthCheckStats stats() const;
 
  private:
@@ -92,6 +99,7 @@ class HealthChecks {
     std::map<std::string, std::string> targets;  // address_key -> target key
   };
 
+  const Target* find(const std::string& cluster, const config::Address& address) const;
   Target& attach(const std::string& cluster, const config::HealthCheck& spec,
                  const config::Address& address, const std::string& key);
   void detach(const std::string& cluster, const std::string& key);
