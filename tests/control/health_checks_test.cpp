@@ -255,6 +255,17 @@ TEST(HealthChecks, CapsProbesInFlightAndQueuesTheRest) {
   // Three rounds of two timeouts each.
   EXPECT_GE(std::chrono::steady_clock::now() - begin, 300ms);
   EXPECT_EQ(f.checks.stats().in_flight, 0u);
+  EXPECT_EQ(f.checks.stats().queued, 0u);
+
+  // Targets removed while in flight or queued give their slots and places back.
+  f.checks.set_cluster("b", check(config::HealthCheck::Kind::tcp, 2s, 1s), present);
+  ASSERT_TRUE(testing::run_until(
+      f.loop, [&] { return f.checks.stats().queued == 4; }, 2s));
+  EXPECT_EQ(f.checks.stats().in_flight, 2u);
+  f.checks.remove_cluster("b");
+  EXPECT_EQ(f.checks.stats().in_flight, 0u);
+  EXPECT_EQ(f.checks.stats().queued, 0u);
+  EXPECT_EQ(f.checks.stats().targets, 6u);  // cluster a's
 }
 
 TEST(HealthChecks, FirstProbesSpreadOverTheFirstSecond) {

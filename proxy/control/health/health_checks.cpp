@@ -106,8 +106,9 @@ void HealthChecks::detach(const std::string& cluster, const std::string& key) {
   // Nobody checks this target any more: its history goes with it.
   loop_.cancel(target.timer);
   const bool was_in_flight = target.probe != nullptr;
+  if (target.queued) --stats_.queued;
   target.probe.reset();
-  targets_.erase(it);  // a queued key finds no target and is skipped
+  targets_.erase(it);  // its key, if queued, finds no target and is skipped
   if (was_in_flight) {
     --stats_.in_flight;
     pump_queue();
