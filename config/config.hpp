@@ -192,14 +192,35 @@ struct DiscoveryGuard {
   double hold_fraction = 0.5;
 };
 
+// An inclusive range of HTTP statuses a health check accepts ("200-399", or 204 alone).
+struct StatusRange {
+  int low = 200;
+  int high = 399;
+  bool operator==(const StatusRange&) const = default;
+};
+
+// An active check of every endpoint of a cluster (proxy/control/health/). Clusters whose
+// endpoints share an address and an equal check share one probe stream.
 struct HealthCheck {
   enum class Kind { tcp, http } kind = Kind::tcp;
   std::string http_path = "/healthz";
-  int http_expect = 200;
+  std::string http_host;  // Host header; empty: the endpoint's address ("10.0.0.5:8080")
+  // Like HAProxy's httpchk and nginx: any 2xx or 3xx passes (Envoy's default is 200 only).
+  std::vector<StatusRange> http_expect = {StatusRange{}};
   Duration interval{2000};
   Duration timeout{1000};
   int healthy = 2;
   int unhealthy = 3;
+  int jitter_percent = 10;  // each interval is interval +- this share, so probes spread out
+  bool operator==(const HealthCheck&) const = default;
+};
+
+// What a cluster does when too few of its endpoints are routable (Envoy's panic threshold).
+struct Panic {
+  int threshold_percent = 50;  // 0: never panic
+  // route_all: balance over every present endpoint, failing or not, rather than overload the
+  // few left; fail_closed: route to none (503) instead.
+  enum class Mode { route_all, fail_closed } mode = Mode::route_all;
 };
 
 struct CircuitBreaker {
@@ -236,6 +257,9 @@ struct Cluster {
   std::optional<Discovery> discovery;
   DiscoveryGuard discovery_guard;  // read from the `discovery` map; used only with discovery
   std::optional<HealthCheck> health_check;
+  Panic panic;
+  // New and recovered endpoints ramp their weight from 10% to 100% over this window; 0: off.
+  Duration slow_start{0};
   std::optional<CircuitBreaker> circuit_breaker;
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;

@@ -1,5 +1,5 @@
-// clusters: name, balancer, endpoints or discovery, health_check, circuit_breaker, limits,
-// outlier_detection, pool.
+// clusters: name, balancer, endpoints or discovery, circuit_breaker, limits, outlier_detection,
+// pool (health_check, panic and slow_start: parse_health.cpp).
 #include <cstring>
 
 #include "config/parse_state.hpp"
@@ -231,37 +231,6 @@ Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard&
   return discovery.value_or(Discovery{});
 }
 
-HealthCheck parse_health_check(ParseState& state, const Field& field) {
-  Reader& r = state.reader;
-  MapReader map(r, field);
-  HealthCheck check;
-  if (auto f = map.get("http")) {
-    check.kind = HealthCheck::Kind::http;
-    MapReader http(r, *f);
-    if (auto p = http.get("path")) {
-      if (auto path = r.string(*p)) {
-        if (path->empty() || (*path)[0] != '/')
-          r.error(*p, "a path starts with '/', got '" + *path + "'");
-        check.http_path = *path;
-      }
-    }
-    if (auto e = http.get("expect"))
-      if (auto n = r.integer(*e, 100, 599)) check.http_expect = static_cast<int>(*n);
-  }
-  if (auto f = map.get("interval"))
-    if (auto d = r.duration(*f)) check.interval = *d;
-  auto timeout = map.get("timeout");
-  if (timeout)
-    if (auto d = r.duration(*timeout)) check.timeout = *d;
-  if (timeout && check.timeout > check.interval)
-    r.error(*timeout, "must not be longer than interval");
-  if (auto f = map.get("healthy"))
-    if (auto n = r.integer(*f, 1, 100)) check.healthy = static_cast<int>(*n);
-  if (auto f = map.get("unhealthy"))
-    if (auto n = r.integer(*f, 1, 100)) check.unhealthy = static_cast<int>(*n);
-  return check;
-}
-
 CircuitBreaker parse_circuit_breaker(ParseState& state, const Field& field) {
   Reader& r = state.reader;
   MapReader map(r, field);
@@ -364,6 +333,7 @@ void parse_cluster(ParseState& state, const Field& field) {
   if (!endpoints && !discovery)
     r.error(field.pos(), field.path + ": a cluster needs endpoints or discovery");
   if (auto f = map.get("health_check")) cluster.health_check = parse_health_check(state, *f);
+  parse_panic_and_slow_start(state, map, cluster);
   if (auto f = map.get("circuit_breaker"))
     cluster.circuit_breaker = parse_circuit_breaker(state, *f);
   if (auto f = map.get("limits")) cluster.limits = parse_limits(state, *f);

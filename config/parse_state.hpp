@@ -90,6 +90,10 @@ void parse_redis(ParseState& state, const Field& field);
 // clusters[].discovery's etcd and consul sources (parse_discovery_kv.cpp).
 EtcdDiscovery parse_etcd_discovery(ParseState& state, const Field& field);
 ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field);
+// Parts of a cluster (parse_health.cpp): its health_check map, and its panic_threshold, panic
+// and slow_start keys read from the cluster's own map.
+HealthCheck parse_health_check(ParseState& state, const Field& field);
+void parse_panic_and_slow_start(ParseState& state, MapReader& cluster_map, Cluster& cluster);
 
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);

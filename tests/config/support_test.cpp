@@ -29,7 +29,8 @@ TEST(Support, WhatIsImplementedNow) {
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.health_check"})
+  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.health_check",
+                           "clusters.panic_threshold", "clusters.panic", "clusters.slow_start"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 

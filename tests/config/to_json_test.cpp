@@ -64,7 +64,8 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,
                  "virtual_nodes": null, "bounded_load": null},
     "endpoints": [{"address": "127.0.0.1:9001", "weight": 1}],
-    "discovery": null, "health_check": null, "circuit_breaker": null,
+    "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
+    "slow_start": null, "circuit_breaker": null,
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
     "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"}}])"));
 }
@@ -142,7 +143,8 @@ redis: { address: 127.0.0.1:6379 }
     "balancer": {"type": "consistent_hash", "load": null, "key": "header:X-User",
                  "algorithm": "ring", "virtual_nodes": 160, "bounded_load": 1.25},
     "endpoints": [{"address": "127.0.0.1:9001", "weight": 3}],
-    "discovery": null, "health_check": null,
+    "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
+    "slow_start": null,
     "circuit_breaker": {"consecutive_failures": 3, "error_ratio": 0.5, "window": "10s",
                         "min_requests": 20, "open_for": "30s", "half_open_probes": 3},
     "limits": {"max_connections": null, "max_pending": null, "max_requests": 100},
@@ -193,6 +195,9 @@ clusters:
   - name: a
     discovery: { dns: { name: api.internal, port: 8080 } }
     health_check: { http: { path: /ready }, interval: 5s }
+    panic_threshold: 30%
+    panic: fail_closed
+    slow_start: 1m
   - name: b
     discovery: { etcd: { endpoints: [127.0.0.1:2379], prefix: /services/b/ } }
     health_check: {}
@@ -203,8 +208,12 @@ clusters:
                                     "negative_ttl": "5s", "timeout": "2s"},
                             "confirm_window": "30s", "hold_fraction": 0.5})"));
   EXPECT_EQ(v.at("clusters").at(0).at("health_check"),
-            json::parse(R"({"http": {"path": "/ready", "expect": 200}, "interval": "5s",
-                            "timeout": "1s", "healthy": 2, "unhealthy": 3})"));
+            json::parse(R"({"http": {"path": "/ready", "host": null, "expect": ["200-399"]},
+                            "interval": "5s", "timeout": "1s", "healthy": 2, "unhealthy": 3,
+                            "jitter": "10%"})"));
+  EXPECT_EQ(v.at("clusters").at(0).at("panic_threshold"), "30%");
+  EXPECT_EQ(v.at("clusters").at(0).at("panic"), "fail_closed");
+  EXPECT_EQ(v.at("clusters").at(0).at("slow_start"), "1m");
   EXPECT_EQ(v.at("clusters").at(1).at("discovery"),
             json::parse(R"({"etcd": {"endpoints": ["127.0.0.1:2379"], "prefix": "/services/b/",
                                 "timeout": "5s", "watchdog": "10s"},

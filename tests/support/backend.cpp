@@ -8,7 +8,7 @@
 // Prints "listening <port>" once bound. Modes:
 //   echo    echoes; on the peer's EOF flushes, shuts down its write side, closes.
 //   http    HTTP/1.1 200 "backend NAME\n" to every request (keep-alive, pipelining,
-//           HEAD); GET /sleep?ms=N answers after N ms.
+//           HEAD); GET /sleep?ms=N answers after N ms; GET /status/NNN answers status NNN.
 //   sink    reads to EOF, answers "<bytes> <fnv1a64-hex>\n", closes.
 //   source  sends N bytes of ByteStream(seed), then closes.
 #include <arpa/inet.h>
@@ -380,7 +380,10 @@ class Server {
       if (c.in.size() < total) return;  // the body has not all arrived yet
 
       std::string body = method == "HEAD" ? "" : "backend " + options_.name + "\n";
-      std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+      std::string status_line = "HTTP/1.1 200 OK";
+      if (target.rfind("/status/", 0) == 0 && target.size() == 11)  // for health-check tests
+        status_line = "HTTP/1.1 " + std::string(target.substr(8)) + " Status";
+      std::string response = status_line + "\r\nContent-Type: text/plain\r\nContent-Length: " +
                              std::to_string(options_.name.size() + 9) + "\r\n";
       if (!keep_alive) response += "Connection: close\r\n";
       response += "\r\n" + body;
