@@ -15,13 +15,6 @@ struct NotYet {
 constexpr std::array kNotSupportedYet = {
     NotYet{"listeners.tls", ""},
     NotYet{"listeners.proxy_protocol", ""},
-
-    NotYet{"clusters.health_check", ""},
-    // proxy/control/health/routing_overlay computes them; the snapshot builder does not use
-    // it yet.
-    NotYet{"clusters.panic_threshold", ""},
-    NotYet{"clusters.panic", ""},
-    NotYet{"clusters.slow_start", ""},
 };
 
 }  // namespace

@@ -61,6 +61,7 @@ std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
           metrics::DiscoveryStatus{d->kind,   d->stale,     d->last_success,     d->updates,
                                    d->errors, d->endpoints, d->held_removals > 0};
     }
+    s.panic = overlay_.panic(s.name);
     for (const admin::EndpointView& e : view.endpoints)
       s.endpoints.push_back({e.address, e.weight, e.healthy(), e.ejected, e.in_flight,
                              e.connect_failures, e.connect_error});
@@ -68,10 +69,26 @@ std::vector<metrics::ClusterStatus> ControlPlane::cluster_statuses() const {
   return out;
 }
 
+void ControlPlane::set_health_metrics() {
+  const health::HealthCheckStats stats = health_.stats();
+  std::vector<std::pair<std::string, uint64_t>> checks, transitions;
+  if (stats.targets > 0 || stats.checks[0] > 0) {
+    for (size_t i = 0; i < health::kOutcomeCount; ++i)
+      checks.emplace_back(health::outcome_name(static_cast<health::Outcome>(i)), stats.checks[i]);
+    for (size_t to = 0; to < health::kStatusCount; ++to) {
+      uint64_t n = 0;
+      for (size_t from = 0; from < health::kStatusCount; ++from) n += stats.transitions[from][to];
+      transitions.emplace_back(health::status_name(static_cast<health::HealthStatus>(to)), n);
+    }
+  }
+  metrics_.set_health_checks(std::move(checks), std::move(transitions));
+}
+
 std::string ControlPlane::metrics_text() {
   if (access_log_)
     metrics_.set_access_log_counts(access_log_->lines_written(), access_log_->lines_dropped());
   metrics_.set_process_usage(read_process_usage());
+  set_health_metrics();
   metrics_.set_redis_up(redis_ ? std::optional<bool>(redis_->up().value_or(false)) : std::nullopt);
   const std::vector<metrics::ClusterStatus> clusters = cluster_statuses();
   return metrics::render(metrics_, clusters);

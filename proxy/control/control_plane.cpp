@@ -31,13 +31,20 @@ ControlPlane::ControlPlane(control::ControlLoop& loop, std::string config_path,
       admin_(loop),
       health_log_(log_line),
       limiter_log_(log_line),
-      discoveries_(loop, [this] { schedule_publish(); }) {
+      discoveries_(loop, [this] { schedule_publish(); }),
+      health_(
+          loop, [this](const std::string&) { schedule_publish(); },
+          [](bool warning, const std::string& line) {
+            log_line(warning ? log::Level::warn : log::Level::info, "health: " + line);
+          }),
+      overlay_(discoveries_, health_) {
   metrics_.set_build_version(SLUICE_VERSION);
 }
 
 ControlPlane::~ControlPlane() {
   loop_.cancel(health_timer_);
   loop_.cancel(publish_timer_);
+  loop_.cancel(ramp_timer_);
   redis_.reset();
   for (auto& p : pending_) loop_.cancel(p.second.timeout);
   for (auto& w : workers_) w->request_stop();
@@ -66,8 +73,10 @@ std::string ControlPlane::start() {
   // Sources start first: a file source has its set before the first snapshot is built.
   std::string error = discoveries_.reconcile(*config_);
   if (!error.empty()) return error;
-  snapshot_ = build_snapshot(config_, state_, metrics_, error, discovered());
+  snapshot_ = build_snapshot(config_, state_, metrics_, error, members(*config_));
   if (!snapshot_) return error;
+  overlay_.initial_load_done();
+  arm_ramp_timer();
   if (error = start_access_log(); !error.empty()) return error;
   if (config_->admin) {
     metrics_.set_endpoint_series_cap(config_->admin->max_endpoint_series);

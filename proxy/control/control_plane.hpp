@@ -20,6 +20,8 @@
 #include "proxy/control/admin/status_page.hpp"
 #include "proxy/control/admin/traffic_history.hpp"
 #include "proxy/control/discoveries.hpp"
+#include "proxy/control/endpoint_overlay.hpp"
+#include "proxy/control/health/health_checks.hpp"
 #include "proxy/control/health_log.hpp"
 #include "proxy/control/limiter_log.hpp"
 #include "proxy/control/listener_sockets.hpp"
@@ -87,11 +89,14 @@ class ControlPlane {
   }
   // The Prometheus text exposition of everything.
   std::string metrics_text();
+  // The health checks' counts into the registry, before a render.
+  void set_health_metrics();
 
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
   const StateStore& state() const { return state_; }
   const Discoveries& discoveries() const { return discoveries_; }
+  const health::HealthChecks& health() const { return health_; }
   // The restart-only keys whose new value the last reload left waiting (restart_only.hpp).
   const std::vector<std::string>& restart_pending() const { return restart_pending_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
@@ -107,11 +112,16 @@ class ControlPlane {
   // reload.cpp
   std::string apply_reload();
   std::string publish(std::shared_ptr<const Snapshot> snapshot, std::vector<uint64_t>& expected);
-  // discovery_publish.cpp: a discovered set changed; publish the running config with the
-  // new sets, at once for a lone change and at most every kPublishInterval in a burst.
+  // republish.cpp: a discovered set or a health verdict changed, or a slow-start step is
+  // due: publish the running config with the new overlay, at once for a lone change and at
+  // most every kPublishInterval in a burst.
   void schedule_publish();
-  void publish_discovered();
-  DiscoveredEndpoints discovered() const;
+  void republish();
+  // What each cluster publishes now (the overlay's), for build_snapshot; after `config`'s
+  // health checks were synced.
+  ClusterMembers members(const config::Config& config);
+  // After a snapshot was built: a slow-start ramp that runs is republished at its next step.
+  void arm_ramp_timer();
 
   // A worker adopted something or finished: answers the reloads all adopted.
   void on_worker_event();
@@ -157,7 +167,10 @@ class ControlPlane {
   uint64_t next_reload_ = 1;
   ListenerSockets sockets_;
   Discoveries discoveries_;
+  health::HealthChecks health_;
+  EndpointOverlay overlay_;  // reads discoveries_ and health_
   control::ControlLoop::TimerId publish_timer_ = 0;
+  control::ControlLoop::TimerId ramp_timer_ = 0;
   std::chrono::steady_clock::time_point last_publish_{};
   std::vector<std::unique_ptr<Worker>> workers_;
   bool started_ = false;

@@ -61,13 +61,15 @@ std::string ControlPlane::apply_reload() {
   auto next = std::make_shared<const config::Config>(std::move(parsed.config));
   std::string error = discoveries_.reconcile(*next);
   if (!error.empty()) return error;
-  auto snapshot = build_snapshot(next, state_, metrics_, error, discovered());
+  auto snapshot = build_snapshot(next, state_, metrics_, error, members(*next));
   std::vector<uint64_t> expected;
   if (snapshot) error = publish(snapshot, expected);
   if (!snapshot || !error.empty()) {
-    discoveries_.reconcile(*config_);  // back to the running config's sources
+    discoveries_.reconcile(*config_);  // back to the running config's sources and checks
+    overlay_.sync(*config_);
     return error + "\n";
   }
+  arm_ramp_timer();
   // The plan, one line per change; what happened to state follows from the state store and
   // carry_counts, which know what they kept.
   const std::vector<std::string> plan =

@@ -23,11 +23,15 @@ balancers::Options balancer_options(const config::Balancer& b) {
 }
 
 // One cluster's endpoint list, balancer and load view; an error message or "".
-std::string build_cluster(ClusterRuntime& c, const std::vector<config::Endpoint>& endpoints,
+std::string build_cluster(ClusterRuntime& c, const std::vector<PublishedEndpoint>& endpoints,
                           EndpointRegistry& registry) {
   const config::Cluster& cfg = *c.config;
-  for (const auto& e : endpoints)
+  for (const auto& p : endpoints) {
+    const config::Endpoint& e = p.endpoint;
     c.endpoints.add(e.address, e.weight, registry.endpoint(cfg.name, e.address.text));
+  }
+  for (uint32_t i = 0; i < endpoints.size(); ++i)
+    if (!endpoints[i].routable) c.endpoints.mark_unhealthy(i);
   const balancers::Options options = balancer_options(cfg.balancer);
   balancers::BuildResult built = balancers::make_balancer(
       config::balancer_type_name(cfg.balancer.type), c.endpoints.for_balancer(), options);
@@ -79,22 +83,24 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
 
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                StateStore& state, metrics::Registry& metrics,
-                                               std::string& error,
-                                               const DiscoveredEndpoints& discovered) {
+                                               std::string& error, const ClusterMembers& members) {
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
   for (const auto& c : config->clusters) {
     ClusterRuntime& runtime = snap->clusters.emplace_back();
     runtime.config = &c;
     runtime.index = snap->clusters.size() - 1;
-    const std::vector<config::Endpoint>* from_discovery = discovered ? discovered(c.name) : nullptr;
-    const std::vector<config::Endpoint>& endpoints =
-        from_discovery != nullptr ? *from_discovery : c.endpoints;
+    std::vector<PublishedEndpoint> endpoints;
+    if (members) {
+      endpoints = members(c);
+    } else {
+      for (const config::Endpoint& e : c.endpoints) endpoints.push_back({e, true});
+    }
     error = build_cluster(runtime, endpoints, state.endpoints);
     if (!error.empty()) return nullptr;
     runtime.breaker = state.breaker(c);
     runtime.limits = state.limits(c);
-    runtime.outliers = state.outliers(c, endpoints);
+    runtime.outliers = state.outliers(c, runtime.endpoints);
     runtime.stats = metrics.cluster(c.name);
   }
   for (const auto& r : config->rate_limits) {

@@ -16,9 +16,16 @@
 
 namespace sluice::proxy {
 
-// The endpoints a cluster runs instead of its config's (discovery); null: the config's.
-using DiscoveredEndpoints =
-    std::function<const std::vector<config::Endpoint>*(const std::string& cluster)>;
+// One endpoint as the control plane publishes it: discovered or configured, with the weight
+// it runs at (slow start scales it) and whether balancers may pick it (active health checks,
+// panic).
+struct PublishedEndpoint {
+  config::Endpoint endpoint;
+  bool routable = true;
+};
+// What each cluster publishes (endpoint_overlay.hpp). An empty function: every cluster its
+// config's endpoints, all routable.
+using ClusterMembers = std::function<std::vector<PublishedEndpoint>(const config::Cluster&)>;
 
 // Null with `error` set when a cluster's balancer cannot be built. State and
 // stats come from `state` and `metrics`, so names that stay keep theirs (the
@@ -26,6 +33,6 @@ using DiscoveredEndpoints =
 std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Config> config,
                                                StateStore& state, metrics::Registry& metrics,
                                                std::string& error,
-                                               const DiscoveredEndpoints& discovered = {});
+                                               const ClusterMembers& members = {});
 
 }  // namespace sluice::proxy

@@ -190,8 +190,8 @@ std::shared_ptr<limiter::ClusterLimits> StateStore::limits(const config::Cluster
   return limits_.get_or_create(cluster.name, {l.max_connections, l.max_pending, l.max_requests});
 }
 
-std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(
-    const config::Cluster& cluster, const std::vector<config::Endpoint>& endpoints) {
+std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(const config::Cluster& cluster,
+                                                               const EndpointList& endpoints) {
   if (!cluster.outlier_detection) return nullptr;
   const config::OutlierDetection& d = *cluster.outlier_detection;
   limiter::OutlierOptions options;
@@ -201,7 +201,7 @@ std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(
   options.base_ejection = to_nanos(d.base_ejection);
   options.max_ejected_percent = static_cast<uint32_t>(d.max_ejected_percent);
   std::string list;
-  for (const auto& e : endpoints) list += e.address.text + '\n';
+  for (const auto& e : endpoints.all()) list += e.address.text + '\n';
   OutlierSlot& slot = outliers_[cluster.name];
   if (!slot.detector || slot.endpoints != list || !(slot.detector->options() == options)) {
     slot.detector = std::make_shared<limiter::OutlierDetector>(options, endpoints.size());

@@ -20,6 +20,7 @@
 #include "limiter/redis_sync.hpp"
 #include "limiter/state_registry.hpp"
 #include "proxy/control/endpoint_registry.hpp"
+#include "proxy/upstream/endpoint_list.hpp"
 
 namespace sluice::proxy {
 
@@ -51,8 +52,8 @@ class StateStore {
   // discovered ones): a new list, a new detector.
   std::shared_ptr<limiter::CircuitBreaker> breaker(const config::Cluster& cluster);
   std::shared_ptr<limiter::ClusterLimits> limits(const config::Cluster& cluster);
-  std::shared_ptr<limiter::OutlierDetector> outliers(
-      const config::Cluster& cluster, const std::vector<config::Endpoint>& endpoints);
+  std::shared_ptr<limiter::OutlierDetector> outliers(const config::Cluster& cluster,
+                                                     const EndpointList& endpoints);
 
   // The Redis sync of global limits, once a global limit exists (null before),
   // and how often it wants a round.

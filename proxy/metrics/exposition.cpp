@@ -253,8 +253,9 @@ void add_endpoints(Families& out, const std::vector<const ClusterStatus*>& clust
 
   auto& healthy =
       out.add("sluice_endpoint_healthy",
-              "1 if the endpoint may be picked, else 0. There are no active health checks "
-              "yet: today this is 0 only while outlier detection ejects it.",
+              "1 if the endpoint may be picked, else 0: 0 while its active health check "
+              "fails (or waits for its first verdict), in a fail-closed panic, or while "
+              "outlier detection ejects it.",
               MetricType::Gauge);
   auto& ejected =
       out.add("sluice_endpoint_ejected", "1 if outlier detection has ejected the endpoint, else 0.",
@@ -305,6 +306,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   add_rate_limits(out, live.rate_limits);
   add_breakers(out, status);
   add_discovery(out, status);
+  add_health(out, status, registry.process());
   add_endpoints(out, status, registry.endpoint_series_cap());
   add_access_log(out, registry.process());
   return prometheus::TextSerializer().Serialize(out.take());

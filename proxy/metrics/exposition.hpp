@@ -62,6 +62,7 @@ struct ClusterStatus {
   std::optional<limiter::CircuitBreakerStats> breaker;  // none: no breaker configured
   std::optional<uint64_t> outlier_ejections;            // none: no outlier detection
   std::optional<DiscoveryStatus> discovery;             // none: endpoints from the config
+  std::optional<bool> panic;                            // none: no active health check
   std::vector<EndpointStatus> endpoints;
 };
 

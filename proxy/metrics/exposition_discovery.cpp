@@ -1,10 +1,36 @@
-// The sluice_discovery_* families: per cluster with discovery, labelled with its source kind.
+// What the control plane's discovery and health checks report: the sluice_discovery_*
+// families (per cluster with discovery, labelled with its source kind), panic per cluster
+// and the health checks' probe and verdict counts.
 #include "proxy/metrics/exposition.hpp"
 #include "proxy/metrics/families.hpp"
 
 namespace sluice::proxy::metrics {
 
 using prometheus::MetricType;
+
+void add_health(Families& out, const std::vector<const ClusterStatus*>& clusters,
+                const ProcessInfo& p) {
+  bool any_panic = false;
+  for (const ClusterStatus* c : clusters) any_panic = any_panic || c->panic.has_value();
+  if (any_panic) {
+    auto& panic = out.add("sluice_cluster_panic",
+                          "1 while too few of the cluster's endpoints pass their health check "
+                          "(below panic_threshold) and the panic mode decides, else 0.",
+                          MetricType::Gauge);
+    for (const ClusterStatus* c : clusters)
+      if (c->panic) sample(panic, {{"cluster", c->name}}, *c->panic ? 1 : 0);
+  }
+  if (p.health_checks.empty()) return;
+  auto& checks = out.add("sluice_health_checks_total",
+                         "Active health check probes, by outcome (count).", MetricType::Counter);
+  for (const auto& [outcome, n] : p.health_checks)
+    sample(checks, {{"outcome", outcome}}, static_cast<double>(n));
+  auto& transitions = out.add("sluice_health_transitions_total",
+                              "Endpoint health verdict changes, by the state entered (count).",
+                              MetricType::Counter);
+  for (const auto& [to, n] : p.health_transitions)
+    sample(transitions, {{"to", to}}, static_cast<double>(n));
+}
 
 void add_discovery(Families& out, const std::vector<const ClusterStatus*>& clusters) {
   bool any = false;

@@ -80,6 +80,8 @@ void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStat
 // Discovery per cluster (exposition_discovery.cpp).
 struct ClusterStatus;
 void add_discovery(Families& out, const std::vector<const ClusterStatus*>& clusters);
+void add_health(Families& out, const std::vector<const ClusterStatus*>& clusters,
+                const ProcessInfo& p);
 // Build info, start time, config identity and reloads.
 void add_process(Families& out, const ProcessInfo& p);
 // The standard process_* series, when the caller read them.

@@ -91,6 +91,10 @@ struct ProcessInfo {
   std::optional<ProcessUsage> usage;  // none: the process_* series are left out
   std::optional<bool> redis_up;       // none: no Redis configured (no series)
   bool restart_pending = false;       // a reload left restart-only keys at their old values
+  // Active health checks by outcome ("ok", "refused", ...) and verdict changes by the state
+  // entered ("healthy", "unhealthy"); empty: no check configured (no series).
+  std::vector<std::pair<std::string, uint64_t>> health_checks;
+  std::vector<std::pair<std::string, uint64_t>> health_transitions;
 };
 
 class Registry {
@@ -118,6 +122,11 @@ class Registry {
   void reload_succeeded(std::string hash, std::chrono::system_clock::time_point when);
   void reload_failed() { ++process_.reloads_failed; }
   void set_restart_pending(bool pending) { process_.restart_pending = pending; }
+  void set_health_checks(std::vector<std::pair<std::string, uint64_t>> by_outcome,
+                         std::vector<std::pair<std::string, uint64_t>> transitions) {
+    process_.health_checks = std::move(by_outcome);
+    process_.health_transitions = std::move(transitions);
+  }
   // The access log owns these counters; the caller copies them in just before render().
   void set_access_log_counts(uint64_t lines, uint64_t dropped);
   // The same for the process' CPU, memory and descriptors.

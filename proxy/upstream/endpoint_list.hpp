@@ -76,6 +76,9 @@ struct UpstreamEndpoint {
 class EndpointList {
  public:
   void add(const config::Address& address, uint32_t weight, std::shared_ptr<EndpointState> state);
+  // After the last add(): balancers skip this endpoint (its active check fails, or its
+  // cluster is in fail-closed panic). It stays in the list, with its state and counters.
+  void mark_unhealthy(uint32_t position) { unhealthy_.insert(position); }
 
   uint32_t size() const { return static_cast<uint32_t>(endpoints_.size()); }
   bool empty() const { return endpoints_.empty(); }
@@ -86,8 +89,7 @@ class EndpointList {
   EndpointState& state(uint32_t position) const { return *states_[position]; }
   std::span<balancers::EndpointLoad* const> loads() const { return loads_; }
 
-  // Endpoints that health checks took out; every endpoint is healthy until
-  // health checks exist. Sized to the list.
+  // Endpoints that active health checks (or a fail-closed panic) took out. Sized to the list.
   const balancers::EndpointSet& unhealthy() const { return unhealthy_; }
 
   // The list as balancers are built from: id text (the address) and weight.

@@ -275,7 +275,6 @@ log: { access: { sample: 1.5, format: xml } }
       ElementsAre(
           "t.yaml:9:5: clusters[0].discovery: a cluster takes endpoints or discovery, not both",
           "t.yaml:9:23: clusters[0].discovery.dns: missing required key 'port' (for A records)",
-          "t.yaml:10:5: clusters[0].health_check is not supported yet",
           "t.yaml:10:44: clusters[0].health_check.timeout: must not be longer than interval",
           "t.yaml:10:57: clusters[0].health_check.healthy: must be between 1 and 100, got 0",
           "t.yaml:11:37: clusters[0].circuit_breaker.error_ratio: must be greater than 0 and at "

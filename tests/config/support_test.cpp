@@ -24,13 +24,13 @@ TEST(Support, WhatIsImplementedNow) {
        {"listeners.routes", "listeners.rate_limit", "listeners.timeouts.request",
         "listeners.retries.on", "listeners.routes.rate_limit", "rate_limits", "redis", "admin",
         "admin.max_endpoint_series", "log.access", "drain_timeout", "listeners.routes.name",
-        "clusters.discovery", "clusters.discovery.file", "clusters.discovery.confirm_window"})
+        "clusters.discovery", "clusters.discovery.file", "clusters.discovery.confirm_window",
+        "clusters.health_check", "clusters.panic", "clusters.slow_start"})
     EXPECT_TRUE(is_supported(path)) << path;
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path : {"listeners.tls", "listeners.proxy_protocol", "clusters.health_check",
-                           "clusters.panic_threshold", "clusters.panic", "clusters.slow_start"})
+  for (const char* path : {"listeners.tls", "listeners.proxy_protocol"})
     EXPECT_FALSE(is_supported(path)) << path;
 }
 

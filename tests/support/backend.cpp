@@ -4,6 +4,7 @@
 //
 //   sluice-test-backend --listen 127.0.0.1:0 --mode echo|http|sink|source
 //                       [--name NAME] [--bytes N] [--seed S] [--stats-file PATH]
+//                       [--health-file PATH]  (GET /health answers the status in it)
 //
 // Prints "listening <port>" once bound. Modes:
 //   echo    echoes; on the peer's EOF flushes, shuts down its write side, closes.
@@ -30,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -54,6 +56,9 @@ struct Options {
   uint64_t bytes = 0;
   uint64_t seed = 1;
   std::string stats_file;
+  // GET /health answers the status written in this file (e.g. "503"), 200 when it does not
+  // exist: a test makes one backend start failing its health check while it still serves.
+  std::string health_file;
 };
 
 // Bounds what one connection buffers before it stops reading, so a client that
@@ -383,6 +388,11 @@ class Server {
       std::string status_line = "HTTP/1.1 200 OK";
       if (target.rfind("/status/", 0) == 0 && target.size() == 11)  // for health-check tests
         status_line = "HTTP/1.1 " + std::string(target.substr(8)) + " Status";
+      if (target == "/health" && !options_.health_file.empty()) {
+        std::ifstream health(options_.health_file);
+        std::string code;
+        if (health >> code && code.size() == 3) status_line = "HTTP/1.1 " + code + " Status";
+      }
       std::string response = status_line + "\r\nContent-Type: text/plain\r\nContent-Length: " +
                              std::to_string(options_.name.size() + 9) + "\r\n";
       if (!keep_alive) response += "Connection: close\r\n";
@@ -442,7 +452,7 @@ class Server {
 int usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s --listen HOST:PORT --mode echo|http|sink|source [--name NAME]\n"
-               "          [--bytes N] [--seed S] [--stats-file PATH]\n",
+               "          [--bytes N] [--seed S] [--stats-file PATH] [--health-file PATH]\n",
                argv0);
   return 2;
 }
@@ -467,6 +477,8 @@ int main(int argc, char** argv) {
       options.seed = std::strtoull(value.c_str(), nullptr, 10);
     } else if (arg == "--stats-file") {
       options.stats_file = value;
+    } else if (arg == "--health-file") {
+      options.health_file = value;
     } else if (arg == "--mode") {
       if (value == "echo") {
         options.mode = Mode::echo;

@@ -34,6 +34,10 @@ Backend start_backend(const TempDir& dir, const BackendOptions& options) {
     b.stats_path = dir.file(options.name + ".stats");
     argv.insert(argv.end(), {"--stats-file", b.stats_path});
   }
+  if (options.health) {
+    b.health_path = dir.file(options.name + ".health");
+    argv.insert(argv.end(), {"--health-file", b.health_path});
+  }
   b.process = Process::spawn(argv, dir.path(), "backend-" + options.name);
   auto port = b.process.wait_listening(std::chrono::seconds(10));
   if (!port) throw std::runtime_error("backend did not start\n" + b.process.describe());

@@ -13,15 +13,17 @@ namespace sluice::testing {
 struct BackendOptions {
   std::string mode = "echo";  // echo | http | sink | source
   std::string name = "backend";
-  uint64_t bytes = 0;  // source
-  uint64_t seed = 1;   // source
-  bool stats = false;  // write <dir>/<name>.stats on every accept
+  uint64_t bytes = 0;   // source
+  uint64_t seed = 1;    // source
+  bool stats = false;   // write <dir>/<name>.stats on every accept
+  bool health = false;  // GET /health answers the status in <dir>/<name>.health (200: none)
 };
 
 struct Backend {
   Process process;
   uint16_t port = 0;
-  std::string stats_path;  // empty without BackendOptions::stats
+  std::string stats_path;   // empty without BackendOptions::stats
+  std::string health_path;  // empty without BackendOptions::health
 
   std::string address() const;  // "127.0.0.1:PORT"
   // Connections accepted so far, from the stats file; 0 before the first one.

@@ -43,6 +43,7 @@ ClusterView read_cluster(const ClusterRuntime& c, int64_t now_ns) {
     // The detector is built for this endpoint list (StateStore::outliers); the size check only
     // guards against a future change breaking that.
     e.ejected = outliers != nullptr && i < outliers->size() && outliers->is_ejected(i, now_ns);
+    e.unhealthy = c.endpoints.unhealthy().contains(i);
     const EndpointState& state = c.endpoints.state(i);
     e.backing_off = state.backing_off(now_ns);
     e.connect_failures = state.connect_failures.load(std::memory_order_relaxed);

@@ -19,7 +19,8 @@ namespace sluice::proxy::admin {
 struct EndpointView {
   std::string address;  // as the config (or discovery) writes it
   uint32_t weight = 1;
-  bool ejected = false;  // by outlier detection
+  bool ejected = false;    // by outlier detection
+  bool unhealthy = false;  // taken out by active health checks (the snapshot's overlay)
   // Passed over after a failed connect (EndpointState::connect_failed) until the back-off ends.
   bool backing_off = false;
   uint32_t connect_failures = 0;  // in a row; 0 once a connect succeeds
@@ -27,9 +28,7 @@ struct EndpointView {
   // None: the cluster's balancer does not count requests per endpoint.
   std::optional<int64_t> in_flight;
 
-  // There are no active health checks yet, so passive ejection is the only way an endpoint
-  // stops being healthy. Revisit when health_check lands.
-  bool healthy() const { return !ejected; }
+  bool healthy() const { return !ejected && !unhealthy; }
 };
 
 struct LimitView {
