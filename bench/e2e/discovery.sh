@@ -5,23 +5,27 @@
 #   2. request latency during a burst of discovery updates vs steady state: wrk through sluice
 #      with the file rewritten every --every seconds (each rewrite a new set) vs untouched.
 # One sluice (workers: 1), three sluice-test-backend http backends on loopback.
-#   bench/e2e/discovery.sh [--sluice PATH] [--backend PATH] [--rounds N] [--every S] [--keep]
+# --source etcd: the cluster comes from a real etcd (started here) instead, and propagation is
+# timed from an etcd put; the latency part always rewrites the file.
+#   bench/e2e/discovery.sh [--sluice PATH] [--backend PATH] [--source file|etcd] [--rounds N]
+#                          [--every S] [--keep]
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
 THREADS=1 CONNECTIONS=32 DURATION=10s WARMUP=2s KEEP=0
-ROUNDS=200 EVERY=0.01 BACKEND_BIN=""
+ROUNDS=200 EVERY=0.01 BACKEND_BIN="" SOURCE=file
 while [ $# -gt 0 ]; do
   case "$1" in
     --sluice) SLUICE="$2"; shift 2 ;;
     --backend) BACKEND_BIN="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --source) SOURCE="$2"; shift 2 ;;
     --every) EVERY="$2"; shift 2 ;;
     --duration) DURATION="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -47,9 +51,21 @@ done
 PORT="$(free_port)"
 EPS="$WORK/endpoints.yaml"
 printf -- '- %s\n' "${ADDR[a]}" >"$EPS"
+DISCOVERY="file: $EPS"
+if [ "$SOURCE" = etcd ]; then
+  ETCD_PORT="$(free_port)" ETCD_PEER="$(free_port)"
+  etcd --data-dir "$WORK/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
+    --initial-cluster "default=http://127.0.0.1:$ETCD_PEER" >"$WORK/etcd.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$ETCD_PORT"
+  DISCOVERY="etcd: { endpoints: [127.0.0.1:$ETCD_PORT], prefix: /bench/ }"
+fi
 cat >"$WORK/sluice.yaml" <<YAML
 workers: 1
-log: { level: warn }
+log: { level: ${LOG_LEVEL:-warn} }
 listeners:
   - name: bench
     listen: 127.0.0.1:$PORT
@@ -59,16 +75,19 @@ listeners:
 clusters:
   - name: c
     balancer: { type: round_robin }
-    discovery: { file: $EPS, hold_fraction: 1 }
+    discovery: { $DISCOVERY, hold_fraction: 1 }
 YAML
 "$SLUICE" --config "$WORK/sluice.yaml" >"$WORK/sluice.log" 2>&1 &
 SLUICE_PID=$!
 PIDS+=("$SLUICE_PID")
 wait_port "$PORT"
 
-echo "== propagation: file write -> first request to the new endpoint ($ROUNDS changes)"
+APPLY="file:$EPS"
+[ "$SOURCE" = etcd ] && APPLY="etcd:127.0.0.1:$ETCD_PORT:/bench/"
+echo "== propagation: $SOURCE change -> first request to the new endpoint ($ROUNDS changes)"
 python3 "$HERE/propagation.py" --port "$PORT" --base "a=${ADDR[a]}" \
-  --alternate "b=${ADDR[b]},c=${ADDR[c]}" --apply "file:$EPS" --rounds "$ROUNDS"
+  --alternate "b=${ADDR[b]},c=${ADDR[c]}" --apply "$APPLY" --rounds "$ROUNDS"
+[ "$SOURCE" = etcd ] && { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; exit 0; }
 
 echo "== latency: steady vs the file rewritten every ${EVERY}s (wrk -t$THREADS -c$CONNECTIONS -d$DURATION)"
 printf -- '- %s\n- %s\n' "${ADDR[a]}" "${ADDR[b]}" >"$EPS"
