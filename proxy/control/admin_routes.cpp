@@ -118,9 +118,10 @@ void ControlPlane::install_admin_routes() {
   admin_.route("GET", "/config",
                [this](const admin::AdminRequest&) { return json(config::to_json(*config_)); });
   admin_.route("GET", "/clusters", [this](const admin::AdminRequest&) {
-    return json(
-        admin::clusters_json(*snapshot_, clock::monotonic_ns(),
-                             [this](const std::string& c) { return discoveries_.json(c); }));
+    return json(admin::clusters_json(
+        *snapshot_, clock::monotonic_ns(),
+        [this](const std::string& c) { return discoveries_.json(c); },
+        [this](const std::string& c, const config::Address& a) { return overlay_.json(c, a); }));
   });
   // Answered once every worker runs the new config, so a client that reloads
   // and then sends traffic sees the new config; the loop goes on meanwhile.

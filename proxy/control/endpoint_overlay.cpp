@@ -1,6 +1,8 @@
 #include "proxy/control/endpoint_overlay.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
+#include <chrono>
 
 #include "proxy/control/health/routing_overlay.hpp"
 #include "proxy/core/log.hpp"
@@ -99,6 +101,27 @@ void EndpointOverlay::log_panic_change(const std::string& cluster, bool panic, s
     LOG_INFO("cluster '%s': out of panic: %zu of %zu checked endpoints healthy", cluster.c_str(),
              healthy, decided);
   }
+}
+
+boost::json::value EndpointOverlay::json(const std::string& cluster,
+                                         const config::Address& address) const {
+  const health::EndpointHealth h = health_.health(cluster, address);
+  if (!h.checked) return nullptr;
+  const limiter::Nanos now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+  boost::json::array last;
+  for (const health::CheckResult& r : h.last_results)
+    last.push_back(boost::json::object{{"outcome", health::outcome_name(r.outcome)},
+                                       {"reason", r.reason},
+                                       {"seconds_ago", static_cast<double>(now - r.at) / 1e9}});
+  boost::json::object checks;
+  for (size_t i = 0; i < health::kOutcomeCount; ++i)
+    checks[health::outcome_name(static_cast<health::Outcome>(i))] = h.checks[i];
+  return boost::json::object{{"status", health::status_name(h.status)},
+                             {"for_seconds", static_cast<double>(now - h.since) / 1e9},
+                             {"last_results", std::move(last)},
+                             {"checks", std::move(checks)}};
 }
 
 std::optional<bool> EndpointOverlay::panic(const std::string& cluster) const {

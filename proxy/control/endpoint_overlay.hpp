@@ -8,6 +8,7 @@
 // panic share: they have their own cap (max_ejected_percent). Control thread only.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -37,6 +38,9 @@ class EndpointOverlay {
 
   // After the last build: whether the cluster is in panic (none: it has no health check).
   std::optional<bool> panic(const std::string& cluster) const;
+  // An endpoint's active check for GET /clusters: status, since when, the last results and
+  // the counts by outcome; null when no check covers it.
+  boost::json::value json(const std::string& cluster, const config::Address& address) const;
   // The earliest slow-start step any cluster waits for; none: no ramp runs.
   std::optional<limiter::Nanos> next_change() const;
 

@@ -64,14 +64,14 @@ clusters:
      "discovery": null,
      "endpoints": [
        {"address": "127.0.0.1:9001", "weight": 2, "healthy": true, "ejected": false,
-        "backing_off": true, "in_flight": 3},
+        "backing_off": true, "in_flight": 3, "health": null},
        {"address": "127.0.0.1:9002", "weight": 1, "healthy": false, "ejected": true,
-        "backing_off": false, "in_flight": 0}]},
+        "backing_off": false, "in_flight": 0, "health": null}]},
     {"name": "plain", "balancer": "round_robin", "breaker": null, "limits": null,
      "outlier_detection": null,
      "discovery": null,
      "endpoints": [{"address": "127.0.0.1:9003", "weight": 1, "healthy": true,
-                    "ejected": false, "backing_off": false, "in_flight": null}]}]})");
+                    "ejected": false, "backing_off": false, "in_flight": null, "health": null}]}]})");
   EXPECT_EQ(json::parse(clusters_json(*snapshot, kNow + 1)), expected)
       << clusters_json(*snapshot, kNow + 1);
 

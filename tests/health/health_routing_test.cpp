@@ -27,6 +27,10 @@ TEST_F(HealthTest, AnEndpointFailingItsCheckStopsGettingRequestsAndComesBack) {
   const std::string log = sluice().stderr_text();
   EXPECT_EQ(count_occurrences(log, "healthy -> unhealthy"), 1u) << log;
   EXPECT_EQ(count_occurrences(log, "status 503"), 1u) << log;
+  // /clusters says why, per endpoint.
+  const std::string clusters = admin("GET", "/clusters").body;
+  EXPECT_NE(clusters.find(R"("status":"unhealthy")"), std::string::npos) << clusters;
+  EXPECT_NE(clusters.find(R"("reason":"status 503")"), std::string::npos) << clusters;
 
   set_health(2, 0);  // passes again: back after 2 passes
   EXPECT_EQ(wait_healthy(2, 1), 1);

@@ -41,9 +41,11 @@ json::value outliers_json(const std::optional<OutliersView>& outliers) {
                       {"skipped_by_cap", outliers->skipped_by_cap}};
 }
 
-json::object cluster_json(const ClusterView& c, json::value discovery) {
+json::object cluster_json(const ClusterView& c, json::value discovery,
+                          const std::vector<json::value>& health) {
   json::array endpoints;
-  for (const EndpointView& e : c.endpoints) {
+  for (size_t i = 0; i < c.endpoints.size(); ++i) {
+    const EndpointView& e = c.endpoints[i];
     json::value in_flight = nullptr;
     if (e.in_flight) in_flight = *e.in_flight;
     endpoints.push_back(json::object{{"address", e.address},
@@ -51,7 +53,8 @@ json::object cluster_json(const ClusterView& c, json::value discovery) {
                                      {"healthy", e.healthy()},
                                      {"ejected", e.ejected},
                                      {"backing_off", e.backing_off},
-                                     {"in_flight", std::move(in_flight)}});
+                                     {"in_flight", std::move(in_flight)},
+                                     {"health", i < health.size() ? health[i] : nullptr}});
   }
   return {{"name", c.name},
           {"balancer", c.balancer},
@@ -64,12 +67,17 @@ json::object cluster_json(const ClusterView& c, json::value discovery) {
 
 }  // namespace
 
-std::string clusters_json(const Snapshot& snapshot, int64_t now_ns,
-                          const DiscoveryJson& discovery) {
+std::string clusters_json(const Snapshot& snapshot, int64_t now_ns, const DiscoveryJson& discovery,
+                          const EndpointJson& endpoint) {
   json::array clusters;
-  for (const auto& c : snapshot.clusters)
-    clusters.push_back(cluster_json(read_cluster(c, now_ns),
-                                    discovery ? discovery(c.name()) : json::value(nullptr)));
+  for (const auto& c : snapshot.clusters) {
+    std::vector<json::value> health;
+    if (endpoint)
+      for (const UpstreamEndpoint& e : c.endpoints.all())
+        health.push_back(endpoint(c.name(), e.address));
+    clusters.push_back(cluster_json(
+        read_cluster(c, now_ns), discovery ? discovery(c.name()) : json::value(nullptr), health));
+  }
   return json::serialize(json::object{{"clusters", std::move(clusters)}});
 }
 
