@@ -70,9 +70,11 @@ std::string ControlPlane::start_access_log() {
 }
 
 std::string ControlPlane::start() {
-  // Sources start first: a file source has its set before the first snapshot is built.
+  // Sources start first: a file source has its set before the first snapshot is built, and
+  // the others get a moment to answer before the listeners open.
   std::string error = discoveries_.reconcile(*config_);
   if (!error.empty()) return error;
+  await_first_answers();
   snapshot_ = build_snapshot(config_, state_, metrics_, error, members(*config_));
   if (!snapshot_) return error;
   overlay_.initial_load_done();
@@ -111,6 +113,28 @@ std::string ControlPlane::start() {
   health_timer_ = loop_.every(std::chrono::seconds(1), [this] { observe_health(); });
   metrics_.config_loaded(config_->source_hash, std::chrono::system_clock::now());
   return {};
+}
+
+void ControlPlane::await_first_answers() {
+  // Like Envoy's cluster warming: a cluster fed by DNS, etcd or Consul is empty until its
+  // source first answers, which takes milliseconds; opening the listeners before would answer
+  // 503 meanwhile. An error counts as an answer (nothing to wait for), and the wait is
+  // bounded: a source still silent then leaves its cluster empty until it answers.
+  constexpr auto kMaxWait = std::chrono::seconds(5);
+  const auto deadline = std::chrono::steady_clock::now() + kMaxWait;
+  while (!discoveries_.all_answered()) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds(0)) break;
+    loop_.run_once(left);
+  }
+  std::vector<std::string> waiting;
+  if (!discoveries_.all_answered(&waiting))
+    for (const std::string& w : waiting)
+      LOG_WARN(
+          "discovery: cluster %s has not answered after %lld s: starting without its "
+          "endpoints",
+          w.c_str(), static_cast<long long>(kMaxWait.count()));
 }
 
 void ControlPlane::observe_health() {

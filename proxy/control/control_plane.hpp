@@ -89,8 +89,6 @@ class ControlPlane {
   }
   // The Prometheus text exposition of everything.
   std::string metrics_text();
-  // The health checks' counts into the registry, before a render.
-  void set_health_metrics();
 
   const std::shared_ptr<const config::Config>& config() const { return config_; }
   const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
@@ -132,6 +130,8 @@ class ControlPlane {
   void carry_counts(const Snapshot& next);
 
   std::string start_access_log();
+  // start(): runs the loop until every discovery source first answered (at most 5 s).
+  void await_first_answers();
   // The Redis sync runs from the loop once a global limit made one.
   void drive_redis();
   // The admin API's routes (admin_routes.cpp).
@@ -139,6 +139,8 @@ class ControlPlane {
   // Breaker and outlier state per cluster, as /metrics and the health log see it
   // (admin_routes.cpp).
   std::vector<metrics::ClusterStatus> cluster_statuses() const;
+  // The health checks' counts into the registry, before a render (admin_routes.cpp).
+  void set_health_metrics();
   // What the health and limiter logs look at once a second.
   void observe_health();
   // What GET / shows (admin_status.cpp).

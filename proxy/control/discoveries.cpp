@@ -85,6 +85,17 @@ void Discoveries::convert(const std::string& cluster, Entry& entry) {
   }
 }
 
+bool Discoveries::all_answered(std::vector<std::string>* waiting) const {
+  bool all = true;
+  for (const auto& [name, entry] : clusters_) {
+    const discovery::DiscoveryStatus s = entry.discovery->status();
+    if (s.has_set || s.errors > 0) continue;
+    all = false;
+    if (waiting != nullptr) waiting->push_back(name + " (" + s.source + ")");
+  }
+  return all;
+}
+
 const std::vector<config::Endpoint>* Discoveries::endpoints(const std::string& cluster) const {
   auto it = clusters_.find(cluster);
   return it == clusters_.end() ? nullptr : &it->second.endpoints;

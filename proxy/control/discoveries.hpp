@@ -30,6 +30,10 @@ class Discoveries {
   // source could not be made.
   std::string reconcile(const config::Config& config);
 
+  // Every source has answered once, with a set or an error (the clusters not waiting for a
+  // first answer); the names of those that have not, in `waiting`.
+  bool all_answered(std::vector<std::string>* waiting = nullptr) const;
+
   // What `cluster` runs: null when it has no discovery (its config endpoints count).
   const std::vector<config::Endpoint>* endpoints(const std::string& cluster) const;
   std::optional<discovery::DiscoveryStatus> status(const std::string& cluster) const;

@@ -178,9 +178,12 @@ void ControlPlane::carry_counts(const Snapshot& next) {
                  old.breaker->stats().state == limiter::BreakerState::open ? "open" : "half-open");
       }
     }
-    if (old.outliers && now->outliers && now->outliers != old.outliers)
+    // Only worth a line when something was ejected: a discovery cluster's detector restarts
+    // with every change of its endpoint list, which is no news while nothing is ejected.
+    if (old.outliers && now->outliers && now->outliers != old.outliers &&
+        old.outliers->ejected_count(clock::monotonic_ns()) > 0)
       LOG_INFO(
-          "reload: cluster '%s': outlier detection restarts with no endpoint ejected "
+          "cluster '%s': outlier detection restarts with no endpoint ejected "
           "(new settings or endpoints)",
           name);
   }
