@@ -45,6 +45,17 @@ TEST(EtcdCodec, RangeAnswer) {
   EXPECT_NE(etcd::parse_range_answer("[").error, "");
 }
 
+// Found by tests/fuzz/etcd_codec_fuzz: an error object with an empty message read as a good
+// answer with no keys, and the source would have listed the cluster empty.
+TEST(EtcdCodec, AnErrorWithoutMessageIsStillAnError) {
+  for (const char* body : {R"({"error":""})", R"({"error":{"message":""}})", R"({"error":null})"}) {
+    EXPECT_NE(etcd::parse_range_answer(body).error, "") << body;
+    const auto watch = etcd::parse_watch_line(body);
+    EXPECT_EQ(watch.kind, WatchMessage::Kind::error) << body;
+    EXPECT_NE(watch.error, "") << body;
+  }
+}
+
 TEST(EtcdCodec, WatchLines) {
   const std::string h =
       R"("header":{"cluster_id":"1","member_id":"2","revision":"4","raft_term":"2"})";
