@@ -115,5 +115,16 @@ TEST(EndpointValue, Shapes) {
     EXPECT_FALSE(parse_endpoint_value(bad).endpoint) << bad;
 }
 
+// Found by tests/fuzz/etcd_codec_fuzz: inet_pton stops at a NUL, so "10.0.0.7\u0000junk" was
+// taken as 10.0.0.7 and the junk kept in the endpoint's address text.
+TEST(EndpointValue, ANulInTheAddressIsNotAnAddress) {
+  for (const char* bad :
+       {R"({"address":"10.0.0.7\u0000junk","port":80})",
+        R"({"address":"10.0.0.7\u0000:1","port":80})", R"({"address":"10.0.0.7\u0000junk:80"})",
+        R"({"address":"[::1\u0000x]:80"})"})
+    EXPECT_FALSE(parse_endpoint_value(bad).endpoint) << bad;
+  EXPECT_FALSE(join_ip_port(std::string_view("10.0.0.7\0x", 10), 80));
+}
+
 }  // namespace
 }  // namespace sluice::proxy::discovery
