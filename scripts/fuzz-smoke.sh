@@ -18,6 +18,7 @@ targets=(
   "fuzz_chunked tests/proxy/fuzz/fuzz_chunked tests/proxy/fuzz/corpus/chunked            tests/proxy/fuzz/http.dict"
   "config_fuzz  tests/fuzz/config_fuzz        config/examples:tests/config/data          tests/fuzz/config.dict"
   "endpoint_file_fuzz tests/fuzz/endpoint_file_fuzz tests/fuzz/corpus/endpoint_file  tests/fuzz/endpoint_file.dict"
+  "etcd_codec_fuzz    tests/fuzz/etcd_codec_fuzz    tests/fuzz/corpus/etcd_codec     tests/fuzz/etcd_codec.dict"
 )
 wanted=("$@")
 
@@ -34,7 +35,7 @@ for t in "${targets[@]}"; do
   selected "$name" && names+=("$name")
 done
 if [ ${#names[@]} -eq 0 ]; then
-  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz)" >&2
+  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz)" >&2
   exit 2
 fi
 
