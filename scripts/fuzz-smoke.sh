@@ -19,6 +19,7 @@ targets=(
   "config_fuzz  tests/fuzz/config_fuzz        config/examples:tests/config/data          tests/fuzz/config.dict"
   "endpoint_file_fuzz tests/fuzz/endpoint_file_fuzz tests/fuzz/corpus/endpoint_file  tests/fuzz/endpoint_file.dict"
   "etcd_codec_fuzz    tests/fuzz/etcd_codec_fuzz    tests/fuzz/corpus/etcd_codec     tests/fuzz/etcd_codec.dict"
+  "consul_codec_fuzz  tests/fuzz/consul_codec_fuzz  tests/fuzz/corpus/consul_codec   tests/fuzz/consul_codec.dict"
 )
 wanted=("$@")
 
@@ -35,7 +36,7 @@ for t in "${targets[@]}"; do
   selected "$name" && names+=("$name")
 done
 if [ ${#names[@]} -eq 0 ]; then
-  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz)" >&2
+  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz consul_codec_fuzz)" >&2
   exit 2
 fi
 
