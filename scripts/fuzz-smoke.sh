@@ -18,6 +18,10 @@ targets=(
   "fuzz_chunked tests/proxy/fuzz/fuzz_chunked tests/proxy/fuzz/corpus/chunked            tests/proxy/fuzz/http.dict"
   "config_fuzz  tests/fuzz/config_fuzz        config/examples:tests/config/data          tests/fuzz/config.dict"
   "endpoint_file_fuzz tests/fuzz/endpoint_file_fuzz tests/fuzz/corpus/endpoint_file  tests/fuzz/endpoint_file.dict"
+  "etcd_codec_fuzz    tests/fuzz/etcd_codec_fuzz    tests/fuzz/corpus/etcd_codec     tests/fuzz/etcd_codec.dict"
+  "consul_codec_fuzz  tests/fuzz/consul_codec_fuzz  tests/fuzz/corpus/consul_codec   tests/fuzz/consul_codec.dict"
+  "dns_answer_fuzz    tests/fuzz/dns_answer_fuzz    tests/fuzz/corpus/dns_answer     tests/fuzz/dns_answer.dict"
+  "health_response_fuzz tests/fuzz/health_response_fuzz tests/fuzz/corpus/health_response tests/fuzz/health_response.dict"
 )
 wanted=("$@")
 
@@ -34,7 +38,7 @@ for t in "${targets[@]}"; do
   selected "$name" && names+=("$name")
 done
 if [ ${#names[@]} -eq 0 ]; then
-  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz)" >&2
+  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz consul_codec_fuzz dns_answer_fuzz health_response_fuzz)" >&2
   exit 2
 fi
 

@@ -27,6 +27,8 @@ EndpointValue error(std::string why) {
 }  // namespace
 
 std::optional<std::string> join_ip_port(std::string_view ip, uint16_t port) {
+  // inet_pton reads a C string: the bytes after a NUL would ride along in the address text.
+  if (ip.find('\0') != std::string_view::npos) return std::nullopt;
   const std::string text(ip);
   unsigned char scratch[16];
   if (::inet_pton(AF_INET, text.c_str(), scratch) == 1) return text + ":" + std::to_string(port);
@@ -45,6 +47,8 @@ EndpointValue parse_endpoint_value(std::string_view text) {
   if (!address || !address->is_string() || address->get_string().empty())
     return error("missing \"address\" (a string)");
   const std::string host(address->get_string());
+  // The address text names the endpoint (keys, metrics, logs); inet_pton would stop at a NUL.
+  if (host.find('\0') != std::string::npos) return error("address: contains a NUL character");
   std::optional<int64_t> port;
   if (const json::value* p = o.if_contains("port")) {
     port = integer(*p);

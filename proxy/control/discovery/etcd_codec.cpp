@@ -30,12 +30,14 @@ int64_t header_revision(const json::object& o) {
 }
 
 // 3.4 says {"error": "text", "code": 2}; later gateways {"error": {"message": "text", ...}}.
+// Never empty: callers tell an error from a good answer by its text.
 std::string error_text(const json::value& error) {
-  if (error.is_string()) return std::string(error.get_string());
+  std::string text;
+  if (error.is_string()) text = error.get_string();
   if (error.is_object())
     if (const json::value* m = error.get_object().if_contains("message"); m && m->is_string())
-      return std::string(m->get_string());
-  return json::serialize(error);
+      text = m->get_string();
+  return text.empty() ? json::serialize(error) : text;
 }
 
 std::optional<KeyValue> read_kv(const json::value& v) {

@@ -51,5 +51,14 @@ TEST(ConsulCodec, Instances) {
   EXPECT_NE(consul::parse_health_answer("No cluster leader").error, "");
 }
 
+// Found by tests/fuzz/consul_codec_fuzz: inet_pton stops at a NUL, so the bytes after one
+// rode along in the endpoint's address text.
+TEST(ConsulCodec, ANulInTheAddressIsNotAnAddress) {
+  const auto a = consul::parse_health_answer(
+      R"([{"Service":{"ID":"a","Address":"10.0.0.7\u0000junk","Port":80}}])");
+  EXPECT_TRUE(a.endpoints.empty());
+  ASSERT_EQ(a.skipped.size(), 1u);
+}
+
 }  // namespace
 }  // namespace sluice::proxy::discovery

@@ -45,6 +45,17 @@ TEST(EtcdCodec, RangeAnswer) {
   EXPECT_NE(etcd::parse_range_answer("[").error, "");
 }
 
+// Found by tests/fuzz/etcd_codec_fuzz: an error object with an empty message read as a good
+// answer with no keys, and the source would have listed the cluster empty.
+TEST(EtcdCodec, AnErrorWithoutMessageIsStillAnError) {
+  for (const char* body : {R"({"error":""})", R"({"error":{"message":""}})", R"({"error":null})"}) {
+    EXPECT_NE(etcd::parse_range_answer(body).error, "") << body;
+    const auto watch = etcd::parse_watch_line(body);
+    EXPECT_EQ(watch.kind, WatchMessage::Kind::error) << body;
+    EXPECT_NE(watch.error, "") << body;
+  }
+}
+
 TEST(EtcdCodec, WatchLines) {
   const std::string h =
       R"("header":{"cluster_id":"1","member_id":"2","revision":"4","raft_term":"2"})";
@@ -102,6 +113,17 @@ TEST(EndpointValue, Shapes) {
         R"({"address":"10.0.0.7","port":70000})", R"({"address":"10.0.0.7:80","weight":0})",
         R"({"address":"10.0.0.7:80","weight":"x"})", R"({"address":"10.0.0.7:80","metadata":[1]})"})
     EXPECT_FALSE(parse_endpoint_value(bad).endpoint) << bad;
+}
+
+// Found by tests/fuzz/etcd_codec_fuzz: inet_pton stops at a NUL, so "10.0.0.7\u0000junk" was
+// taken as 10.0.0.7 and the junk kept in the endpoint's address text.
+TEST(EndpointValue, ANulInTheAddressIsNotAnAddress) {
+  for (const char* bad :
+       {R"({"address":"10.0.0.7\u0000junk","port":80})",
+        R"({"address":"10.0.0.7\u0000:1","port":80})", R"({"address":"10.0.0.7\u0000junk:80"})",
+        R"({"address":"[::1\u0000x]:80"})"})
+    EXPECT_FALSE(parse_endpoint_value(bad).endpoint) << bad;
+  EXPECT_FALSE(join_ip_port(std::string_view("10.0.0.7\0x", 10), 80));
 }
 
 }  // namespace
