@@ -106,6 +106,9 @@ Parsed<Rate> parse_rate(std::string_view text) {
 Parsed<Address> parse_address(std::string_view text) {
   using R = Parsed<Address>;
   const std::string example = " (expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080)";
+  // inet_pton reads a C string: a NUL would end the host early and keep the rest as junk.
+  if (text.find('\0') != std::string_view::npos)
+    return R::fail("an address must not contain a NUL character");
   std::string_view host, port;
   bool bracketed = false;
   if (!text.empty() && text[0] == '[') {

@@ -73,6 +73,13 @@ TEST(Address, Ipv4) {
   EXPECT_EQ(ntohl(sin->sin_addr.s_addr), 0x7f000001u);
 }
 
+TEST(Address, ANulIsNotPartOfAnAddress) {
+  // A YAML "\0" escape: the host would have stopped at the NUL and kept the tail as junk.
+  using namespace std::string_view_literals;
+  EXPECT_EQ(parse_address("10.0.0.1\0x:80"sv).error, "an address must not contain a NUL character");
+  EXPECT_EQ(parse_address("10.0.0.1:80\0"sv).error, "an address must not contain a NUL character");
+}
+
 TEST(Address, Ipv6) {
   auto a = parse_address("[::1]:443");
   ASSERT_TRUE(a) << a.error;
