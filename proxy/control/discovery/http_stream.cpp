@@ -159,6 +159,10 @@ void HttpStream::receive() {
     if (n == 0) {
       boost::beast::error_code ec;
       if (!feed()) return;
+      // Beast asserts that put_eof follows some input: a peer that closes before any byte
+      // of a response is a plain failure, not a response to end.
+      if (!parser_->beast.got_some())
+        return fail(peer_ + " closed the connection before sending a response");
       parser_->beast.put_eof(ec);
       if (!ec && parser_->beast.is_done()) return finish();
       return fail(peer_ + " closed the connection before the response ended");
