@@ -36,8 +36,12 @@ void run(benchmark::State& state, bool ramping) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void BM_RouteOverlay(benchmark::State& state) { run(state, false); }
-void BM_RouteOverlayRamp(benchmark::State& state) { run(state, true); }
+void BM_RouteOverlay(benchmark::State& state) {
+  run(state, false);
+}
+void BM_RouteOverlayRamp(benchmark::State& state) {
+  run(state, true);
+}
 BENCHMARK(BM_RouteOverlay)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_RouteOverlayRamp)->Arg(10)->Arg(100)->Arg(1000);
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <chrono>
 
 #include "proxy/control/health/routing_overlay.hpp"
+#include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 
 namespace sluice::proxy {
@@ -107,9 +107,7 @@ boost::json::value EndpointOverlay::json(const std::string& cluster,
                                          const config::Address& address) const {
   const health::EndpointHealth h = health_.health(cluster, address);
   if (!h.checked) return nullptr;
-  const limiter::Nanos now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count();
+  const limiter::Nanos now = clock::monotonic_ns();  // the health checks' steady clock
   boost::json::array last;
   for (const health::CheckResult& r : h.last_results)
     last.push_back(boost::json::object{{"outcome", health::outcome_name(r.outcome)},

@@ -6,6 +6,7 @@
 // kPublishInterval, the last one with the exact final state.
 #include "proxy/control/control_plane.hpp"
 #include "proxy/control/snapshot_builder.hpp"
+#include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 
 namespace sluice::proxy {
@@ -15,17 +16,11 @@ namespace {
 // etcd event or per health verdict. 1000 updates in a second become about ten snapshots.
 constexpr std::chrono::milliseconds kPublishInterval{100};
 
-limiter::Nanos steady_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 ClusterMembers ControlPlane::members(const config::Config& config) {
   overlay_.sync(config);
-  const limiter::Nanos now = steady_now_ns();
+  const limiter::Nanos now = clock::monotonic_ns();
   return [this, now](const config::Cluster& c) { return overlay_.members(c, now); };
 }
 
@@ -34,7 +29,7 @@ void ControlPlane::arm_ramp_timer() {
   ramp_timer_ = 0;
   const std::optional<limiter::Nanos> next = overlay_.next_change();
   if (!next) return;
-  const limiter::Nanos wait = std::max<limiter::Nanos>(0, *next - steady_now_ns());
+  const limiter::Nanos wait = std::max<limiter::Nanos>(0, *next - clock::monotonic_ns());
   ramp_timer_ = loop_.after(std::chrono::milliseconds(wait / 1'000'000 + 1), [this] {
     ramp_timer_ = 0;
     schedule_publish();

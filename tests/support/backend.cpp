@@ -31,7 +31,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -39,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/backend_http.hpp"
 #include "tests/support/byte_stream.hpp"
 #include "tests/support/fnv1a.hpp"
 
@@ -346,73 +346,21 @@ class Server {
 
   void serve_http(Conn& c) {
     while (!c.sleeping && !c.close_after_flush) {
-      size_t head_end = c.in.find("\r\n\r\n");
-      if (head_end == std::string::npos) {
-        if (c.in.size() > kMaxHttpHead) c.close_after_flush = true;
+      HttpAnswer answer = answer_http(c.in, options_.name, options_.health_file);
+      if (answer.consumed == 0) {  // the request has not all arrived yet
+        if (c.in.size() > kMaxHttpHead && c.in.find("\r\n\r\n") == std::string::npos)
+          c.close_after_flush = true;
         return;
       }
-      std::string_view head(c.in.data(), head_end);
-      size_t line_end = head.find("\r\n");
-      std::string_view request_line = head.substr(0, line_end);
-      size_t sp1 = request_line.find(' ');
-      size_t sp2 = request_line.rfind(' ');
-      if (sp1 == std::string_view::npos || sp2 == sp1) {
-        c.out += "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        c.close_after_flush = true;
-        return;
-      }
-      std::string_view method = request_line.substr(0, sp1);
-      std::string_view target = request_line.substr(sp1 + 1, sp2 - sp1 - 1);
-      std::string_view version = request_line.substr(sp2 + 1);
-      bool keep_alive = version == "HTTP/1.1";
-      uint64_t content_length = 0;
-      size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
-      while (pos < head.size()) {
-        size_t eol = head.find("\r\n", pos);
-        if (eol == std::string_view::npos) eol = head.size();
-        std::string line(head.substr(pos, eol - pos));
-        pos = eol + 2;
-        std::transform(line.begin(), line.end(), line.begin(),
-                       [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-        if (line.rfind("content-length:", 0) == 0) {
-          content_length = std::strtoull(line.c_str() + 15, nullptr, 10);
-        } else if (line.rfind("connection:", 0) == 0) {
-          if (line.find("close") != std::string::npos) keep_alive = false;
-          if (line.find("keep-alive") != std::string::npos) keep_alive = true;
-        }
-      }
-      size_t total = head_end + 4 + content_length;
-      if (c.in.size() < total) return;  // the body has not all arrived yet
-
-      std::string body = method == "HEAD" ? "" : "backend " + options_.name + "\n";
-      std::string status_line = "HTTP/1.1 200 OK";
-      if (target.rfind("/status/", 0) == 0 && target.size() == 11)  // for health-check tests
-        status_line = "HTTP/1.1 " + std::string(target.substr(8)) + " Status";
-      if (target == "/health" && !options_.health_file.empty()) {
-        std::ifstream health(options_.health_file);
-        std::string code;
-        if (health >> code && code.size() == 3) status_line = "HTTP/1.1 " + code + " Status";
-      }
-      std::string response = status_line + "\r\nContent-Type: text/plain\r\nContent-Length: " +
-                             std::to_string(options_.name.size() + 9) + "\r\n";
-      if (!keep_alive) response += "Connection: close\r\n";
-      response += "\r\n" + body;
-      long sleep_ms = 0;
-      if (target.rfind("/sleep", 0) == 0) {
-        size_t ms = target.find("ms=");
-        if (ms != std::string_view::npos) {
-          sleep_ms = std::atol(std::string(target.substr(ms + 3)).c_str());
-        }
-      }
-      c.in.erase(0, total);  // invalidates head, method and target
-      if (!keep_alive) c.close_after_flush = true;
-      if (sleep_ms > 0) {
+      c.in.erase(0, answer.consumed);
+      if (answer.close) c.close_after_flush = true;
+      if (answer.sleep_ms > 0) {
         c.sleeping = true;
-        c.delayed_response = std::move(response);
-        timers_.push({Clock::now() + std::chrono::milliseconds(sleep_ms), c.fd, c.id});
+        c.delayed_response = std::move(answer.response);
+        timers_.push({Clock::now() + std::chrono::milliseconds(answer.sleep_ms), c.fd, c.id});
         return;
       }
-      c.out += response;
+      c.out += answer.response;
     }
   }
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 
 namespace sluice::proxy::discovery {
@@ -41,17 +42,11 @@ void ClusterDiscovery::start(std::unique_ptr<Source> source,
   source_->start();
 }
 
-limiter::Nanos ClusterDiscovery::now_ns() const {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 void ClusterDiscovery::deliver(std::vector<DiscoveredEndpoint> set, std::string version) {
   const bool was_stale = guard_.stale();
   const bool was_held = guard_.held().has_value();
   last_success_ = unix_now();
-  const UpdateGuard::Verdict verdict = guard_.offer(std::move(set), now_ns());
+  const UpdateGuard::Verdict verdict = guard_.offer(std::move(set), clock::monotonic_ns());
   if (was_stale) {
     const auto stale_for = std::chrono::duration_cast<std::chrono::seconds>(
         std::chrono::steady_clock::now() - stale_since_);
@@ -66,7 +61,7 @@ void ClusterDiscovery::deliver(std::vector<DiscoveredEndpoint> set, std::string 
 void ClusterDiscovery::fail(std::string why) {
   ++errors_;
   const bool was_stale = guard_.stale();
-  guard_.failed(why, now_ns());
+  guard_.failed(why, clock::monotonic_ns());
   if (was_stale) return;  // one line per state change, not per failed answer
   stale_since_ = std::chrono::steady_clock::now();
   if (guard_.has_set()) {
@@ -115,11 +110,11 @@ void ClusterDiscovery::settle(UpdateGuard::Verdict verdict, const std::string& v
 
 void ClusterDiscovery::arm_confirm_timer() {
   if (confirm_timer_ != 0 || !guard_.held()) return;
-  const limiter::Nanos due = guard_.held()->since + confirm_window_ - now_ns();
+  const limiter::Nanos due = guard_.held()->since + confirm_window_ - clock::monotonic_ns();
   const auto delay = std::chrono::milliseconds(due > 0 ? (due + 999'999) / 1'000'000 : 0);
   confirm_timer_ = loop_.after(delay, [this] {
     confirm_timer_ = 0;
-    const UpdateGuard::Verdict verdict = guard_.tick(now_ns());
+    const UpdateGuard::Verdict verdict = guard_.tick(clock::monotonic_ns());
     if (verdict == UpdateGuard::Verdict::apply) {
       settle(verdict, held_version_);
     } else if (guard_.held()) {

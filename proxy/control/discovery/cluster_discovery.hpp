@@ -59,7 +59,6 @@ class ClusterDiscovery : public SourceSink {
   void fail(std::string why) override;
 
  private:
-  limiter::Nanos now_ns() const;
   // Acts on the guard's verdict: publish, or arm the timer that confirms a held update.
   void settle(UpdateGuard::Verdict verdict, const std::string& version);
   void arm_confirm_timer();
