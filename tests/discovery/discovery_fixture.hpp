@@ -24,8 +24,8 @@ class FileDiscoveryTest : public ObsTest {
     endpoints_path_ = dir_.file("endpoints.yaml");
   }
 
-  // The config; `guard` adds keys to the discovery map (e.g. "confirm_window: 1s").
-  std::string yaml(const std::string& guard = "", const std::string& workers = "1") {
+  // An HTTP listener routing everything to cluster `c`, whose `discovery` map is `discovery`.
+  std::string http_yaml(const std::string& discovery, const std::string& workers = "1") {
     return "workers: " + workers + "\n" + admin_yaml() +
            "listeners:\n"
            "  - name: web\n"
@@ -37,8 +37,13 @@ class FileDiscoveryTest : public ObsTest {
            "    routes: [ { name: all, match: { path_prefix: / }, cluster: c } ]\n"
            "clusters:\n"
            "  - name: c\n"
-           "    discovery: { file: " +
-           endpoints_path_ + (guard.empty() ? "" : ", " + guard) + " }\n";
+           "    discovery: { " +
+           discovery + " }\n";
+  }
+
+  // The config; `guard` adds keys to the discovery map (e.g. "confirm_window: 1s").
+  std::string yaml(const std::string& guard = "", const std::string& workers = "1") {
+    return http_yaml("file: " + endpoints_path_ + (guard.empty() ? "" : ", " + guard), workers);
   }
 
   // A TCP listener in front of cluster `c` (backends started in "echo" mode by the test).

@@ -23,18 +23,8 @@ class DnsDiscoveryTest : public FileDiscoveryTest {
     dns_.set("_web._tcp.test", dns_type::srv, records, 1);
   }
   std::string dns_yaml(const std::string& guard = "confirm_window: 3s") {
-    return "workers: 1\n" + admin_yaml() +
-           "listeners:\n"
-           "  - name: web\n"
-           "    listen: 127.0.0.1:" +
-           std::to_string(port_) +
-           "\n"
-           "    protocol: http\n"
-           "    routes: [ { name: all, match: { path_prefix: / }, cluster: c } ]\n"
-           "clusters:\n"
-           "  - name: c\n"
-           "    discovery: { dns: { name: _web._tcp.test, type: SRV, resolvers: [" +
-           dns_.address() + "], min_ttl: 1s, negative_ttl: 1s, timeout: 500ms }, " + guard + " }\n";
+    return http_yaml("dns: { name: _web._tcp.test, type: SRV, resolvers: [" + dns_.address() +
+                     "], min_ttl: 1s, negative_ttl: 1s, timeout: 500ms }, " + guard);
   }
   DnsTestServer dns_;
 };

@@ -20,19 +20,9 @@ class EtcdDiscoveryTest : public FileDiscoveryTest {
   }
   void remove(size_t i) { etcd_->remove("/svc/web/" + std::to_string(i)); }
   std::string etcd_yaml(const std::string& workers = "1") {
-    return "workers: " + workers + "\n" + admin_yaml() +
-           "listeners:\n"
-           "  - name: web\n"
-           "    listen: 127.0.0.1:" +
-           std::to_string(port_) +
-           "\n"
-           "    protocol: http\n"
-           "    routes: [ { name: all, match: { path_prefix: / }, cluster: c } ]\n"
-           "clusters:\n"
-           "  - name: c\n"
-           "    discovery: { etcd: { endpoints: [" +
-           etcd_->address() +
-           "], prefix: /svc/web/, timeout: 1s, watchdog: 2s }, hold_fraction: 1 }\n";
+    return http_yaml("etcd: { endpoints: [" + etcd_->address() +
+                         "], prefix: /svc/web/, timeout: 1s, watchdog: 2s }, hold_fraction: 1",
+                     workers);
   }
   std::optional<EtcdServer> etcd_;
 };
