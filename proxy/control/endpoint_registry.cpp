@@ -33,7 +33,10 @@ void mark_removed_endpoints(const Snapshot& running, const Snapshot& next, int64
     for (uint32_t i = 0; i < c.endpoints.size(); ++i) {
       EndpointState& state = c.endpoints.state(i);
       listed.insert(&state);
-      state.removal_deadline_ns.store(0, std::memory_order_relaxed);
+      // Stored only when set: the state shares cache lines with the load counters workers
+      // write per request, and a publication touches every endpoint.
+      if (state.removal_deadline_ns.load(std::memory_order_relaxed) != 0)
+        state.removal_deadline_ns.store(0, std::memory_order_relaxed);
     }
   }
   for (const ClusterRuntime& c : running.clusters) {
