@@ -44,15 +44,20 @@ void peer_ip(int fd, char* out, size_t size, uint16_t* port) {
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0) return;
-  if (port != nullptr)
-    *port =
-        ntohs(peer.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port
-                                         : reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
-  const void* address =
-      peer.ss_family == AF_INET6
-          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_addr)
-          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&peer)->sin_addr);
-  if (inet_ntop(peer.ss_family, address, out, static_cast<socklen_t>(size)) == nullptr)
+  sockaddr_ip(peer, out, size, port);
+}
+
+void sockaddr_ip(const sockaddr_storage& address, char* out, size_t size, uint16_t* port) {
+  out[0] = '\0';
+  if (port != nullptr) *port = 0;
+  if (address.ss_family != AF_INET && address.ss_family != AF_INET6) return;
+  const bool v6 = address.ss_family == AF_INET6;
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+  const auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
+  if (port != nullptr) *port = ntohs(v6 ? in6->sin6_port : in4->sin_port);
+  const void* bytes =
+      v6 ? static_cast<const void*>(&in6->sin6_addr) : static_cast<const void*>(&in4->sin_addr);
+  if (inet_ntop(address.ss_family, bytes, out, static_cast<socklen_t>(size)) == nullptr)
     out[0] = '\0';
 }
 

@@ -1,6 +1,9 @@
 // Socket setup done once per listener per worker (control-path syscalls).
 #pragma once
 
+#include <sys/socket.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -22,6 +25,9 @@ void set_nodelay(int fd);
 // The peer's IP address as text ("127.0.0.1", "::1"); empty on failure.
 // `port`, when given, receives the peer's port (0 on failure).
 void peer_ip(int fd, char* out, size_t size, uint16_t* port = nullptr);
+
+// The same from an address already at hand (a PROXY protocol header's).
+void sockaddr_ip(const sockaddr_storage& address, char* out, size_t size, uint16_t* port = nullptr);
 
 // "ip:port" or "[ip]:port" from peer_ip's results, for logs.
 void format_address(const char* ip, uint16_t port, char* out, size_t size);

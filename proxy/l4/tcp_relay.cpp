@@ -35,7 +35,7 @@ void TcpRelay::start() {
   if (host->logging() || cluster.needs_key) {
     // Now: once the peer has gone, getpeername() fails.
     uint16_t port = 0;
-    peer_ip(client_->fd(), ip, sizeof ip, &port);
+    client_->peer(ip, sizeof ip, &port);
     if (host->logging()) format_address(ip, port, client_address_, sizeof client_address_);
   }
   if (cluster.needs_key) key_ = connection_key(ip);

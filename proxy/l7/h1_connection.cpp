@@ -58,7 +58,7 @@ void H1Connection::release_request() {
 
 void H1Connection::start() {
   uint16_t port = 0;
-  peer_ip(client_->fd(), client_ip_, sizeof client_ip_, &port);
+  client_->peer(client_ip_, sizeof client_ip_, &port);
   if (host->logging()) format_address(client_ip_, port, client_address_, sizeof client_address_);
   touch();
   host->loop().timers(header_timeout_ms()).start(header_timer_, host->loop().now_ms());

@@ -24,6 +24,14 @@ Stream::~Stream() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void Stream::peer(char* ip, size_t size, uint16_t* port) const {
+  if (facts_ && facts_->proxied.ss_family != AF_UNSPEC) {
+    sockaddr_ip(facts_->proxied, ip, size, port);
+    return;
+  }
+  peer_ip(fd_, ip, size, port);
+}
+
 void Stream::submit(io_uring_sqe* sqe, unsigned op) {
   io_uring_sqe_set_data64(sqe, tag(this, op));
   ++in_flight_;

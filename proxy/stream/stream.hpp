@@ -6,12 +6,15 @@
 // connection and upstream connections are all built on it. Worker thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "config/config.hpp"
 #include "proxy/core/chunk_queue.hpp"
 #include "proxy/core/loop.hpp"
 #include "proxy/metrics/counters.hpp"
+#include "proxy/stream/client_facts.hpp"
 #include "proxy/stream/transport.hpp"
 
 namespace sluice::proxy {
@@ -82,6 +85,16 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   ChunkQueue out;  // queued by the owner, not yet sent
 
   int fd() const { return fd_; }
+  // What a prelude (PROXY protocol) or the transport (TLS) learned about the client; null
+  // when nothing beyond the socket is known.
+  const ClientFacts* facts() const { return facts_.get(); }
+  ClientFacts& facts_for_update() {
+    if (!facts_) facts_ = std::make_unique<ClientFacts>();
+    return *facts_;
+  }
+  // The client's ip (and port, when asked): the PROXY header's when there was one, else the
+  // socket's peer. Empty when neither is known (getpeername fails once the peer has gone).
+  void peer(char* ip, size_t size, uint16_t* port = nullptr) const;
   bool connected() const { return flags_.connected; }
   bool eof() const { return flags_.eof; }    // the peer's FIN arrived
   bool shut() const { return flags_.shut; }  // our FIN went out
@@ -111,6 +124,7 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   Loop& loop_;
   StreamOwner* owner_;
   Transport* transport_ = nullptr;
+  std::unique_ptr<ClientFacts> facts_;
   metrics::Counter* received_counter_ = nullptr;
   metrics::Counter* sent_counter_ = nullptr;
   int fd_;
