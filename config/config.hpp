@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/tls.hpp"
+
 namespace sluice::config {
 
 using Duration = std::chrono::milliseconds;
@@ -86,16 +88,6 @@ struct Route {
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
-};
-
-struct TlsCertificate {
-  std::string cert_path;
-  std::string key_path;
-  std::vector<std::string> sni;
-};
-
-struct Tls {
-  std::vector<TlsCertificate> certificates;
 };
 
 // What an http listener does with a request header whose name contains '_'
