@@ -80,13 +80,17 @@ std::optional<config::Diagnostic> ListenerTls::load(size_t index) {
   if (SSL_CTX_use_certificate_chain_file(ctx, cert.cert_path.c_str()) != 1)
     return at(cert.cert_at, "cannot load the certificate chain " + cert.cert_path + ": " +
                                 openssl_error("no certificate in it"));
-  if (SSL_CTX_use_PrivateKey_file(ctx, cert.key_path.c_str(), SSL_FILETYPE_PEM) != 1)
-    return at(cert.key_at, "cannot load the private key " + cert.key_path + ": " +
-                               openssl_error("no key in it"));
+  const std::string mismatch =
+      "the private key " + cert.key_path + " does not match the certificate " + cert.cert_path;
+  if (SSL_CTX_use_PrivateKey_file(ctx, cert.key_path.c_str(), SSL_FILETYPE_PEM) != 1) {
+    // OpenSSL compares the key with the certificate as it loads it.
+    const std::string why = openssl_error("no key in it");
+    return at(cert.key_at, why == "key values mismatch"
+                               ? mismatch
+                               : "cannot load the private key " + cert.key_path + ": " + why);
+  }
   if (SSL_CTX_check_private_key(ctx) != 1)
-    return at(cert.key_at, "the private key " + cert.key_path +
-                               " does not match the certificate " + cert.cert_path + " (" +
-                               openssl_error() + ")");
+    return at(cert.key_at, mismatch + " (" + openssl_error() + ")");
   SSL_CTX_set_app_data(ctx, this);
   SSL_CTX_set_tlsext_servername_callback(ctx, server_name_callback);
   SSL_CTX_set_tlsext_servername_arg(ctx, this);
@@ -113,10 +117,9 @@ int ListenerTls::on_alpn(const unsigned char** out, unsigned char* out_length,
   if (alpn_wire_.empty()) return SSL_TLSEXT_ERR_NOACK;
   unsigned char* selected = nullptr;
   // Our order wins; a client that offers none of ours goes on without ALPN.
-  if (SSL_select_next_proto(&selected, out_length,
-                            reinterpret_cast<const unsigned char*>(alpn_wire_.data()),
-                            static_cast<unsigned>(alpn_wire_.size()), in,
-                            in_length) != OPENSSL_NPN_NEGOTIATED)
+  if (SSL_select_next_proto(
+          &selected, out_length, reinterpret_cast<const unsigned char*>(alpn_wire_.data()),
+          static_cast<unsigned>(alpn_wire_.size()), in, in_length) != OPENSSL_NPN_NEGOTIATED)
     return SSL_TLSEXT_ERR_NOACK;
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
