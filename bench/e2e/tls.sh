@@ -63,7 +63,7 @@ HAPROXY_PORT="$(free_port)"
 cat >"$WORK/haproxy.cfg" <<CFG
 global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
   ssl-default-bind-options ssl-min-ver TLSv1.2
 defaults
   mode http
@@ -95,7 +95,7 @@ handshakes() {
     fi
     after="$(cpu_ticks "$pid")"
     n="$(awk '/connections in [0-9.]+s/ { print $1; exit }' <<<"$out")"
-    rate="$(awk '/connections\/user sec/ { next } /connections in [0-9.]+s/ { sub(/s;/, "", $4); printf "%.0f", $1 / $4; exit }' <<<"$out")"
+    rate="$(awk '/connections in [0-9.]+s;/ { sub(/s;/, "", $4); printf "%.0f", $1 / $4; exit }' <<<"$out")"
     cpu="$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="${n:-0}" \
       'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "-" }')"
     if [ "$kind" = new ]; then HS[$name]="$rate"; HS_CPU[$name]="$cpu"; else RES[$name]="$rate"; RES_CPU[$name]="$cpu"; fi
