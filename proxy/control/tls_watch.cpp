@@ -55,8 +55,7 @@ void TlsFileWatch::watch(const std::vector<std::string>& files) {
   bool watched = inotify_fd_ >= 0;
   for (const std::string& dir : dirs_)
     if (watched && ::inotify_add_watch(inotify_fd_, dir.c_str(), kEvents) < 0) {
-      LOG_WARN("tls: cannot watch %s for certificate changes; looking once a second",
-               dir.c_str());
+      LOG_WARN("tls: cannot watch %s for certificate changes; looking once a second", dir.c_str());
     }
   if (watched) loop_.watch(inotify_fd_, EPOLLIN, [this](uint32_t) { on_inotify(); });
   poll_timer_ = loop_.every(kPoll, [this] { check(); });

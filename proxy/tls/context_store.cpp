@@ -27,9 +27,8 @@ std::string section_of(const config::Tls& tls) {
   }
   for (const auto& name : tls.alpn) key += name + ',';
   key += '\n' + std::to_string(tls.strict_sni) + std::to_string(static_cast<int>(tls.min_version)) +
-         std::to_string(tls.session_tickets) + ' ' +
-         std::to_string(tls.handshake_timeout.count()) + ' ' +
-         std::to_string(tls.ticket_key_rotation.count()) + '\n';
+         std::to_string(tls.session_tickets) + ' ' + std::to_string(tls.handshake_timeout.count()) +
+         ' ' + std::to_string(tls.ticket_key_rotation.count()) + '\n';
   if (const auto& c = tls.client_certificates)
     key += c->ca_path + '\n' + std::to_string(c->required) + c->subject_header;
   return key;
@@ -74,13 +73,14 @@ std::shared_ptr<const ListenerTls> ContextStore::contexts(const config::Listener
     }
     // Remember the bad files, so they are not retried (and logged) at every snapshot.
     entry.fingerprint = fingerprint;
-    LOG_ERROR("listener %s: the changed TLS files were not loaded, the previous certificates "
-              "keep serving: %s",
-              listener.name.c_str(), failed.to_string().c_str());
+    LOG_ERROR(
+        "listener %s: the changed TLS files were not loaded, the previous certificates "
+        "keep serving: %s",
+        listener.name.c_str(), failed.to_string().c_str());
     return entry.current;
   }
-  if (files_only) LOG_INFO("listener %s: TLS files changed, certificates reloaded",
-                           listener.name.c_str());
+  if (files_only)
+    LOG_INFO("listener %s: TLS files changed, certificates reloaded", listener.name.c_str());
   entry.section = section;
   entry.fingerprint = fingerprint;
   entry.current = std::move(built);

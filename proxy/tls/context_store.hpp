@@ -22,8 +22,7 @@ namespace sluice::proxy::tls {
 class ContextStore {
  public:
   // `listener`'s contexts (its tls must be set), or null with `error` ("file:line:col: ...").
-  std::shared_ptr<const ListenerTls> contexts(const config::Listener& listener,
-                                              std::string& error);
+  std::shared_ptr<const ListenerTls> contexts(const config::Listener& listener, std::string& error);
   // Whether a file some TLS listener of `config` reads changed since its contexts were built.
   bool files_changed(const config::Config& config) const;
   // Every certificate, key and CA file `config`'s listeners read.

@@ -46,8 +46,8 @@ class ListenerTls {
   int on_server_name(SSL* ssl, int* alert) const;
   int on_alpn(const unsigned char** out, unsigned char* out_length, const unsigned char* in,
               unsigned in_length) const;
-  int on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                EVP_MAC_CTX* mac, int encrypt) const;
+  int on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                int encrypt) const;
 
  private:
   ListenerTls() = default;

@@ -6,7 +6,6 @@
 
 #include <cstring>
 
-
 namespace sluice::proxy::tls {
 namespace {
 
@@ -25,8 +24,7 @@ TicketKeys::TicketKeys(std::chrono::milliseconds rotation)
 
 std::shared_ptr<const TicketKeys::Ring> TicketKeys::current(int64_t now_ns) {
   std::shared_ptr<const Ring> ring = ring_.load(std::memory_order_acquire);
-  if (ring && now_ns - ring->newest_ns < rotation_ns_.load(std::memory_order_relaxed))
-    return ring;
+  if (ring && now_ns - ring->newest_ns < rotation_ns_.load(std::memory_order_relaxed)) return ring;
   auto next = std::make_shared<Ring>();
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&next->keys[0]), sizeof(Key)) != 1)
     return ring;  // keep what there is; the next handshake tries again

@@ -29,8 +29,8 @@ class TicketKeys {
   // OpenSSL's ticket key callback (SSL_CTX_set_tlsext_ticket_key_evp_cb), with `now_ns`
   // monotonic: 1 (key found / set), 2 (decrypted with an older key: issue a new ticket), 0 (no
   // such key: full handshake), -1 (error).
-  int on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher,
-                EVP_MAC_CTX* mac, bool encrypt, int64_t now_ns);
+  int on_ticket(unsigned char name[16], unsigned char* iv, EVP_CIPHER_CTX* cipher, EVP_MAC_CTX* mac,
+                bool encrypt, int64_t now_ns);
 
  private:
   struct Key {

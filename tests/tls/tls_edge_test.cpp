@@ -17,9 +17,14 @@ class TlsEdgeTest : public TlsTest {
     const CertFiles wild = pki_->leaf("wild", "wild", {"*.wild.test"}, /*rsa=*/true);
     const CertFiles fallback = pki_->leaf("default", "default", {"default.test"});
     return "      certificates:\n"
-           "        - { cert: " + a.cert + ", key: " + a.key + ", sni: [a.test] }\n"
-           "        - { cert: " + wild.cert + ", key: " + wild.key + ", sni: [\"*.wild.test\"] }\n"
-           "        - { cert: " + fallback.cert + ", key: " + fallback.key + " }\n";
+           "        - { cert: " +
+           a.cert + ", key: " + a.key +
+           ", sni: [a.test] }\n"
+           "        - { cert: " +
+           wild.cert + ", key: " + wild.key +
+           ", sni: [\"*.wild.test\"] }\n"
+           "        - { cert: " +
+           fallback.cert + ", key: " + fallback.key + " }\n";
   }
 };
 
@@ -45,8 +50,8 @@ TEST_F(TlsEdgeTest, StrictSniRefusesNamesNoCertificateServes) {
   const CommandResult unknown = s_client(port, "-servername other.test");
   EXPECT_NE(unknown.output.find("unrecognized name"), std::string::npos) << unknown.output;
   EXPECT_EQ(served_cn(port, ""), "");  // no SNI at all: refused too
-  EXPECT_EQ(wait_metric("sluice_tls_handshake_failures_total{listener=\"web\",reason=\"unknown-sni\"}",
-                        2),
+  EXPECT_EQ(wait_metric(
+                "sluice_tls_handshake_failures_total{listener=\"web\",reason=\"unknown-sni\"}", 2),
             2);
 }
 
@@ -59,10 +64,10 @@ TEST_F(TlsEdgeTest, OnlyTls12AndTls13AreSpoken) {
         s_client(port, std::string(old) + " -cipher DEFAULT@SECLEVEL=0 -servername a.test");
     EXPECT_EQ(r.output.find("subject=CN"), std::string::npos) << old << "\n" << r.output;
   }
-  EXPECT_EQ(wait_metric(
-                "sluice_tls_handshake_failures_total{listener=\"web\",reason=\"protocol-version\"}",
-                2),
-            2);
+  EXPECT_EQ(
+      wait_metric(
+          "sluice_tls_handshake_failures_total{listener=\"web\",reason=\"protocol-version\"}", 2),
+      2);
   EXPECT_NE(s_client(port, "-tls1_2 -servername a.test").output.find("TLSv1.2"), std::string::npos);
   EXPECT_NE(s_client(port, "-tls1_3 -servername a.test").output.find("TLSv1.3"), std::string::npos);
 }
@@ -100,7 +105,9 @@ TEST_F(TlsEdgeTest, ClientCertificatesAreCheckedAndTheSubjectGoesUpstream) {
   ASSERT_TRUE(start_sluice(config(port,
                                   certificates() +
                                       "      client_certificates:\n"
-                                      "        ca: " + pki_->ca_cert() + "\n"
+                                      "        ca: " +
+                                      pki_->ca_cert() +
+                                      "\n"
                                       "        verify: required\n"
                                       "        subject_header: X-Client-Subject\n",
                                   upstream_->address())));
@@ -109,8 +116,8 @@ TEST_F(TlsEdgeTest, ClientCertificatesAreCheckedAndTheSubjectGoesUpstream) {
   EXPECT_NE(none.status, 0) << none.output;
   // With one: in, and the upstream hears who (a client's own header is replaced).
   const CommandResult in =
-      curl(port, "a.test", "/", "--cert " + client.cert + " --key " + client.key +
-                                    " -H 'X-Client-Subject: CN=mallory'");
+      curl(port, "a.test", "/",
+           "--cert " + client.cert + " --key " + client.key + " -H 'X-Client-Subject: CN=mallory'");
   ASSERT_EQ(in.status, 0) << in.output;
   ASSERT_TRUE(upstream_->wait_requests(1, Millis(5000)));
   EXPECT_EQ(upstream_->last()->header("x-client-subject"), "CN=alice");
@@ -122,8 +129,8 @@ TEST_F(TlsEdgeTest, ClientCertificatesAreCheckedAndTheSubjectGoesUpstream) {
 
 TEST_F(TlsEdgeTest, AHandshakeThatDoesNotFinishInTimeIsClosed) {
   const uint16_t port = free_loopback_port();
-  ASSERT_TRUE(start_sluice(config(
-      port, certificates() + "      handshake_timeout: 300ms\n", upstream_->address())));
+  ASSERT_TRUE(start_sluice(
+      config(port, certificates() + "      handshake_timeout: 300ms\n", upstream_->address())));
   Socket silent = connect_loopback(port, Millis(2000));
   ASSERT_TRUE(silent.valid());
   EXPECT_EQ(wait_metric("sluice_tls_handshake_failures_total{listener=\"web\",reason=\"timeout\"}",
@@ -135,14 +142,15 @@ TEST_F(TlsEdgeTest, ValidateNamesTheFileThatDoesNotLoad) {
   const CertFiles a = pki_->leaf("a", "a.test", {"a.test"});
   const CertFiles b = pki_->leaf("b", "b.test", {"b.test"});
   const std::string missing = dir_.write(
-      "missing.yaml", config(free_loopback_port(),
-                             "      certificates:\n        - { cert: /nonexistent/x.pem, key: " +
-                                 a.key + " }\n",
-                             upstream_->address()));
+      "missing.yaml",
+      config(free_loopback_port(),
+             "      certificates:\n        - { cert: /nonexistent/x.pem, key: " + a.key + " }\n",
+             upstream_->address()));
   CommandResult r = run_command(obs_sluice_binary() + " --validate " + missing);
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("missing.yaml:9:19: cannot load the certificate chain /nonexistent/x.pem"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("missing.yaml:9:19: cannot load the certificate chain /nonexistent/x.pem"),
+      std::string::npos)
       << r.output;
   const std::string mismatch = dir_.write(
       "mismatch.yaml",

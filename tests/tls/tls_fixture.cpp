@@ -35,8 +35,8 @@ CommandResult TlsTest::curl(uint16_t port, const std::string& host, const std::s
 std::string TlsTest::config(uint16_t port, const std::string& tls, const std::string& upstream,
                             const std::string& extra) {
   return "workers: 1\n" + admin_yaml() + extra + "listeners:\n  - name: web\n" +
-         "    listen: 127.0.0.1:" + std::to_string(port) + "\n    protocol: http\n" +
-         "    tls:\n" + tls + "    routes:\n      - { match: { path_prefix: / }, cluster: c }\n" +
+         "    listen: 127.0.0.1:" + std::to_string(port) + "\n    protocol: http\n" + "    tls:\n" +
+         tls + "    routes:\n      - { match: { path_prefix: / }, cluster: c }\n" +
          "clusters:\n  - { name: c, endpoints: [ { address: " + upstream + " } ] }\n";
 }
 

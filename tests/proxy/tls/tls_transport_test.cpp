@@ -28,7 +28,8 @@ class TlsTransportTest : public ::testing::Test {
     tls.alpn = {"http/1.1"};
     tls.handshake_timeout = config::Duration(200);
     config::Diagnostic failed;
-    listener_ = ListenerTls::build(tls, std::make_shared<TicketKeys>(std::chrono::hours(1)), failed);
+    listener_ =
+        ListenerTls::build(tls, std::make_shared<TicketKeys>(std::chrono::hours(1)), failed);
     ASSERT_NE(listener_, nullptr) << failed.to_string();
     auto [ours, theirs] = test::unix_pair();
     peer_ = std::move(theirs);
