@@ -71,7 +71,7 @@ PY
   check cipherlist_AVERAGE "not offered" "no obsolete CBC suites (CBC with RSA key exchange included)"
   check cipherlist_LOW "not offered" "no LOW / DES / RC4 suites"
   check cipherlist_3DES_IDEA "not offered" "no 3DES / IDEA suites"
-  check FS "offered" "forward secrecy with every suite offered"
+  check PFS "offered" "forward secrecy offered (testssl 3.0 calls it PFS)"
   check CRIME_TLS "not vulnerable" "no TLS compression (CRIME)"
   check secure_client_renego "not vulnerable" "no client-initiated renegotiation"
 done
