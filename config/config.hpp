@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/endpoint_sources.hpp"
+#include "config/tls.hpp"
 #include "config/values.hpp"
 
 namespace sluice::config {
@@ -71,16 +72,6 @@ struct Route {
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
-};
-
-struct TlsCertificate {
-  std::string cert_path;
-  std::string key_path;
-  std::vector<std::string> sni;
-};
-
-struct Tls {
-  std::vector<TlsCertificate> certificates;
 };
 
 // What an http listener does with a request header whose name contains '_'

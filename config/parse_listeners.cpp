@@ -244,57 +244,6 @@ void check_underscore_matches(Reader& r, const Listener& listener,
   }
 }
 
-bool tls_is_valid_sni(const std::string& name) {
-  return is_host_name(name, true);
-}
-
-Tls parse_tls(ParseState& state, const Field& field) {
-  Reader& r = state.reader;
-  MapReader map(r, field);
-  Tls tls;
-  auto certificates = map.require("certificates");
-  if (!certificates) return tls;
-  auto items = r.list(*certificates);
-  if (certificates->value.IsSequence() && items.empty())
-    r.error(*certificates, "needs at least one certificate");
-  std::optional<Field> default_certificate;
-  std::vector<std::pair<std::string, Field>> seen_sni;
-  for (const auto& item : items) {
-    MapReader cert_map(r, item);
-    if (!cert_map.valid()) continue;
-    TlsCertificate cert;
-    if (auto f = cert_map.require("cert"))
-      if (auto path = r.string(*f)) cert.cert_path = *path;
-    if (auto f = cert_map.require("key"))
-      if (auto path = r.string(*f)) cert.key_path = *path;
-    if (auto f = cert_map.get("sni")) {
-      for (const auto& name_field : r.list(*f)) {
-        auto name = r.string(name_field);
-        if (!name) continue;
-        if (!tls_is_valid_sni(*name)) {
-          r.error(name_field,
-                  "expected a host name like example.com or *.example.com, got '" + *name + "'");
-          continue;
-        }
-        for (const auto& [earlier, where] : seen_sni)
-          if (earlier == *name)
-            r.error(name_field, "'" + *name + "' is already served by the certificate at " +
-                                    line_col(where.pos()));
-        seen_sni.emplace_back(*name, name_field);
-        cert.sni.push_back(*name);
-      }
-    } else if (default_certificate) {
-      // Without sni a certificate is the fallback; two fallbacks would be a silent tie.
-      r.error(item, "only one certificate may omit sni (the default one is at " +
-                        line_col(default_certificate->pos()) + ")");
-    } else {
-      default_certificate.emplace(item);
-    }
-    tls.certificates.push_back(std::move(cert));
-  }
-  return tls;
-}
-
 void parse_listener(ParseState& state, const Field& field) {
   Reader& r = state.reader;
   MapReader map(r, field);
@@ -318,7 +267,7 @@ void parse_listener(ParseState& state, const Field& field) {
       protocol = *index == 0 ? Protocol::http : Protocol::tcp;
   if (protocol) listener.protocol = *protocol;
 
-  if (auto f = map.get("tls")) listener.tls = parse_tls(state, *f);
+  if (auto f = map.get("tls")) listener.tls = parse_tls(state, *f, protocol == Protocol::http);
   if (auto f = map.get("proxy_protocol"))
     if (auto on = r.boolean(*f)) listener.proxy_protocol = *on;
   HttpOnly http_only;

@@ -80,6 +80,8 @@ void parse_source(ParseState& state, const std::string& text, int source);
 // parse_root reads the main file's root map and every included file's.
 void parse_root(ParseState& state, const Field& root);
 void parse_listeners(ParseState& state, const Field& field);
+// listeners[].tls (parse_tls.cpp); `http`: the listener speaks HTTP (ALPN default, subject header).
+Tls parse_tls(ParseState& state, const Field& field, bool http);
 void parse_clusters(ParseState& state, const Field& field);
 void parse_rate_limits(ParseState& state, const Field& field);
 void parse_workers(ParseState& state, const Field& field);

@@ -13,7 +13,6 @@ struct NotYet {
 // THE table of keys and values the proxy does not implement yet. Delete a line when the
 // feature lands; the parser already validates every one of them.
 constexpr std::array kNotSupportedYet = {
-    NotYet{"listeners.tls", ""},
     NotYet{"listeners.proxy_protocol", ""},
 };
 

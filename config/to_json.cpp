@@ -109,7 +109,19 @@ json::value tls_json(const std::optional<Tls>& tls) {
   for (const auto& c : tls->certificates)
     certificates.push_back(
         json::object{{"cert", c.cert_path}, {"key", secret(c.key_path)}, {"sni", strings(c.sni)}});
-  return json::object{{"certificates", std::move(certificates)}};
+  json::value client = nullptr;
+  if (const auto& c = tls->client_certificates)
+    client = json::object{{"ca", c->ca_path},
+                          {"verify", c->required ? "required" : "optional"},
+                          {"subject_header", c->subject_header}};
+  return json::object{{"certificates", std::move(certificates)},
+                      {"strict_sni", tls->strict_sni},
+                      {"alpn", strings(tls->alpn)},
+                      {"min_version", tls->min_version == TlsVersion::v1_3 ? "1.3" : "1.2"},
+                      {"handshake_timeout", format_duration(tls->handshake_timeout)},
+                      {"session_tickets", tls->session_tickets},
+                      {"ticket_key_rotation", format_duration(tls->ticket_key_rotation)},
+                      {"client_certificates", std::move(client)}};
 }
 
 json::object match_json(const RouteMatch& m) {

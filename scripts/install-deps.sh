@@ -19,7 +19,8 @@ DEMO=(
 # The test suite, benchmarks and house-rule checks on top of that: GoogleTest and Google
 # Benchmark, clang (fuzzing) and clang-format, the servers tests and benchmarks start
 # (dnsmasq-base: the DNS server of the discovery tests), python3 (scripts/check-layout), and what tests/packaging checks the package with
-# (systemd-analyze from systemd, groff from groff-base, logrotate, strace).
+# (systemd-analyze from systemd, groff from groff-base, logrotate, strace), the TLS tests'
+# clients (openssl comes with libssl-dev's tools; curl) plus testssl.sh (scripts/tls-scan.sh).
 TEST=(
   python3
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -27,6 +28,7 @@ TEST=(
   redis-server etcd-server etcd-client dnsmasq-base nginx-light libnginx-mod-stream haproxy wrk
   prometheus
   systemd groff-base logrotate strace
+  testssl.sh curl
 )
 BROWSER=(chromium)
 

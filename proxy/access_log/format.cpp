@@ -308,6 +308,13 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
     out += ",\"request_id\":";
     append_json_string(out, r.request_id.view());
   }
+  if (!r.tls_version.empty())
+    for (const auto& [key, value] : {std::pair{",\"tls_version\":", r.tls_version.view()},
+                                     {",\"tls_cipher\":", r.tls_cipher.view()},
+                                     {",\"tls_sni\":", r.tls_sni.view()}}) {
+      out += key;
+      append_json_string(out, value);
+    }
   out += ",\"rate_limit\":\"";
   out += to_string(r.rate_limit);
   out += "\",\"breaker\":\"";
@@ -374,6 +381,13 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
     out += " id=";
     append_text_field(out, r.request_id.view());
   }
+  if (!r.tls_version.empty())
+    for (const auto& [key, value] : {std::pair{" tls=", r.tls_version.view()},
+                                     {"/", r.tls_cipher.view()},
+                                     {" sni=", r.tls_sni.view()}}) {
+      out += key;
+      append_text_field(out, value);
+    }
   out += " rl=";
   out += to_string(r.rate_limit);
   out += " breaker=";

@@ -85,6 +85,10 @@ struct AccessRecord {
   FixedText<160> user_agent;  // http only
   FixedText<64> request_id;
   FixedText<40> error;  // e.g. the x-sluice-error token; empty: none
+  // The client's TLS, when the listener terminates it; tls_version empty: plaintext.
+  FixedText<16> tls_version;  // "TLSv1.3"
+  FixedText<48> tls_cipher;   // OpenSSL's name, "TLS_AES_128_GCM_SHA256"
+  FixedText<96> tls_sni;      // the server name the client asked for
 };
 
 static_assert(std::is_trivially_copyable_v<AccessRecord>);

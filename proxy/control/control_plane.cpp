@@ -111,8 +111,17 @@ std::string ControlPlane::start() {
     LOG_INFO("discovery: %s", line.c_str());
   drive_redis();
   health_timer_ = loop_.every(std::chrono::seconds(1), [this] { observe_health(); });
+  watch_tls_files();
   metrics_.config_loaded(config_->source_hash, std::chrono::system_clock::now());
   return {};
+}
+
+void ControlPlane::watch_tls_files() {
+  if (!tls_watch_)
+    tls_watch_ = std::make_unique<TlsFileWatch>(
+        loop_, [this] { return state_.tls.files_changed(*config_); },
+        [this] { schedule_publish(); });
+  tls_watch_->watch(tls::ContextStore::files(*config_));
 }
 
 void ControlPlane::await_first_answers() {

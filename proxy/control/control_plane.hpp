@@ -29,6 +29,7 @@
 #include "proxy/control/redis_driver.hpp"
 #include "proxy/control/snapshot_builder.hpp"
 #include "proxy/control/state_store.hpp"
+#include "proxy/control/tls_watch.hpp"
 #include "proxy/metrics/registry.hpp"
 #include "proxy/worker/snapshot.hpp"
 #include "proxy/worker/worker.hpp"
@@ -171,6 +172,9 @@ class ControlPlane {
   Discoveries discoveries_;
   health::HealthChecks health_;
   EndpointOverlay overlay_;  // reads discoveries_ and health_
+  // TLS certificate files: a change republishes (the ContextStore reloads what changed).
+  std::unique_ptr<TlsFileWatch> tls_watch_;
+  void watch_tls_files();
   control::ControlLoop::TimerId publish_timer_ = 0;
   control::ControlLoop::TimerId ramp_timer_ = 0;
   std::chrono::steady_clock::time_point last_publish_{};

@@ -18,6 +18,7 @@
 #include "proxy/control/server.hpp"
 #include "proxy/core/io_uring_support.hpp"
 #include "proxy/core/log.hpp"
+#include "proxy/tls/check.hpp"
 #include "sluice_commit.h"
 
 namespace {
@@ -109,6 +110,16 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
   return inv;
 }
 
+// Parses `path` and, when it is valid, loads the TLS files it names the way a start would:
+// a missing certificate or a key that does not match is an error at its place in the file.
+sluice::config::ParseResult parse_and_check(const std::string& path) {
+  sluice::config::ParseResult result = sluice::config::parse_config_file(path);
+  if (result.ok())
+    for (auto& d : sluice::proxy::tls::check_tls_files(result.config))
+      result.errors.push_back(std::move(d));
+  return result;
+}
+
 // --validate --format json: {"file", "ok", "errors": [{file, line, column, message}],
 // "warnings": [...]} on stdout, so CI and editors need not parse the text form. Each error and
 // warning names its own file: it may be one the config includes. Exit status as for text.
@@ -116,7 +127,7 @@ std::optional<Invocation> parse_arguments(int argc, char** argv) {
 // (and ok false) when RUNNING does not validate.
 int validate_json(const std::string& path, const std::string& against) {
   namespace json = boost::json;
-  sluice::config::ParseResult result = sluice::config::parse_config_file(path);
+  sluice::config::ParseResult result = parse_and_check(path);
   json::array errors, warnings;
   for (const auto& d : result.errors)
     errors.push_back(json::object{
@@ -181,7 +192,7 @@ sluice::log::Level to_log_level(sluice::config::LogLevel level) {
 
 // Parses `path`; on failure prints every diagnostic and returns null.
 std::shared_ptr<const sluice::config::Config> load(const std::string& path) {
-  sluice::config::ParseResult result = sluice::config::parse_config_file(path);
+  sluice::config::ParseResult result = parse_and_check(path);
   if (!result.ok()) {
     for (const auto& d : result.errors) std::fprintf(stderr, "%s\n", d.to_string().c_str());
     std::fprintf(stderr, "%s: %zu error%s\n", path.c_str(), result.errors.size(),

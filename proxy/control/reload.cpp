@@ -107,6 +107,8 @@ std::string ControlPlane::apply_reload() {
   log::set_format(config_->log.format == config::Log::Format::json ? log::Format::json
                                                                    : log::Format::text);
   drive_redis();  // the first global limit may have come with this config
+  state_.tls.prune(*config_);
+  watch_tls_files();
   return {};
 }
 

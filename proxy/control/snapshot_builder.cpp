@@ -114,6 +114,14 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     lr.config = &l;
     const bool http = l.protocol == config::Protocol::http;
     lr.stats = metrics.listener(l.name, http ? "http" : "tcp");
+    lr.stats->tls = l.tls.has_value();
+    lr.stats->certificate_expiry.clear();
+    if (l.tls) {
+      lr.tls = state.tls.contexts(l, error);
+      if (!lr.tls) return nullptr;
+      for (const auto& e : lr.tls->expiries())
+        lr.stats->certificate_expiry.emplace_back(e.certificate, e.not_after);
+    }
     if (http) {
       lr.factory = http_factory(l, *snap, metrics);
     } else {

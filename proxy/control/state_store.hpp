@@ -20,6 +20,7 @@
 #include "limiter/redis_sync.hpp"
 #include "limiter/state_registry.hpp"
 #include "proxy/control/endpoint_registry.hpp"
+#include "proxy/tls/context_store.hpp"
 #include "proxy/upstream/endpoint_list.hpp"
 
 namespace sluice::proxy {
@@ -27,6 +28,8 @@ namespace sluice::proxy {
 class StateStore {
  public:
   EndpointRegistry endpoints;
+  // TLS listeners' contexts and ticket keys, kept while their section and files stay.
+  tls::ContextStore tls;
 
   // Rate limits by name. A limit whose name stays keeps its state across reloads: the same
   // object when nothing changed; when its rate, burst or max_keys changed, a local limit's

@@ -208,6 +208,11 @@ void TcpRelay::log_connection() {
   text.listener = listener_.config.name;
   text.cluster = cluster.name();
   if (attempt_.dispatched()) text.endpoint = cluster.endpoints[attempt_.endpoint()].address.text;
+  if (const ClientFacts* facts = client_->facts(); facts != nullptr && facts->tls) {
+    text.tls_sni = facts->sni;
+    text.tls_version = facts->tls_version;
+    text.tls_cipher = facts->tls_cipher;
+  }
   push_record(*ring, access_log::Kind::tcp, record_, text, client_->in.pushed_total(),
               client_->out.consumed_total(), clock::monotonic_ns());
 }

@@ -23,8 +23,8 @@ Exchange::~Exchange() {
 }
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
-                     std::string_view client_address) {
-  client_ = Client{&host, &listener, client_ip, client_address};
+                     std::string_view client_address, const ClientFacts* facts) {
+  client_ = Client{&host, &listener, client_ip, client_address, facts};
   release_upstream(false);  // none is held between exchanges; this makes sure
   attempt_.clear();
   request_.head = nullptr;
@@ -142,6 +142,14 @@ void Exchange::dispatch() {
   std::string out;
   http::ForwardContext ctx;
   ctx.client_ip = client_.ip;
+  if (client_.facts != nullptr && client_.facts->tls) {
+    ctx.proto = "https";
+    const auto& tls = client_.listener->config.tls;
+    if (tls && tls->client_certificates) {
+      ctx.client_subject_header = tls->client_certificates->subject_header;
+      ctx.client_subject = client_.facts->client_subject;
+    }
+  }
   ctx.request_id = request_.id;
   ctx.upgrade = request_.head->upgrade;
   http::serialize_request(*request_.head, ctx, out);
@@ -270,6 +278,11 @@ void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
     record_.http_version = request_.head->version;
   }
   text.request_id = request_.id;
+  if (client_.facts != nullptr && client_.facts->tls) {
+    text.tls_sni = client_.facts->sni;
+    text.tls_version = client_.facts->tls_version;
+    text.tls_cipher = client_.facts->tls_cipher;
+  }
   push_record(*ring, access_log::Kind::http, record_, text, bytes_received, bytes_sent, end_ns);
 }
 

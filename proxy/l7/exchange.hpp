@@ -40,7 +40,7 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   // The first bytes of a request arrived on `host` (the access log's start).
   // `client_ip` and `client_address` ("ip:port", for the log) must outlive it.
   void begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
-             std::string_view client_address);
+             std::string_view client_address, const ClientFacts* facts = nullptr);
   // The request head, valid until end(): routes, admits and dispatches it, or
   // answers through the sink.
   void on_request_head(const http::Head& head);
@@ -118,6 +118,7 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
     const HttpListener* listener = nullptr;
     std::string_view ip;
     std::string_view address;
+    const ClientFacts* facts = nullptr;  // TLS (and PROXY protocol) facts; null: none
   };
   // What is asked, and where it goes once routed and admitted.
   struct Request {

@@ -84,6 +84,32 @@ class PerWorker {
 };
 
 // Downstream side of one listener.
+// Why a TLS handshake failed, as a bounded label. "closed": the client left (or sent a FIN)
+// before finishing; "not-tls": what arrived was no TLS record (plain HTTP on a TLS port).
+constexpr size_t kTlsFailureReasons = 8;
+constexpr const char* kTlsFailureReasonNames[kTlsFailureReasons] = {
+    "timeout",          "closed",
+    "unknown-sni",      "protocol-version",
+    "no-shared-cipher", "client-certificate",
+    "not-tls",          "other"};
+enum class TlsFailure : uint8_t {
+  timeout,
+  closed,
+  unknown_sni,
+  protocol_version,
+  no_shared_cipher,
+  client_certificate,
+  not_tls,
+  other
+};
+
+struct TlsCounters {
+  Counter handshakes;  // completed, resumed ones included
+  Counter resumed;     // completed by resuming a session (ticket or cache)
+  Counter failures[kTlsFailureReasons];
+  void failed(TlsFailure reason) { failures[static_cast<size_t>(reason)].add(); }
+};
+
 struct ListenerCounters {
   Counter connections;  // accepted
   Gauge active;
@@ -93,6 +119,7 @@ struct ListenerCounters {
   Counter incomplete;  // responses cut short: the client connection was reset
   Counter refused;     // connections closed at accept: descriptors kept for upstreams
   Counter over_limit;  // connections closed at accept: max_connections reached
+  TlsCounters tls;     // listeners with tls only
 };
 
 // Request methods as a bounded label: the registered ones people graph, and OTHER for

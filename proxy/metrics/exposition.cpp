@@ -300,6 +300,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   add_process_usage(out, registry.process());
   add_redis(out, registry.process());
   add_listeners(out, live.listeners);
+  add_tls(out, live.listeners);
   add_routes(out, live.routes);
   add_cluster_counters(out, live.clusters);
   add_cluster_durations(out, live.clusters);

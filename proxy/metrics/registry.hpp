@@ -41,6 +41,10 @@ struct ListenerStats {
   // max_connections is checked against at every accept (one atomic the workers
   // share; the per-worker `active` gauges are for reading, not deciding).
   std::atomic<int64_t> open{0};
+  // TLS listeners only (control thread): whether it terminates TLS, and when each of its
+  // certificates expires (cert file, unix time), as last built.
+  bool tls = false;
+  std::vector<std::pair<std::string, double>> certificate_expiry;
 };
 
 // route "" counts requests that matched no route; cluster "" counts direct responses.

@@ -29,6 +29,9 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   access_log::set(r.request_id, text.request_id);
   access_log::set(r.host, text.host);
   access_log::set(r.user_agent, text.user_agent);
+  access_log::set(r.tls_version, text.tls_version);
+  access_log::set(r.tls_cipher, text.tls_cipher);
+  access_log::set(r.tls_sni, text.tls_sni);
   access_log::set(r.error, record.error);
   ring.try_push(r);
 }

@@ -26,6 +26,7 @@ struct ExchangeRecord {
 struct RecordText {
   std::string_view client, listener, route, cluster, endpoint, method, path, request_id;
   std::string_view host, user_agent;
+  std::string_view tls_sni, tls_version, tls_cipher;  // empty: not TLS
 };
 
 // Pushes the record of an exchange that started at `record.start_ns` and ended at

@@ -107,6 +107,7 @@ void Stream::send() {
 }
 
 void Stream::shutdown_after_send() {
+  if (transport_ != nullptr && !flags_.want_shutdown) transport_->on_shutdown();
   flags_.want_shutdown = true;
   send();
 }
@@ -202,6 +203,8 @@ void Stream::on_receive(int result, unsigned flags) {
         fail(error);
         return;
       }
+      // The transport may have records of its own to send (a handshake's next flight).
+      send();
     } else {
       in.push(buffer, static_cast<uint32_t>(result));
     }

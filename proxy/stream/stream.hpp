@@ -53,6 +53,11 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   void set_owner(StreamOwner* owner) { owner_ = owner; }
   // Not owned; null is plain TCP. Set before any byte moves.
   void set_transport(Transport* transport) { transport_ = transport; }
+  // The same, and the stream owns it (a TLS transport made per accepted connection).
+  void own_transport(std::unique_ptr<Transport> transport) {
+    owned_transport_ = std::move(transport);
+    transport_ = owned_transport_.get();
+  }
   // Where received and sent byte counts go (this worker's slots); may be null.
   void set_counters(metrics::Counter* received, metrics::Counter* sent) {
     received_counter_ = received;
@@ -80,6 +85,9 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   void close();
   // close(), and the peer sees a reset instead of a FIN (unsent bytes are dropped).
   void reset();
+  // Fails the stream as a broken receive would: close(), then on_stream_error(error). For a
+  // transport that gives up on its own (a TLS handshake timeout).
+  void fail(int error);
 
   ChunkQueue in;   // received, not yet taken by the owner
   ChunkQueue out;  // queued by the owner, not yet sent
@@ -117,13 +125,13 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   void on_connect(int result);
   void on_receive(int result, unsigned flags);
   void on_send(int result);
-  void fail(int error);
   ChunkQueue& wire();
   void finish_close();
 
   Loop& loop_;
   StreamOwner* owner_;
   Transport* transport_ = nullptr;
+  std::unique_ptr<Transport> owned_transport_;
   std::unique_ptr<ClientFacts> facts_;
   metrics::Counter* received_counter_ = nullptr;
   metrics::Counter* sent_counter_ = nullptr;

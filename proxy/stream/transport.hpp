@@ -28,6 +28,9 @@ class Transport {
   // Whether everything the owner queued has reached the wire queue, so a FIN
   // may follow once the wire queue is sent.
   virtual bool flushed(const ChunkQueue& out) const { return out.empty(); }
+  // The owner asked for a FIN after what it queued: a transport may queue its own goodbye
+  // (TLS's close_notify) behind that, before flushed() says yes.
+  virtual void on_shutdown() {}
 };
 
 }  // namespace sluice::proxy

@@ -13,6 +13,7 @@
 #include "proxy/metrics/registry.hpp"
 #include "proxy/session/rate_limit.hpp"
 #include "proxy/session/session.hpp"
+#include "proxy/tls/listener_tls.hpp"
 #include "proxy/upstream/cluster.hpp"
 
 namespace sluice::proxy {
@@ -21,6 +22,9 @@ struct ListenerRuntime {
   const config::Listener* config = nullptr;
   std::shared_ptr<metrics::ListenerStats> stats;
   std::unique_ptr<SessionFactory> factory;
+  // Null for plaintext. Each accepted connection gets a TLS transport over it before its
+  // session is made, so the factory's session sees plaintext only.
+  std::shared_ptr<const tls::ListenerTls> tls;
 };
 
 struct Snapshot {

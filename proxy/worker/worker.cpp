@@ -12,6 +12,7 @@
 
 #include "proxy/core/log.hpp"
 #include "proxy/core/socket.hpp"
+#include "proxy/tls/tls_transport.hpp"
 
 namespace sluice::proxy {
 namespace {
@@ -291,7 +292,10 @@ void Worker::start_session(WorkerListener& listener, int fd) {
   }
   listener.runtime.stats->open.fetch_add(1, std::memory_order_relaxed);
   open_connections.fetch_add(1, std::memory_order_relaxed);
-  Session* session = factory.create(listener, std::make_unique<Stream>(loop_, nullptr, fd));
+  auto stream = std::make_unique<Stream>(loop_, nullptr, fd);
+  if (listener.runtime.tls)
+    tls::TlsTransport::attach(loop_, *stream, listener.runtime.tls, &listener.counters().tls);
+  Session* session = factory.create(listener, std::move(stream));
   session->host = &listener;
   session->live_index = sessions_.size();
   sessions_.push_back(session);

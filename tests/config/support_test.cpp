@@ -30,8 +30,8 @@ TEST(Support, WhatIsImplementedNow) {
 }
 
 TEST(Support, WhatIsNotYet) {
-  for (const char* path : {"listeners.tls", "listeners.proxy_protocol"})
-    EXPECT_FALSE(is_supported(path)) << path;
+  EXPECT_FALSE(is_supported("listeners.proxy_protocol"));
+  EXPECT_TRUE(is_supported("listeners.tls"));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ namespace json = boost::json;
 
 json::value json_of(const std::string& yaml) {
   ParseResult result = parse_config_text(yaml, "t.yaml");
-  // TLS is not supported yet, so a config using it does not validate; to_json must still
+  // A config using a key that is not supported yet does not validate; to_json must still
   // print what was parsed, which is exactly what the not-yet keys are parsed for.
   return json::parse(to_json(result.config));
 }
@@ -174,7 +174,10 @@ TEST(ToJson, TlsKeyPathsAreRedacted) {
 )");
   EXPECT_EQ(v.at("listeners").at(0).at("tls"), json::parse(R"({"certificates": [
     {"cert": "certs/a.pem", "key": "<redacted>", "sni": ["a.example.com"]},
-    {"cert": "certs/b.pem", "key": "<redacted>", "sni": []}]})"));
+    {"cert": "certs/b.pem", "key": "<redacted>", "sni": []}],
+    "strict_sni": false, "alpn": ["http/1.1"], "min_version": "1.2",
+    "handshake_timeout": "10s", "session_tickets": true, "ticket_key_rotation": "1h",
+    "client_certificates": null})"));
   EXPECT_EQ(to_json(parse_config_text(R"(listeners:
   - name: web
     listen: 127.0.0.1:8443

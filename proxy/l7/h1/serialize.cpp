@@ -90,6 +90,7 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
       continue;
     }
     if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host")) continue;
+    if (!ctx.client_subject_header.empty() && iequals(h.name, ctx.client_subject_header)) continue;
     // An HTTP/1.0 expectation was ignored (RFC 9110 §10.1.1); sent on as 1.1 it would not be.
     if (head.version == 10 && iequals(h.name, "expect")) continue;
     if (iequals(h.name, "host")) has_host = true;
@@ -115,6 +116,8 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
   out += "\r\n";
   append_header(out, "X-Forwarded-Proto", ctx.proto);
   if (!head.host.empty()) append_header(out, "X-Forwarded-Host", head.host);
+  if (!ctx.client_subject_header.empty() && !ctx.client_subject.empty())
+    append_header(out, ctx.client_subject_header, ctx.client_subject);
   if (!has_request_id && !ctx.request_id.empty())
     append_header(out, "X-Request-Id", ctx.request_id);
   if (ctx.upgrade)

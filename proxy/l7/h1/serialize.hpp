@@ -14,9 +14,14 @@ namespace sluice::proxy::http {
 struct ForwardContext {
   std::string_view client_ip;       // appended to X-Forwarded-For
   std::string_view proto = "http";  // X-Forwarded-Proto ("https" behind TLS)
-  std::string_view request_id;      // sent as X-Request-Id when the request has none
-  bool upgrade = false;             // send Upgrade and "Connection: upgrade"
-  bool keep_alive = true;           // false: "Connection: close" to the upstream
+  // mTLS: the header that carries the verified client certificate's subject upstream (a
+  // client's own header of that name is dropped either way), and the subject (empty: none
+  // verified, no header sent). Empty name: no such header is configured.
+  std::string_view client_subject_header;
+  std::string_view client_subject;
+  std::string_view request_id;  // sent as X-Request-Id when the request has none
+  bool upgrade = false;         // send Upgrade and "Connection: upgrade"
+  bool keep_alive = true;       // false: "Connection: close" to the upstream
 };
 
 // "METHOD origin-form HTTP/1.1" and the request's headers in their order, minus

@@ -1,0 +1,115 @@
+#include "proxy/tls/context_store.hpp"
+
+#include <sys/stat.h>
+
+#include "proxy/core/log.hpp"
+
+namespace sluice::proxy::tls {
+namespace {
+
+std::vector<std::string> files_of(const config::Tls& tls) {
+  std::vector<std::string> out;
+  for (const auto& c : tls.certificates) {
+    out.push_back(c.cert_path);
+    out.push_back(c.key_path);
+  }
+  if (tls.client_certificates) out.push_back(tls.client_certificates->ca_path);
+  return out;
+}
+
+// Everything of the section a context depends on, as one comparable string.
+std::string section_of(const config::Tls& tls) {
+  std::string key;
+  for (const auto& c : tls.certificates) {
+    key += c.cert_path + '\n' + c.key_path + '\n';
+    for (const auto& name : c.sni) key += name + ',';
+    key += '\n';
+  }
+  for (const auto& name : tls.alpn) key += name + ',';
+  key += '\n' + std::to_string(tls.strict_sni) + std::to_string(static_cast<int>(tls.min_version)) +
+         std::to_string(tls.session_tickets) + ' ' + std::to_string(tls.handshake_timeout.count()) +
+         ' ' + std::to_string(tls.ticket_key_rotation.count()) + '\n';
+  if (const auto& c = tls.client_certificates)
+    key += c->ca_path + '\n' + std::to_string(c->required) + c->subject_header;
+  return key;
+}
+
+std::string fingerprint_of(const config::Tls& tls) {
+  std::string out;
+  for (const std::string& path : files_of(tls)) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      out += "-\n";
+      continue;
+    }
+    out += std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' +
+           std::to_string(st.st_size) + ':' + std::to_string(st.st_mtim.tv_sec) + '.' +
+           std::to_string(st.st_mtim.tv_nsec) + '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const ListenerTls> ContextStore::contexts(const config::Listener& listener,
+                                                          std::string& error) {
+  const config::Tls& tls = *listener.tls;
+  Entry& entry = entries_[listener.name];
+  const std::string section = section_of(tls);
+  const std::string fingerprint = fingerprint_of(tls);
+  if (entry.current && entry.section == section && entry.fingerprint == fingerprint)
+    return entry.current;
+  if (!entry.keys)
+    entry.keys = std::make_shared<TicketKeys>(tls.ticket_key_rotation);
+  else
+    entry.keys->set_rotation(tls.ticket_key_rotation);
+  config::Diagnostic failed;
+  std::shared_ptr<const ListenerTls> built = ListenerTls::build(tls, entry.keys, failed);
+  const bool files_only = entry.current && entry.section == section;
+  if (!built) {
+    if (!files_only) {
+      error = failed.to_string();
+      return nullptr;
+    }
+    // Remember the bad files, so they are not retried (and logged) at every snapshot.
+    entry.fingerprint = fingerprint;
+    LOG_ERROR(
+        "listener %s: the changed TLS files were not loaded, the previous certificates "
+        "keep serving: %s",
+        listener.name.c_str(), failed.to_string().c_str());
+    return entry.current;
+  }
+  if (files_only)
+    LOG_INFO("listener %s: TLS files changed, certificates reloaded", listener.name.c_str());
+  entry.section = section;
+  entry.fingerprint = fingerprint;
+  entry.current = std::move(built);
+  return entry.current;
+}
+
+bool ContextStore::files_changed(const config::Config& config) const {
+  for (const auto& l : config.listeners) {
+    if (!l.tls) continue;
+    auto it = entries_.find(l.name);
+    if (it == entries_.end() || it->second.fingerprint != fingerprint_of(*l.tls)) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> ContextStore::files(const config::Config& config) {
+  std::vector<std::string> out;
+  for (const auto& l : config.listeners)
+    if (l.tls)
+      for (std::string& f : files_of(*l.tls)) out.push_back(std::move(f));
+  return out;
+}
+
+void ContextStore::prune(const config::Config& config) {
+  std::erase_if(entries_, [&](const auto& entry) {
+    for (const auto& l : config.listeners)
+      if (l.tls && l.name == entry.first) return false;
+    return true;
+  });
+}
+
+}  // namespace sluice::proxy::tls
