@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/traffic_policy.hpp"
+
 namespace sluice::config {
 
 using Duration = std::chrono::milliseconds;
@@ -55,6 +57,7 @@ struct Retries {
   int attempts = 2;
   bool on_connect_failure = true;
   std::vector<int> on_status;  // HTTP statuses that are retried (idempotent methods only)
+  RetryBackoff backoff;
 };
 
 struct DirectResponse {
@@ -86,6 +89,8 @@ struct Route {
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
+  Deadline deadline;              // inherited from the listener
+  std::optional<Fallback> fallback;
 };
 
 struct TlsCertificate {
@@ -123,6 +128,7 @@ struct Listener {
   // Client connections open on this listener, all workers together; beyond it a new
   // connection is closed as soon as it is accepted. 0: no limit.
   uint32_t max_connections = 0;
+  Deadline deadline;  // http: routes inherit it
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };
@@ -264,6 +270,8 @@ struct Cluster {
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;
   ConnectionPool pool;
+  std::optional<StickyCookie> sticky_cookie;
+  std::optional<RetryBudget> retry_budget;
 };
 
 struct RateLimitKey {
