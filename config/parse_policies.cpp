@@ -222,7 +222,8 @@ Fallback parse_fallback(ParseState& state, const Field& field, const Route& rout
   if (!response && !cluster && map.valid())
     r.error(field.pos(), field.path + ": a fallback needs response or cluster");
   if (route.direct_response)
-    r.error(field.key_pos(), field.path + ": a direct_response route has no cluster to fall back from");
+    r.error(field.key_pos(),
+            field.path + ": a direct_response route has no cluster to fall back from");
   if (cluster && !route.cluster.empty() && fallback.cluster == route.cluster)
     r.error(*cluster, "the fallback cluster is the route's own cluster");
   return fallback;

@@ -54,10 +54,10 @@ json::value fallback_json(const std::optional<Fallback>& f) {
                                                      : json::value(f->response->body_file)},
         {"body_bytes", f->response->body.size()}};
   }
-  return json::object{{"on", std::move(on)},
-                      {"response", std::move(response)},
-                      {"cluster", f->cluster.empty() ? json::value(nullptr)
-                                                     : json::value(f->cluster)}};
+  return json::object{
+      {"on", std::move(on)},
+      {"response", std::move(response)},
+      {"cluster", f->cluster.empty() ? json::value(nullptr) : json::value(f->cluster)}};
 }
 
 }  // namespace sluice::config::json_parts

@@ -21,7 +21,7 @@ namespace sluice::config {
 struct StickyCookie {
   std::string name = "sluice_sticky";
   std::string path = "/";
-  std::string domain;                             // empty: no Domain attribute (host-only)
+  std::string domain;                                // empty: no Domain attribute (host-only)
   std::optional<std::chrono::milliseconds> max_age;  // absent: a session cookie
   bool http_only = true;
   bool secure = false;

@@ -84,7 +84,8 @@ struct AccessRecord {
   FixedText<128> host;        // http only; the Host header (authority) as received
   FixedText<160> user_agent;  // http only
   FixedText<64> request_id;
-  FixedText<40> error;  // e.g. the x-sluice-error token; empty: none
+  FixedText<40> error;     // e.g. the x-sluice-error token; empty: none
+  FixedText<24> fallback;  // http only: why a route's fallback answered; empty: it did not
 };
 
 static_assert(std::is_trivially_copyable_v<AccessRecord>);

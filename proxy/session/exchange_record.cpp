@@ -30,6 +30,7 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   access_log::set(r.host, text.host);
   access_log::set(r.user_agent, text.user_agent);
   access_log::set(r.error, record.error);
+  access_log::set(r.fallback, record.fallback);
   ring.try_push(r);
 }
 
