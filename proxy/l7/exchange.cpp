@@ -20,7 +20,8 @@ Exchange::Exchange() : response_{http::HeadParser::response(kLimits, "GET"), {}}
 Exchange::~Exchange() {
   stop_request_timer();
   release_upstream(false);
-  if (client_.host != nullptr) held_.release_all(client_.host->loop().buffers());
+  // Empty unless a retry was backing off (end() releases it too): the host may be gone by now.
+  if (!held_.empty()) held_.release_all(client_.host->loop().buffers());
 }
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,

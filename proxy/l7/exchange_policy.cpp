@@ -7,8 +7,8 @@
 #include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 #include "proxy/l7/exchange.hpp"
-#include "proxy/l7/request_key.hpp"
 #include "proxy/l7/request_id.hpp"
+#include "proxy/l7/request_key.hpp"
 
 namespace sluice::proxy {
 namespace {
@@ -133,8 +133,9 @@ bool Exchange::start_backoff() {
   const config::RetryBackoff& b = request_.route->config->retries.backoff;
   if (b.base.count() == 0) return false;
   // Retry number n follows n tried endpoints.
-  const int64_t delay = limiter::backoff_delay_ns(b.base.count() * kNsPerMs, b.max.count() * kNsPerMs,
-                                                  static_cast<int>(attempt_.tried()), jitter());
+  const int64_t delay =
+      limiter::backoff_delay_ns(b.base.count() * kNsPerMs, b.max.count() * kNsPerMs,
+                                static_cast<int>(attempt_.tried()), jitter());
   flags_.backing_off = true;
   backoff_timer_.start(client_.host->loop().ring(), delay);
   return true;

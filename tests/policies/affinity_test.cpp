@@ -161,8 +161,7 @@ TEST_F(AffinityTest, ACookieMovesWhenTheDiscoveryFileDropsItsEndpoint) {
   };
   dir_.write("endpoints.yaml", file_of(addresses));
   const uint16_t port = free_loopback_port();
-  ASSERT_GE(start_sluice(config(port, "    discovery:\n      file: { path: " +
-                                          dir_.path() +
+  ASSERT_GE(start_sluice(config(port, "    discovery:\n      file: { path: " + dir_.path() +
                                           "/endpoints.yaml, poll_interval: 100ms }\n")),
             0);
   HttpClient client(port);
@@ -217,24 +216,25 @@ TEST_F(AffinityTest, DuringAnOutageTheRetryBudgetKeepsRetriesFromMultiplying) {
   auto cluster = [&](const std::string& name, const std::string& extra) {
     return "  - name: " + name + "\n    endpoints:\n" + endpoints_yaml(dead) + extra;
   };
-  ASSERT_GE(start_sluice("workers: 1\n"
-                         "admin: { listen: 127.0.0.1:" +
-                         std::to_string(admin_port_) +
-                         " }\n"
-                         "listeners:\n"
-                         "  - name: web\n"
-                         "    listen: 127.0.0.1:" +
-                         std::to_string(port) +
-                         "\n"
-                         "    protocol: http\n"
-                         "    retries: { attempts: 2 }\n"
-                         "    routes:\n"
-                         "      - { match: { path_prefix: /budgeted }, cluster: budgeted }\n"
-                         "      - { match: { path_prefix: / }, cluster: free }\n"
-                         "clusters:\n" +
-                         cluster("budgeted", "    retry_budget: { ratio: 0.5, min_concurrency: 0 }\n") +
-                         cluster("free", "")),
-            0);
+  ASSERT_GE(
+      start_sluice("workers: 1\n"
+                   "admin: { listen: 127.0.0.1:" +
+                   std::to_string(admin_port_) +
+                   " }\n"
+                   "listeners:\n"
+                   "  - name: web\n"
+                   "    listen: 127.0.0.1:" +
+                   std::to_string(port) +
+                   "\n"
+                   "    protocol: http\n"
+                   "    retries: { attempts: 2 }\n"
+                   "    routes:\n"
+                   "      - { match: { path_prefix: /budgeted }, cluster: budgeted }\n"
+                   "      - { match: { path_prefix: / }, cluster: free }\n"
+                   "clusters:\n" +
+                   cluster("budgeted", "    retry_budget: { ratio: 0.5, min_concurrency: 0 }\n") +
+                   cluster("free", "")),
+      0);
   HttpClient client(port);
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(client.get("/budgeted").status, 502);

@@ -98,8 +98,7 @@ TEST_F(FallbackTest, AnOpenBreakerIsAnsweredByTheStaticFallbackAndLogged) {
     log = read_access_log();
   }
   EXPECT_EQ(count_occurrences(log, "\"fallback\":\"circuit-open\""), 5u) << log;
-  EXPECT_EQ(count_occurrences(log, "\"error\":\"circuit-open\",\"fallback\":\"circuit-open\""),
-            5u)
+  EXPECT_EQ(count_occurrences(log, "\"error\":\"circuit-open\",\"fallback\":\"circuit-open\""), 5u)
       << log;
   EXPECT_EQ(count_occurrences(log, "\"fallback\":null"), 4u) << log;
 }
