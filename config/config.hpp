@@ -51,15 +51,6 @@ struct Timeouts {
   Duration linger{2000};
 };
 
-// `attempts` is how many further endpoints are tried after the first one fails,
-// like HAProxy's `retries`; 0 turns retries off.
-struct Retries {
-  int attempts = 2;
-  bool on_connect_failure = true;
-  std::vector<int> on_status;  // HTTP statuses that are retried (idempotent methods only)
-  RetryBackoff backoff;
-};
-
 struct DirectResponse {
   int status = 200;
   std::string body;
@@ -233,15 +224,6 @@ struct Panic {
   // route_all: balance over every present endpoint, failing or not, rather than overload the
   // few left; fail_closed: route to none (503) instead.
   enum class Mode { route_all, fail_closed } mode = Mode::route_all;
-};
-
-struct CircuitBreaker {
-  int consecutive_failures = 5;
-  double error_ratio = 0.5;
-  Duration window{10000};
-  int min_requests = 20;
-  Duration open_for{30000};
-  int half_open_probes = 3;
 };
 
 struct ClusterLimits {

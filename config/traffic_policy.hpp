@@ -1,7 +1,8 @@
 // The parts of the typed Config that decide where a request sticks and what happens when its
-// cluster cannot answer: cookie stickiness and retry budgets (per cluster), retry back-off and
-// deadline propagation (per listener and route), fallbacks (per route). Plain data, like
-// config.hpp, which includes this; parsed by parse_policies.cpp.
+// cluster cannot answer: cookie stickiness, retry budgets and the circuit breaker (per
+// cluster), retries with their back-off and deadline propagation (per listener and route),
+// fallbacks (per route). Plain data, like config.hpp, which includes this; parsed by
+// parse_policies.cpp (and parse_listeners.cpp, parse_clusters.cpp).
 #pragma once
 
 #include <chrono>
@@ -43,6 +44,24 @@ struct RetryBudget {
 struct RetryBackoff {
   std::chrono::milliseconds base{0};  // 0: off
   std::chrono::milliseconds max{0};
+};
+
+// `attempts` is how many further endpoints are tried after the first one fails,
+// like HAProxy's `retries`; 0 turns retries off.
+struct Retries {
+  int attempts = 2;
+  bool on_connect_failure = true;
+  std::vector<int> on_status;  // HTTP statuses that are retried (idempotent methods only)
+  RetryBackoff backoff;
+};
+
+struct CircuitBreaker {
+  int consecutive_failures = 5;
+  double error_ratio = 0.5;
+  std::chrono::milliseconds window{10000};
+  int min_requests = 20;
+  std::chrono::milliseconds open_for{30000};
+  int half_open_probes = 3;
 };
 
 // deadline: the time a request has left, in milliseconds, sent to the endpoint in `header`

@@ -74,16 +74,17 @@ TEST(ParsePolicies, AStaticFallbackTakesItsBodyFromAFileAtLoad) {
   std::fputs("<p>sorry</p>", f);
   std::fclose(f);
   ParseResult r = parse_config_text(
-      http_config("", "        fallback:\n          response: { status: 502, body_file: " + path +
-                          ", headers: { Content-Type: text/html } }\n",
+      http_config("",
+                  "        fallback:\n          response: { status: 502, body_file: " + path +
+                      ", headers: { Content-Type: text/html } }\n",
                   ""),
       "t.yaml");
   ASSERT_TRUE(r.ok()) << r.errors[0].to_string();
   const StaticResponse& s = *r.config.listeners[0].routes[0].fallback->response;
   EXPECT_EQ(s.status, 502);
   EXPECT_EQ(s.body, "<p>sorry</p>");
-  EXPECT_EQ(s.headers, (std::vector<std::pair<std::string, std::string>>{{"Content-Type",
-                                                                           "text/html"}}));
+  EXPECT_EQ(s.headers,
+            (std::vector<std::pair<std::string, std::string>>{{"Content-Type", "text/html"}}));
   EXPECT_EQ(r.config.listeners[0].routes[0].fallback->on, 0b1111);  // every reason
 }
 
@@ -99,16 +100,14 @@ TEST(ParsePolicies, MistakesAreRefused) {
       ElementsAre(::testing::HasSubstr("sluice sets this header itself")));
   EXPECT_THAT(errors_of(http_config("", "        fallback: { on: [no-endpoint] }\n", "")),
               ElementsAre(::testing::HasSubstr("a fallback needs response or cluster")));
-  EXPECT_THAT(
-      errors_of(http_config("", "", "    sticky_cookie: { samesite: none }\n")),
-      ElementsAre(::testing::HasSubstr("samesite: none needs secure: true")));
+  EXPECT_THAT(errors_of(http_config("", "", "    sticky_cookie: { samesite: none }\n")),
+              ElementsAre(::testing::HasSubstr("samesite: none needs secure: true")));
   EXPECT_THAT(errors_of(http_config("", "", "    sticky_cookie: { name: \"a b\" }\n")),
               ElementsAre(::testing::HasSubstr("is not a valid cookie name")));
   EXPECT_THAT(errors_of(http_config("", "", "    retry_budget: { ratio: 1.5 }\n")),
               ElementsAre(::testing::HasSubstr("must be greater than 0 and at most 1")));
-  EXPECT_THAT(
-      errors_of(http_config("    retries: { backoff: { base: 1s, max: 10ms } }\n", "", "")),
-      ElementsAre(::testing::HasSubstr("must not be shorter than base")));
+  EXPECT_THAT(errors_of(http_config("    retries: { backoff: { base: 1s, max: 10ms } }\n", "", "")),
+              ElementsAre(::testing::HasSubstr("must not be shorter than base")));
   EXPECT_THAT(errors_of(http_config("    deadline: { propagate: false }\n", "", "")),
               ElementsAre(::testing::HasSubstr("missing required key 'header'")));
   EXPECT_THAT(errors_of("listeners:\n"
