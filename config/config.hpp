@@ -16,6 +16,7 @@
 
 #include "config/endpoint_sources.hpp"
 #include "config/tls.hpp"
+#include "config/traffic_policy.hpp"
 #include "config/values.hpp"
 
 namespace sluice::config {
@@ -33,14 +34,6 @@ struct Timeouts {
   // its answer is not destroyed by an RST.
   Duration header{10000};
   Duration linger{2000};
-};
-
-// `attempts` is how many further endpoints are tried after the first one fails,
-// like HAProxy's `retries`; 0 turns retries off.
-struct Retries {
-  int attempts = 2;
-  bool on_connect_failure = true;
-  std::vector<int> on_status;  // HTTP statuses that are retried (idempotent methods only)
 };
 
 struct DirectResponse {
@@ -72,6 +65,8 @@ struct Route {
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
+  Deadline deadline;              // inherited from the listener
+  std::optional<Fallback> fallback;
 };
 
 // What an http listener does with a request header whose name contains '_'
@@ -99,6 +94,7 @@ struct Listener {
   // Client connections open on this listener, all workers together; beyond it a new
   // connection is closed as soon as it is accepted. 0: no limit.
   uint32_t max_connections = 0;
+  Deadline deadline;  // http: routes inherit it
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };
@@ -129,15 +125,6 @@ struct Endpoint {
   std::string host;
   uint16_t port = 0;
   bool named() const { return !host.empty(); }
-};
-
-struct CircuitBreaker {
-  int consecutive_failures = 5;
-  double error_ratio = 0.5;
-  Duration window{10000};
-  int min_requests = 20;
-  Duration open_for{30000};
-  int half_open_probes = 3;
 };
 
 struct ClusterLimits {
@@ -180,6 +167,8 @@ struct Cluster {
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;
   ConnectionPool pool;
+  std::optional<StickyCookie> sticky_cookie;
+  std::optional<RetryBudget> retry_budget;
 };
 
 struct RateLimitKey {

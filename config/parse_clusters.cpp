@@ -320,6 +320,8 @@ void parse_cluster(ParseState& state, const Field& field) {
   if (auto f = map.get("outlier_detection"))
     cluster.outlier_detection = parse_outlier_detection(state, *f);
   if (auto f = map.get("pool")) cluster.pool = parse_pool(state, *f);
+  if (auto f = map.get("sticky_cookie")) cluster.sticky_cookie = parse_sticky_cookie(state, *f);
+  if (auto f = map.get("retry_budget")) cluster.retry_budget = parse_retry_budget(state, *f);
   state.config.clusters.push_back(std::move(cluster));
 }
 

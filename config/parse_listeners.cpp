@@ -14,6 +14,7 @@ struct HttpOnly {
   std::optional<Field> retry_status;
   std::optional<Field> header_timeout;  // also listener-only
   std::optional<Field> linger;          // also listener-only
+  std::optional<Field> backoff;
 };
 
 void parse_timeouts(ParseState& state, const Field& field, Timeouts& timeouts, HttpOnly& http) {
@@ -68,6 +69,10 @@ void parse_retries(ParseState& state, const Field& field, Retries& retries, Http
       if (!http.retry_status) http.retry_status.emplace(item);
       retries.on_status.push_back(static_cast<int>(*status.value));
     }
+  }
+  if (auto f = map.get("backoff")) {
+    http.backoff.emplace(*f);
+    retries.backoff = parse_retry_backoff(state, *f);
   }
 }
 
@@ -194,6 +199,9 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   if (auto f = map.get("retries")) parse_retries(state, *f, route.retries, seen);
   if (auto f = map.get("max_request_body"))
     if (auto n = r.size(*f)) route.max_request_body = *n;
+  route.deadline = listener.deadline;
+  if (auto f = map.get("deadline")) route.deadline = parse_deadline(state, *f);
+  if (auto f = map.get("fallback")) route.fallback = parse_fallback(state, *f, route);
   return route;
 }
 
@@ -280,6 +288,8 @@ void parse_listener(ParseState& state, const Field& field) {
     if (auto n = r.size(*max_body)) listener.max_request_body = *n;
   if (auto f = map.get("max_connections"))
     if (auto n = r.integer(*f, 0, 10'000'000)) listener.max_connections = static_cast<uint32_t>(*n);
+  std::optional<Field> deadline = map.get("deadline");
+  if (deadline) listener.deadline = parse_deadline(state, *deadline);
   std::optional<Field> underscores = map.get("headers_with_underscores");
   if (underscores)
     if (auto index = r.choice(*underscores, {"allow", "reject", "drop"}))
@@ -303,6 +313,8 @@ void parse_listener(ParseState& state, const Field& field) {
     if (routes)
       r.error(routes->key_pos(), routes->path + ": a tcp listener has no routes; use cluster");
     if (max_body) r.error(max_body->key_pos(), max_body->path + ": applies to http listeners only");
+    for (const auto* f : {&deadline, &http_only.backoff})
+      if (*f) r.error((*f)->key_pos(), (*f)->path + ": applies to http listeners only");
     if (underscores)
       r.error(underscores->key_pos(), underscores->path + ": applies to http listeners only");
     if (http_only.request_timeout)

@@ -99,6 +99,14 @@ ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field);
 // and slow_start keys read from the cluster's own map.
 HealthCheck parse_health_check(ParseState& state, const Field& field);
 void parse_panic_and_slow_start(ParseState& state, MapReader& cluster_map, Cluster& cluster);
+// Traffic policies (parse_policies.cpp): a cluster's sticky_cookie and retry_budget, a
+// retries map's backoff, a listener's or route's deadline, a route's fallback (whose cluster
+// is recorded in `references`).
+StickyCookie parse_sticky_cookie(ParseState& state, const Field& field);
+RetryBudget parse_retry_budget(ParseState& state, const Field& field);
+RetryBackoff parse_retry_backoff(ParseState& state, const Field& field);
+Deadline parse_deadline(ParseState& state, const Field& field);
+Fallback parse_fallback(ParseState& state, const Field& field, const Route& route);
 
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);

@@ -100,7 +100,9 @@ json::object retries_json(const Retries& r) {
   json::array on;
   if (r.on_connect_failure) on.emplace_back("connect-failure");
   for (int status : r.on_status) on.emplace_back(status);
-  return {{"attempts", r.attempts}, {"on", std::move(on)}};
+  return {{"attempts", r.attempts},
+          {"on", std::move(on)},
+          {"backoff", json_parts::backoff_json(r.backoff)}};
 }
 
 json::value tls_json(const std::optional<Tls>& tls) {
@@ -147,7 +149,9 @@ json::object route_json(const Route& r) {
           {"rate_limit", optional_string(r.rate_limit)},
           {"timeouts", timeouts_json(r.timeouts, true)},
           {"retries", retries_json(r.retries)},
-          {"max_request_body", unless_zero(r.max_request_body)}};
+          {"max_request_body", unless_zero(r.max_request_body)},
+          {"deadline", json_parts::deadline_json(r.deadline)},
+          {"fallback", json_parts::fallback_json(r.fallback)}};
 }
 
 const char* underscores_name(HeadersWithUnderscores action) {
@@ -180,7 +184,8 @@ json::object listener_json(const Listener& l) {
           {"rate_limit", optional_string(l.rate_limit)},
           {"max_request_body", unless_zero(l.max_request_body)},
           {"headers_with_underscores", std::move(underscores)},
-          {"max_connections", unless_zero(l.max_connections)}};
+          {"max_connections", unless_zero(l.max_connections)},
+          {"deadline", json_parts::deadline_json(l.deadline)}};
 }
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.

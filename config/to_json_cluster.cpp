@@ -172,7 +172,9 @@ json::object cluster_json(const Cluster& c) {
                                   {"max_requests", unless_zero(c.limits.max_requests)}}},
           {"outlier_detection", outlier_json(c.outlier_detection)},
           {"pool", json::object{{"max_idle", c.pool.max_idle},
-                                {"idle_timeout", format_duration(c.pool.idle_timeout)}}}};
+                                {"idle_timeout", format_duration(c.pool.idle_timeout)}}},
+          {"sticky_cookie", sticky_cookie_json(c.sticky_cookie)},
+          {"retry_budget", retry_budget_json(c.retry_budget)}};
 }
 
 }  // namespace json_parts

@@ -15,4 +15,11 @@ boost::json::value unless_zero(uint64_t value);
 // One cluster as GET /config shows it (to_json_cluster.cpp).
 boost::json::object cluster_json(const Cluster& c);
 
+// Traffic policies (to_json_policies.cpp); null when not configured.
+boost::json::value sticky_cookie_json(const std::optional<StickyCookie>& cookie);
+boost::json::value retry_budget_json(const std::optional<RetryBudget>& budget);
+boost::json::value backoff_json(const RetryBackoff& backoff);
+boost::json::value deadline_json(const Deadline& deadline);
+boost::json::value fallback_json(const std::optional<Fallback>& fallback);
+
 }  // namespace sluice::config::json_parts

@@ -325,6 +325,14 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
   } else {
     append_json_string(out, r.error.view());
   }
+  if (http) {
+    out += ",\"fallback\":";
+    if (r.fallback.empty()) {
+      out += "null";
+    } else {
+      append_json_string(out, r.fallback.view());
+    }
+  }
   out += "}\n";
 }
 
@@ -394,6 +402,10 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
   out += to_string(r.breaker);
   out += " err=";
   append_text_field(out, r.error.view());
+  if (http) {
+    out += " fallback=";
+    append_text_field(out, r.fallback.view());
+  }
   out += '\n';
 }
 

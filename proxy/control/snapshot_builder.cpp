@@ -45,6 +45,8 @@ std::string build_cluster(ClusterRuntime& c, const std::vector<PublishedEndpoint
                      cfg.balancer.load == config::P2cLoad::ewma_latency;
   c.ewma_tau_ns = options.ewma_tau_ns;
   if (cfg.balancer.bounded_load) c.total = registry.total(cfg.name);
+  if (cfg.sticky_cookie)
+    c.sticky = std::make_shared<const StickyTable>(*cfg.sticky_cookie, cfg.name, c.endpoints);
   return {};
 }
 
@@ -74,6 +76,12 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
     route.rate_limit = snap.find_rate_limit(r.rate_limit);
     route.limit_key = route_key(l.name, r.name);
     route.stats = metrics.route(l.name, r.name, r.cluster);
+    if (r.fallback) {
+      route.fallback_cluster = snap.find_cluster(r.fallback->cluster);
+      if (r.fallback->response)
+        for (const auto& [name, value] : r.fallback->response->headers)
+          route.fallback_headers += name + ": " + value + "\r\n";
+    }
   }
   http->unrouted_stats = metrics.route(l.name, "", "");
   return http;
@@ -103,6 +111,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     runtime.breaker = state.breaker(c);
     runtime.limits = state.limits(c);
     runtime.outliers = state.outliers(c, runtime.endpoints);
+    runtime.retry_budget = state.retry_budget(c);
     runtime.stats = metrics.cluster(c.name);
   }
   for (const auto& r : config->rate_limits) {

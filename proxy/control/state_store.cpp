@@ -210,4 +210,10 @@ std::shared_ptr<limiter::OutlierDetector> StateStore::outliers(const config::Clu
   return slot.detector;
 }
 
+std::shared_ptr<limiter::RetryBudget> StateStore::retry_budget(const config::Cluster& cluster) {
+  if (!cluster.retry_budget) return nullptr;
+  return retry_budgets_.get_or_create(
+      cluster.name, {cluster.retry_budget->ratio, cluster.retry_budget->min_concurrency});
+}
+
 }  // namespace sluice::proxy

@@ -18,6 +18,7 @@
 #include "limiter/keyed_limiter.hpp"
 #include "limiter/outlier_detector.hpp"
 #include "limiter/redis_sync.hpp"
+#include "limiter/retry_budget.hpp"
 #include "limiter/state_registry.hpp"
 #include "proxy/control/endpoint_registry.hpp"
 #include "proxy/tls/context_store.hpp"
@@ -57,6 +58,8 @@ class StateStore {
   std::shared_ptr<limiter::ClusterLimits> limits(const config::Cluster& cluster);
   std::shared_ptr<limiter::OutlierDetector> outliers(const config::Cluster& cluster,
                                                      const EndpointList& endpoints);
+  // Kept while its ratio and floor stay, so the requests and retries in flight stay counted.
+  std::shared_ptr<limiter::RetryBudget> retry_budget(const config::Cluster& cluster);
 
   // The Redis sync of global limits, once a global limit exists (null before),
   // and how often it wants a round.
@@ -85,6 +88,10 @@ class StateStore {
   limiter::StateRegistry<limiter::ClusterLimits, limiter::ClusterLimitsOptions> limits_{
       [](const limiter::ClusterLimitsOptions& o) {
         return std::make_shared<limiter::ClusterLimits>(o);
+      }};
+  limiter::StateRegistry<limiter::RetryBudget, limiter::RetryBudgetOptions> retry_budgets_{
+      [](const limiter::RetryBudgetOptions& o) {
+        return std::make_shared<limiter::RetryBudget>(o);
       }};
   // Per cluster name, the detector and the endpoint list it was built for: positions index
   // the detector. One slot per name, so discovery updates do not pile up detectors.

@@ -18,8 +18,10 @@ Exchange::Exchange(ExchangeSink& sink) : Exchange() {
 Exchange::Exchange() : response_{http::HeadParser::response(kLimits, "GET"), {}} {}
 
 Exchange::~Exchange() {
-  TimerList::stop(request_timer_);
+  stop_request_timer();
   release_upstream(false);
+  // Empty unless a retry was backing off (end() releases it too): the host may be gone by now.
+  if (!held_.empty()) held_.release_all(client_.host->loop().buffers());
 }
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
@@ -32,6 +34,8 @@ void Exchange::begin(SessionHost& host, const HttpListener& listener, std::strin
   request_.cluster = nullptr;
   request_.method.clear();  // keeps the capacity
   request_.id.clear();
+  request_.sticky.reset();
+  request_.client_budget_ms = -1;
   response_.phase = Phase::none;
   flags_ = Flags{};
   flags_.active = true;
@@ -73,42 +77,9 @@ void Exchange::on_request_head(const http::Head& head) {
     sink_->on_local_response(direct);
     return;
   }
-  request_.cluster = request_.route->cluster;
-  const ClusterRuntime& cluster = *request_.cluster;
-  // Cluster-level admission: in-flight cap, then the circuit breaker.
-  if (cluster.limits) {
-    request_permit_ = limiter::ConcurrencyPermit::try_acquire(cluster.limits->requests);
-    if (!request_permit_) {
-      cluster_counters().refused_by(metrics::ClusterCap::max_requests);
-      respond(LocalResponse::error(503, "cluster-max-requests", true));
-      return;
-    }
-  }
-  if (!breaker_.begin(cluster, clock::monotonic_ns())) {
-    request_permit_.reset();
-    record_.breaker = access_log::BreakerOutcome::rejected;
-    respond(LocalResponse::error(503, "circuit-open", true));
-    return;
-  }
-  if (cluster.breaker) record_.breaker = access_log::BreakerOutcome::allowed;
-  const uint64_t key =
-      cluster.needs_key ? request_key(cluster.config->balancer.key, head, client_.ip) : 0;
-  attempt_.begin(cluster, key, 1 + route.retries.attempts);
-  if (request_.id.empty()) request_.id = next_request_id(client_.host->worker_index());
-  // Body bytes that came with the head are checked before anything goes
-  // upstream, so bad chunk framing in one write never reaches an endpoint.
-  if (!flags_.request_done) {
-    if (const http::Error* e = sink_->check_buffered_body()) {
-      breaker_.cancel();
-      request_permit_.reset();
-      respond(LocalResponse::error(e->status, e->code));
-      return;
-    }
-  }
-  client_.host->loop()
-      .timers(static_cast<uint64_t>(route.timeouts.request.count()))
-      .start(request_timer_, client_.host->loop().now_ms());
-  dispatch();
+  if (!read_client_deadline()) return;
+  if (!admit_to_cluster(*request_.route->cluster)) return;
+  go_upstream();
 }
 
 bool Exchange::admit(const RateLimitRuntime& limit) {
@@ -152,6 +123,9 @@ void Exchange::dispatch() {
   }
   ctx.request_id = request_.id;
   ctx.upgrade = request_.head->upgrade;
+  const std::string deadline = deadline_header();
+  ctx.drop = request_.route->config->deadline.header;
+  ctx.extra_headers = deadline;
   http::serialize_request(*request_.head, ctx, out);
   // Queued, not sent: the body bytes that came with it go in the same send (flush()).
   upstream()->out().push_owned(std::move(out));
@@ -169,10 +143,12 @@ void Exchange::respond(const LocalResponse& response) {
   LOG_DEBUG("listener %s: %d %.*s", client_.listener->config.name.c_str(), response.status,
             static_cast<int>(response.code.size()), response.code.data());
   release_upstream(false);
+  cancel_backoff();
+  budget_.end();
   response_.phase = Phase::none;
   // Answered: the request timeout (the endpoint's time to answer) is over; a
   // body still arriving to be skipped is the idle timeout's business.
-  TimerList::stop(request_timer_);
+  stop_request_timer();
   note_response(response.status, response.code);
   sink_->on_local_response(response);
 }
@@ -204,14 +180,17 @@ bool Exchange::on_request_body(uint16_t buffer, uint32_t offset, uint32_t length
     }
     return false;
   }
-  if (UpstreamConnection* c = upstream())
+  if (UpstreamConnection* c = upstream()) {
     c->out().push_slice(client_.host->loop().buffers(), buffer, offset, length);
+  } else if (flags_.resend_held) {
+    held_.push_slice(client_.host->loop().buffers(), buffer, offset, length);
+  }
   return true;
 }
 
 size_t Exchange::request_backlog() const {
   UpstreamConnection* c = upstream();
-  return c != nullptr ? c->out().queued_bytes() : 0;
+  return c != nullptr ? c->out().queued_bytes() : held_.queued_bytes();
 }
 
 void Exchange::on_request_end() {
@@ -240,7 +219,9 @@ const EndpointState* Exchange::tunnel_endpoint() const {
 void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   if (!flags_.active) return;
   flags_.active = false;
-  TimerList::stop(request_timer_);
+  stop_request_timer();
+  cancel_backoff();
+  budget_.end();
   release_upstream(false);  // a response still in progress: the client is gone
   response_.phase = Phase::none;
   breaker_.cancel();

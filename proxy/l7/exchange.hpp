@@ -8,10 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "limiter/concurrency_limit.hpp"
+#include "limiter/retry_budget.hpp"
+#include "proxy/core/chunk_queue.hpp"
+#include "proxy/core/ring_timer.hpp"
 #include "proxy/core/timer_list.hpp"
 #include "proxy/l7/exchange_sink.hpp"
 #include "proxy/l7/h1/body_scanner.hpp"
@@ -24,7 +28,7 @@
 
 namespace sluice::proxy {
 
-class Exchange final : public UpstreamOwner, public TimerOwner {
+class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimerOwner {
  public:
   static constexpr http::Limits kLimits{};
 
@@ -85,8 +89,10 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   void on_upstream_sent(UpstreamConnection& connection) override;
   void on_upstream_error(UpstreamConnection& connection, int error) override;
   void on_timer(int kind) override;
+  void on_ring_timer(int kind) override;
 
  private:
+  enum RingTimerKind { kBackoff, kDeadline };
   // Where the response from the endpoint stands.
   enum class Phase { none, head, body, tunnel };
 
@@ -95,6 +101,20 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   void dispatch();
   void respond(const LocalResponse& response);
   void note_response(int status, std::string_view error = {});
+  // Traffic policy (exchange_policy.cpp): admission to a cluster (caps, breaker, key, sticky
+  // cookie, retry budget), going upstream (request id, timers), the fallback when the cluster
+  // cannot answer, retries' budget and back-off, deadline propagation.
+  bool admit_to_cluster(const ClusterRuntime& cluster);
+  void go_upstream();
+  void give_up(config::FallbackReason reason, const LocalResponse& error);
+  bool retry_allowed();
+  bool start_backoff();
+  void cancel_backoff();
+  bool read_client_deadline();
+  void start_request_timer();
+  void stop_request_timer();
+  std::string deadline_header() const;
+  std::string_view sticky_cookie() const;
   // Response side (exchange_response.cpp).
   bool connect_upstream();
   bool retry(const char* why);
@@ -127,6 +147,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
     const ClusterRuntime* cluster = nullptr;  // once admitted to its cluster
     std::string method;  // the response parser needs it after the head may have moved on
     std::string id;      // X-Request-Id
+    std::optional<uint32_t> sticky;  // the endpoint its sticky cookie names, in `cluster`
+    int64_t client_budget_ms = -1;   // a trusted caller's deadline header; -1: none
+    int64_t deadline_ns = 0;         // monotonic: when the request timeout runs out
   };
   // The endpoint's answer as it is read.
   struct Response {
@@ -143,6 +166,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
     bool response_keep_alive = true;
     bool dechunk = false;        // the sink wants the payload only
     bool stale_retried = false;  // the one retry after a dead pooled connection is used
+    bool fell_back = false;      // the route's fallback took over (only once)
+    bool backing_off = false;    // a retry waits for backoff_timer_
+    bool resend_held = false;    // ...and will send held_ (a connect failed) instead of the head
   };
 
   ExchangeSink* sink_ = nullptr;
@@ -154,6 +180,10 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   limiter::ConcurrencyPermit request_permit_;  // cluster max_requests
   ExchangeRecord record_;
   TimerNode request_timer_{this, 0};
+  RingTimer deadline_timer_{this, kDeadline};  // a client's deadline shorter than the route's
+  RingTimer backoff_timer_{this, kBackoff};
+  limiter::RetryBudgetTicket budget_;
+  ChunkQueue held_;  // the request, while a retry after a failed connect backs off
   Flags flags_;
 };
 

@@ -33,12 +33,13 @@ bool Exchange::connect_upstream() {
     case Attempt::Dial::no_endpoint:
       // None at all (all ejected, none configured) says nothing about the endpoints' health.
       breaker_.cancel();
-      respond(LocalResponse::error(503, "no-endpoint"));
+      give_up(config::FallbackReason::no_endpoint, LocalResponse::error(503, "no-endpoint"));
       return false;
     case Attempt::Dial::exhausted:
       // Every endpoint failed this request: the cluster did.
       breaker_.failed(clock::monotonic_ns());
-      respond(LocalResponse::error(502, "connect-failed"));
+      give_up(config::FallbackReason::retries_exhausted,
+              LocalResponse::error(502, "connect-failed"));
       return false;
     case Attempt::Dial::max_pending:
     case Attempt::Dial::max_connections:
@@ -46,10 +47,11 @@ bool Exchange::connect_upstream() {
       cluster_counters().refused_by(dial == Attempt::Dial::max_pending
                                         ? metrics::ClusterCap::max_pending
                                         : metrics::ClusterCap::max_connections);
-      respond(LocalResponse::error(
-          503,
-          dial == Attempt::Dial::max_pending ? "cluster-max-pending" : "cluster-max-connections",
-          true));
+      give_up(config::FallbackReason::cluster_limit,
+              LocalResponse::error(503,
+                                   dial == Attempt::Dial::max_pending ? "cluster-max-pending"
+                                                                      : "cluster-max-connections",
+                                   true));
       return false;
     case Attempt::Dial::no_socket:
       respond(LocalResponse::error(502, "connect-failed"));
@@ -82,10 +84,11 @@ bool Exchange::retry(const char* why) {
   // Checking for an endpoint first keeps the last real answer (a 503, a reset)
   // when none is left, instead of a 502 for a connect that never happened.
   if (flags_.response_seen || request_.head->has_body() || !idempotent(request_.method) ||
-      !attempt_.can_retry())
+      !attempt_.can_retry() || !retry_allowed())
     return false;
   LOG_DEBUG("retrying %s request on another endpoint: %s", request_.method.c_str(), why);
   release_upstream(false);
+  if (start_backoff()) return true;
   dispatch();
   flush();
   return true;
@@ -96,17 +99,25 @@ void Exchange::on_upstream_connected(UpstreamConnection& failed, int result) {
   // Nothing reached the endpoint, so any request can move to the next one. The
   // failed connection closes itself when we return.
   attempt_.connect_failed(result);
-  if (attempt_.attempts_left() > 0 && request_.route->config->retries.on_connect_failure) {
+  if (attempt_.attempts_left() > 0 && request_.route->config->retries.on_connect_failure &&
+      retry_allowed()) {
+    response_.phase = Phase::head;
+    if (start_backoff()) {
+      // What was queued for the failed connection (the head, body bytes so far) waits too.
+      flags_.resend_held = true;
+      held_.swap(failed.out());
+      return;
+    }
     ChunkQueue unsent;
     unsent.swap(failed.out());
-    response_.phase = Phase::head;
     if (connect_upstream()) upstream()->out().swap(unsent);
     unsent.release_all(client_.host->loop().buffers());
     flush();
     return;
   }
   breaker_.failed(clock::monotonic_ns());
-  respond(LocalResponse::error(result == -ETIMEDOUT ? 504 : 502,
+  give_up(config::FallbackReason::retries_exhausted,
+          LocalResponse::error(result == -ETIMEDOUT ? 504 : 502,
                                result == -ETIMEDOUT ? "connect-timeout" : "connect-failed"));
 }
 
@@ -128,7 +139,7 @@ void Exchange::on_upstream_error(UpstreamConnection&, int error) {
     endpoint_failed();
     if (request_.route->config->retries.on_connect_failure && retry("upstream reset")) return;
     breaker_.failed(clock::monotonic_ns());
-    respond(LocalResponse::error(502, "upstream-reset"));
+    give_up(config::FallbackReason::retries_exhausted, LocalResponse::error(502, "upstream-reset"));
     return;
   }
   if (response_.phase != Phase::none)
@@ -168,7 +179,8 @@ void Exchange::read_response() {
         endpoint_failed();
         release_upstream(false);
         breaker_.failed(clock::monotonic_ns());
-        respond(LocalResponse::error(502, "bad-response"));
+        give_up(config::FallbackReason::retries_exhausted,
+                LocalResponse::error(502, "bad-response"));
         return;
       }
       in.consume(used, buffers);
@@ -204,7 +216,8 @@ void Exchange::on_response_eof() {
       if (!retry("upstream closed")) {
         release_upstream(false);
         breaker_.failed(clock::monotonic_ns());
-        respond(LocalResponse::error(502, "upstream-closed"));
+        give_up(config::FallbackReason::retries_exhausted,
+                LocalResponse::error(502, "upstream-closed"));
       }
       return;
     case Phase::body:
@@ -244,10 +257,10 @@ void Exchange::on_response_head() {
       respond(LocalResponse::error(502, "unexpected-upgrade"));
       return;
     }
-    sink_->on_response_head(head);
+    sink_->on_response_head(head, sticky_cookie());
     note_response(101);
     flags_.response_seen = true;
-    TimerList::stop(request_timer_);
+    stop_request_timer();
     response_.phase = Phase::tunnel;
     return;
   }
@@ -260,7 +273,7 @@ void Exchange::on_response_head() {
     endpoint_failed();
     release_upstream(false);
     breaker_.failed(now);
-    respond(LocalResponse::error(502, "bad-response"));
+    give_up(config::FallbackReason::retries_exhausted, LocalResponse::error(502, "bad-response"));
     return;
   }
   // The endpoint's answer counts for passive health whether or not it is retried.
@@ -280,7 +293,7 @@ void Exchange::on_response_head() {
   if (request_.cluster->tracks_latency)
     balancers::observe_latency(*attempt_.load(), took, now, request_.cluster->ewma_tau_ns);
   flags_.response_keep_alive = head.keep_alive && head.framing != http::Framing::until_close;
-  flags_.dechunk = sink_->on_response_head(head);
+  flags_.dechunk = sink_->on_response_head(head, sticky_cookie());
   note_response(head.status);
   response_.body.reset(head, kLimits);
   response_.body.set_payload_sink(flags_.dechunk ? &Exchange::forward_payload : nullptr, this);
@@ -296,8 +309,9 @@ void Exchange::forward_payload(void* context, size_t offset, size_t length) {
 }
 
 void Exchange::finish_response() {
-  TimerList::stop(request_timer_);
+  stop_request_timer();
   request_permit_.reset();
+  budget_.end();
   if (response_.phase != Phase::none) {
     // Reusable only when the exchange ended cleanly on both sides.
     UpstreamConnection* c = upstream();
@@ -328,11 +342,13 @@ void Exchange::on_timer(int) {
     return;
   }
   if (response_.phase == Phase::head && !flags_.response_seen) {
-    endpoint_failed();
+    // While a retry backs off no endpoint holds the request: the last one was judged already.
+    if (!flags_.backing_off) endpoint_failed();
     release_upstream(false);
     breaker_.failed(clock::monotonic_ns());
     cluster_counters().timeouts.add();
-    respond(LocalResponse::error(504, "upstream-timeout"));
+    give_up(config::FallbackReason::retries_exhausted,
+            LocalResponse::error(504, "upstream-timeout"));
     return;
   }
   sink_->on_exchange_failed();

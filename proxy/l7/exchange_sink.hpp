@@ -37,9 +37,10 @@ class ExchangeSink {
  public:
   // 1xx other than 101, forwarded as they come; the final response follows.
   virtual void on_interim_response(const http::Head& head) = 0;
-  // The endpoint's final response head (a 101 switches to a tunnel). Returns
-  // true when the body is wanted de-chunked (payload only).
-  virtual bool on_response_head(const http::Head& head) = 0;
+  // The endpoint's final response head (a 101 switches to a tunnel), and
+  // complete "Name: value\r\n" lines sluice adds to it (a sticky cookie's
+  // Set-Cookie). Returns true when the body is wanted de-chunked (payload only).
+  virtual bool on_response_head(const http::Head& head, std::string_view extra_headers) = 0;
   // Response body bytes (as framed by the endpoint, or payload only), a slice
   // of a receive buffer.
   virtual void on_response_body(uint16_t buffer, uint32_t offset, uint32_t length) = 0;

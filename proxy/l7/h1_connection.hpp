@@ -61,7 +61,7 @@ class H1Connection final : public Session,
 
   // ExchangeSink (h1_responses.cpp).
   void on_interim_response(const http::Head& head) override;
-  bool on_response_head(const http::Head& head) override;
+  bool on_response_head(const http::Head& head, std::string_view extra_headers) override;
   void on_response_body(uint16_t buffer, uint32_t offset, uint32_t length) override;
   void on_response_end() override;
   void on_local_response(const LocalResponse& response) override;

@@ -15,10 +15,10 @@ void H1Connection::on_interim_response(const http::Head& head) {
   schedule();
 }
 
-bool H1Connection::on_response_head(const http::Head& head) {
+bool H1Connection::on_response_head(const http::Head& head, std::string_view extra_headers) {
   std::string out;
   if (head.status == 101) {
-    http::serialize_response(head, true, out);
+    http::serialize_response(head, true, out, false, extra_headers);
     client_->out.push_owned(std::move(out));
     request_state_ = RequestState::tunnel;
     schedule();
@@ -29,7 +29,7 @@ bool H1Connection::on_response_head(const http::Head& head) {
   const bool dechunk =
       request_->parser.head().version == 10 && head.framing == http::Framing::chunked;
   if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
-  http::serialize_response(head, flags_.keep_alive, out, dechunk);
+  http::serialize_response(head, flags_.keep_alive, out, dechunk, extra_headers);
   client_->out.push_owned(std::move(out));
   schedule();
   return dechunk;
@@ -53,15 +53,18 @@ void H1Connection::on_response_end() {
 
 void H1Connection::on_local_response(const LocalResponse& response) {
   std::string out;
+  const bool keep_alive = response.keep_alive && flags_.keep_alive;
   if (response.direct) {
-    http::direct_response(response.status, response.body, flags_.keep_alive, out,
-                          flags_.head_request);
+    // A route's direct response is always well framed (keep_alive); a fallback's replaces an
+    // error that may not be, and closes like it would have.
+    http::direct_response(response.status, response.body, keep_alive, out, flags_.head_request,
+                          response.extra_headers);
   } else {
-    http::error_response(response.status, response.code, response.keep_alive && flags_.keep_alive,
-                         out, response.body, response.extra_headers, flags_.head_request);
+    http::error_response(response.status, response.code, keep_alive, out, response.body,
+                         response.extra_headers, flags_.head_request);
   }
   client_->out.push_owned(std::move(out));
-  if (!response.direct && !(response.keep_alive && flags_.keep_alive)) {
+  if (!response.keep_alive || (!response.direct && !flags_.keep_alive)) {
     close_after_flush();  // the exchange ends now, not after the lingering close
   } else {
     // The request was well framed: skip its body and carry on with the next one.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "config/config.hpp"
@@ -23,6 +24,10 @@ struct RouteRuntime {
   const RateLimitRuntime* rate_limit = nullptr;  // null: none
   uint64_t limit_key = 0;                        // for `key: route` limits, see route_key()
   std::shared_ptr<metrics::RouteStats> stats;
+  // config->fallback's cluster (null for a static response or none), and its response's
+  // headers as complete "Name: value\r\n" lines.
+  const ClusterRuntime* fallback_cluster = nullptr;
+  std::string fallback_headers;
 };
 
 class HttpListener final : public SessionFactory {

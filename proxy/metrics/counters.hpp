@@ -135,6 +135,12 @@ constexpr uint8_t method_index(std::string_view method) noexcept {
   return kOtherMethod;
 }
 
+// Why a route's fallback answered (config::FallbackReason, in the same order; the metrics
+// room sees no config).
+constexpr size_t kFallbackReasons = 4;
+constexpr const char* kFallbackReasonNames[kFallbackReasons] = {
+    "circuit-open", "no-endpoint", "retries-exhausted", "cluster-limit"};
+
 // HTTP responses sent for one (listener, route, cluster), by method and exact status, and
 // how long they took. Statuses are whatever the endpoints send, so the exact pairs live in a
 // small table filled in the order they are first seen; a route that meets more distinct
@@ -188,7 +194,8 @@ struct RouteCounters {
   Counter counts[kPairs];
   std::atomic<uint32_t> used{0};
   Counter overflow[kMethods][kCodeClasses];
-  LatencyHistogram duration;  // request's first byte to its response's last byte sent
+  LatencyHistogram duration;            // request's first byte to its response's last byte sent
+  Counter fallbacks[kFallbackReasons];  // responses a route's fallback served, by reason
 };
 
 // Upstream side of one cluster.
@@ -209,6 +216,7 @@ struct ClusterCounters {
   Counter bytes_received;              // from the endpoints
   LatencyHistogram duration;           // dispatch to response head (HTTP), connect time (TCP)
   Counter cap_refusals[kClusterCaps];  // requests/connections a cluster cap refused (503)
+  Counter retries_over_budget;         // retries the cluster's retry_budget refused
 
   void refused_by(ClusterCap cap) { cap_refusals[static_cast<size_t>(cap)].add(); }
 };

@@ -63,6 +63,25 @@ void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStat
     }
   }
 
+  auto& fallbacks =
+      out.add("sluice_http_fallbacks_total",
+              "Responses a route's fallback served because its cluster could not answer, by reason "
+              "(circuit-open, no-endpoint, retries-exhausted, cluster-limit) (count).",
+              MetricType::Counter);
+  for (const auto& r : all)
+    for (size_t k = 0; k < kFallbackReasons; ++k) {
+      uint64_t n = 0;
+      for (unsigned w = 0; w < r->per_worker.size(); ++w)
+        n += r->per_worker.at(w).fallbacks[k].value();
+      if (n != 0)
+        sample(fallbacks,
+               {{"listener", r->listener},
+                {"route", r->route},
+                {"cluster", r->cluster},
+                {"reason", kFallbackReasonNames[k]}},
+               double(n));
+    }
+
   auto& durations =
       out.add("sluice_http_request_duration_seconds",
               "Time from a request's first byte to the last byte of its response handed to the "

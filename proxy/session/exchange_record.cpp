@@ -33,6 +33,7 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   access_log::set(r.tls_cipher, text.tls_cipher);
   access_log::set(r.tls_sni, text.tls_sni);
   access_log::set(r.error, record.error);
+  access_log::set(r.fallback, record.fallback);
   ring.try_push(r);
 }
 

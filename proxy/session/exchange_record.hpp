@@ -12,12 +12,13 @@
 namespace sluice::proxy {
 
 struct ExchangeRecord {
-  int64_t start_ns = 0;      // monotonic
-  int64_t upstream_ns = -1;  // last attempt: dispatch to response head (HTTP), connect (TCP)
-  int status = 0;            // of the response to the client; 0: none (yet)
-  int upstream_status = 0;   // of the last attempt's response head; 0: none
-  int http_version = 0;      // of the request line; 0: none read
-  std::string_view error;    // why it ended early (the x-sluice-error code); empty: it did not
+  int64_t start_ns = 0;       // monotonic
+  int64_t upstream_ns = -1;   // last attempt: dispatch to response head (HTTP), connect (TCP)
+  int status = 0;             // of the response to the client; 0: none (yet)
+  int upstream_status = 0;    // of the last attempt's response head; 0: none
+  int http_version = 0;       // of the request line; 0: none read
+  std::string_view error;     // why it ended early (the x-sluice-error code); empty: it did not
+  std::string_view fallback;  // why a route's fallback answered; empty: it did not
   access_log::LimitOutcome limit = access_log::LimitOutcome::none;
   access_log::BreakerOutcome breaker = access_log::BreakerOutcome::none;
 };

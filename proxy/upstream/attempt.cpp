@@ -16,6 +16,7 @@ void Attempt::begin(const ClusterRuntime& cluster, uint64_t key, int attempts) {
   picker_.reset(cluster);
   connection_ = nullptr;
   key_ = key;
+  preferred_.reset();
   attempts_left_ = attempts;
   dispatched_ = false;
   reused_ = false;
@@ -34,7 +35,10 @@ Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsi
                             bool allow_pooled) {
   const ClusterRuntime& cluster = *cluster_;
   const int64_t now = clock::monotonic_ns();
-  std::optional<uint32_t> picked = picker_.pick(cluster, core, key_, now);
+  std::optional<uint32_t> picked;
+  if (preferred_ && picker_.take(cluster, *preferred_, now)) picked = preferred_;
+  preferred_.reset();
+  if (!picked) picked = picker_.pick(cluster, core, key_, now);
   if (!picked) return picker_.tried() == 0 ? Dial::no_endpoint : Dial::exhausted;
   counters_ = &cluster.stats->per_worker.at(worker);
   counters_->requests.add();

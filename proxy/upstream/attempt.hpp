@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "balancers/balancer.hpp"
 #include "config/config.hpp"
@@ -31,6 +32,9 @@ class Attempt {
 
   // A new request or relay to `cluster`: `attempts` tries in all.
   void begin(const ClusterRuntime& cluster, uint64_t key, int attempts);
+  // The first dial() goes to `endpoint` (a sticky cookie's) if it is routable then, else
+  // the balancer picks as usual. Call after begin().
+  void prefer(uint32_t endpoint) { preferred_ = endpoint; }
   // Forgets the last request (which must hold no connection any more), so an
   // attempt object reused for a request that never dials reports nothing.
   void clear();
@@ -69,6 +73,7 @@ class Attempt {
   metrics::ClusterCounters* counters_ = nullptr;  // this worker's slot of the cluster's stats
   UpstreamConnection* connection_ = nullptr;
   uint64_t key_ = 0;
+  std::optional<uint32_t> preferred_;
   int64_t dispatched_ns_ = 0;
   uint32_t endpoint_ = 0;
   int attempts_left_ = 0;

@@ -14,8 +14,10 @@
 #include "limiter/circuit_breaker.hpp"
 #include "limiter/concurrency_limit.hpp"
 #include "limiter/outlier_detector.hpp"
+#include "limiter/retry_budget.hpp"
 #include "proxy/metrics/registry.hpp"
 #include "proxy/upstream/endpoint_list.hpp"
+#include "proxy/upstream/sticky_table.hpp"
 
 namespace sluice::proxy {
 
@@ -30,6 +32,9 @@ struct ClusterRuntime {
   std::shared_ptr<limiter::CircuitBreaker> breaker;
   std::shared_ptr<limiter::ClusterLimits> limits;
   std::shared_ptr<limiter::OutlierDetector> outliers;
+  std::shared_ptr<limiter::RetryBudget> retry_budget;
+  // Cookie stickiness over this snapshot's endpoint list; null when not configured.
+  std::shared_ptr<const StickyTable> sticky;
   // The balancer reads the load counters (least_conn, p2c, bounded load), so
   // requests must count in them; others skip the shared atomics entirely.
   bool tracks_load = false;

@@ -45,6 +45,17 @@ std::optional<uint32_t> EndpointPicker::pick(const ClusterRuntime& cluster,
   }
 }
 
+bool EndpointPicker::take(const ClusterRuntime& cluster, uint32_t endpoint, int64_t now_ns) {
+  if (endpoint >= cluster.endpoints.size() || skip_.contains(endpoint) ||
+      cluster.endpoints.unhealthy().contains(endpoint) ||
+      (cluster.outliers && cluster.outliers->is_ejected(endpoint, now_ns)) ||
+      cluster.endpoints.state(endpoint).backing_off(now_ns))
+    return false;
+  skip_.insert(endpoint);
+  ++tried_;
+  return true;
+}
+
 void EndpointPicker::untry(uint32_t endpoint) {
   if (!skip_.contains(endpoint)) return;
   skip_.erase(endpoint);

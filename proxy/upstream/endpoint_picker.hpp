@@ -23,6 +23,10 @@ class EndpointPicker {
   // ejected or unhealthy. `now_ns` is the outlier detector's clock.
   std::optional<uint32_t> pick(const ClusterRuntime& cluster, balancers::CoreState& core,
                                uint64_t key, int64_t now_ns);
+  // Takes `endpoint` (a sticky cookie's) as this walk's pick, marked tried, when it is
+  // routable: not tried, not unhealthy, not ejected, not backing off after a failed connect.
+  // False leaves the walk as it was, for the balancer.
+  bool take(const ClusterRuntime& cluster, uint32_t endpoint, int64_t now_ns);
   // Makes a tried endpoint eligible again (a request retried on the same one).
   void untry(uint32_t endpoint);
   uint32_t tried() const { return tried_; }

@@ -53,7 +53,7 @@ TEST(Format, HttpJsonHasExactFields) {
   set(r.error, "upstream-connect-failed");
   const std::string line = json_line(r);
   const json::object o = parse_line(line);
-  EXPECT_EQ(o.size(), 22u);
+  EXPECT_EQ(o.size(), 23u);
   EXPECT_EQ(o.at("time").as_string(), "2024-05-01T12:34:56.789Z");
   EXPECT_EQ(o.at("kind").as_string(), "http");
   EXPECT_EQ(o.at("client").as_string(), "10.0.0.1:5555");
@@ -76,6 +76,7 @@ TEST(Format, HttpJsonHasExactFields) {
   EXPECT_EQ(o.at("rate_limit").as_string(), "admitted");
   EXPECT_EQ(o.at("breaker").as_string(), "allowed");
   EXPECT_EQ(o.at("error").as_string(), "upstream-connect-failed");
+  EXPECT_TRUE(o.at("fallback").is_null());
   // Field order is part of the format: people grep and eyeball these lines.
   EXPECT_EQ(
       line,
@@ -86,7 +87,20 @@ TEST(Format, HttpJsonHasExactFields) {
       "\"bytes_received\":321,\"bytes_sent\":7,\"duration_ms\":1.234,\"upstream_duration_ms\":0."
       "800,\"request_id\":"
       "\"req-7\",\"rate_limit\":\"admitted\",\"breaker\":\"allowed\",\"error\":\"upstream-"
-      "connect-failed\"}\n");
+      "connect-failed\",\"fallback\":null}\n");
+}
+
+TEST(Format, FallbackNamesWhyTheRoutesFallbackAnswered) {
+  AccessRecord r = http_record(7);
+  set(r.error, "circuit-open");
+  set(r.fallback, "circuit-open");
+  const std::string line = json_line(r);
+  EXPECT_NE(line.find(",\"error\":\"circuit-open\",\"fallback\":\"circuit-open\"}\n"),
+            std::string::npos)
+      << line;
+  EXPECT_NE(text_line(r).find(" err=circuit-open fallback=circuit-open\n"), std::string::npos);
+  // A TCP line has no route, so no fallback either.
+  EXPECT_FALSE(parse_line(json_line(tcp_record(3))).contains("fallback"));
 }
 
 TEST(Format, TcpJsonOmitsHttpFieldsAndNullsWhatIsMissing) {
@@ -220,7 +234,7 @@ TEST(Format, TextLines) {
       "2024-05-01T12:34:56.789Z http 10.0.0.1:5555 \"GET /v1/items?id=7 HTTP/1.1\" 200 rx=321 "
       "tx=7 dur=1.234ms up=0.800ms listener=web route=api cluster=backend "
       "endpoint=10.0.0.2:8080 upstream_status=200 host=api.example id=req-7 rl=admitted "
-      "breaker=allowed err=-\n");
+      "breaker=allowed err=- fallback=-\n");
   EXPECT_EQ(text_line(tcp_record(9)),
             "2024-05-01T12:34:56.789Z tcp 10.0.0.1:5555 rx=321 tx=9 dur=1.234ms up=- "
             "listener=web cluster=backend endpoint=10.0.0.2:8080 rl=none breaker=none err=-\n");
@@ -234,7 +248,7 @@ TEST(Format, TextEscapesAndMarksTruncation) {
   EXPECT_NE(line.find("\"GET /a\\x20b\\\"c\\\\d\\x0a\\xff\xC3\xA9 HTTP/1.1\" 200"),
             std::string::npos)
       << line;
-  EXPECT_NE(line.find(" err=bad-target\n"), std::string::npos) << line;
+  EXPECT_NE(line.find(" err=bad-target fallback=-\n"), std::string::npos) << line;
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   set(r.path, std::string(600, 'p'));
   EXPECT_NE(text_line(r).find(std::string(512, 'p') + "... HTTP/1.1\" 200"), std::string::npos);

@@ -204,7 +204,7 @@ TEST(AccessLogWriter, TextFormat) {
       "2024-05-01T12:34:56.789Z http 10.0.0.1:5555 \"GET /v1/items?id=7 HTTP/1.1\" 200 rx=321 "
       "tx=5 dur=1.234ms up=0.800ms listener=web route=api cluster=backend "
       "endpoint=10.0.0.2:8080 upstream_status=200 host=api.example id=req-5 rl=admitted "
-      "breaker=allowed err=-\n"
+      "breaker=allowed err=- fallback=-\n"
       "2024-05-01T12:34:56.789Z tcp 10.0.0.1:5555 rx=321 tx=6 dur=1.234ms up=- "
       "listener=web cluster=backend endpoint=10.0.0.2:8080 rl=none breaker=none err=-\n");
 }

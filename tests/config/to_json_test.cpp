@@ -56,9 +56,9 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "proxy_protocol": false, "cluster": "demo", "routes": [],
     "timeouts": {"connect": "1s", "request": null, "idle": "1m", "header": null,
                  "linger": null},
-    "retries": {"attempts": 2, "on": ["connect-failure"]},
+    "retries": {"attempts": 2, "on": ["connect-failure"], "backoff": null},
     "rate_limit": null, "max_request_body": null, "headers_with_underscores": null,
-    "max_connections": null}])"));
+    "max_connections": null, "deadline": null}])"));
   EXPECT_EQ(o.at("clusters"), json::parse(R"([{
     "name": "demo",
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,
@@ -67,7 +67,8 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "dns": null, "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
     "slow_start": null, "circuit_breaker": null,
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
-    "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"}}])"));
+    "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"},
+    "sticky_cookie": null, "retry_budget": null}])"));
 }
 
 TEST(ToJson, HttpRoutesGlobalsAndPolicies) {
@@ -129,15 +130,15 @@ redis: { address: 127.0.0.1:6379 }
                            {"name": "X-Env", "exact": "<redacted>"}]},
      "cluster": "api", "direct_response": null, "rate_limit": "per-client",
      "timeouts": {"connect": "1s", "request": "5s", "idle": "1m"},
-     "retries": {"attempts": 1, "on": ["connect-failure", 503]},
-     "max_request_body": 1048576},
+     "retries": {"attempts": 1, "on": ["connect-failure", 503], "backoff": null},
+     "max_request_body": 1048576, "deadline": null, "fallback": null},
     {"name": "1",
      "match": {"host": null, "path_exact": null, "path_prefix": null, "methods": [], "headers": []},
      "cluster": null, "direct_response": {"status": 404, "body": "no route\n"},
      "rate_limit": null,
      "timeouts": {"connect": "1s", "request": "5s", "idle": "1m"},
-     "retries": {"attempts": 2, "on": ["connect-failure"]},
-     "max_request_body": 1048576}])"));
+     "retries": {"attempts": 2, "on": ["connect-failure"], "backoff": null},
+     "max_request_body": 1048576, "deadline": null, "fallback": null}])"));
   EXPECT_EQ(o.at("clusters").at(0), json::parse(R"({
     "name": "api",
     "balancer": {"type": "consistent_hash", "load": null, "key": "header:X-User",
@@ -150,7 +151,8 @@ redis: { address: 127.0.0.1:6379 }
     "limits": {"max_connections": null, "max_pending": null, "max_requests": 100},
     "outlier_detection": {"consecutive_5xx": 5, "base_ejection": "10s",
                           "max_ejected_percent": 50},
-    "pool": {"max_idle": 8, "idle_timeout": "5s"}})"));
+    "pool": {"max_idle": 8, "idle_timeout": "5s"},
+    "sticky_cookie": null, "retry_budget": null})"));
   EXPECT_EQ(o.at("rate_limits"), json::parse(R"([
     {"name": "per-client", "key": "client_ip", "algorithm": "token_bucket", "rate": "600/min",
      "burst": 20, "scope": "local", "max_keys": 100000},
@@ -235,6 +237,36 @@ clusters:
             json::parse(R"({"consul": {"address": "127.0.0.1:8500", "service": "api", "tag": "v2",
                             "datacenter": null, "wait": "1m", "timeout": "5s"},
                             "confirm_window": "30s", "hold_fraction": 0.5})"));
+}
+
+TEST(ToJson, TrafficPoliciesWithTheCookieSecretRedacted) {
+  json::value v = json_of(R"(listeners:
+  - name: web
+    listen: 127.0.0.1:8080
+    protocol: http
+    deadline: { header: X-D, trust_incoming: true }
+    routes:
+      - match: {}
+        cluster: c
+        retries: { backoff: { base: 10ms, max: 1s } }
+        fallback: { on: [circuit-open], response: { headers: { X-A: b }, body: "hi" } }
+clusters:
+  - name: c
+    endpoints: [{ address: 127.0.0.1:9001 }]
+    sticky_cookie: { secret: hush, samesite: lax }
+    retry_budget: { ratio: 0.5, min_concurrency: 1 }
+)");
+  const json::object& route = v.at("listeners").at(0).at("routes").at(0).as_object();
+  EXPECT_EQ(route.at("deadline"),
+            json::parse(R"({"header": "X-D", "propagate": true, "trust_incoming": true})"));
+  EXPECT_EQ(route.at("retries").at("backoff"), json::parse(R"({"base": "10ms", "max": "1s"})"));
+  EXPECT_EQ(route.at("fallback"), json::parse(R"({"on": ["circuit-open"], "cluster": null,
+    "response": {"status": 503, "headers": {"X-A": "b"}, "body_file": null, "body_bytes": 2}})"));
+  const json::object& c = v.at("clusters").at(0).as_object();
+  EXPECT_EQ(c.at("sticky_cookie"), json::parse(R"({"name": "sluice_sticky", "path": "/",
+    "domain": null, "max_age": null, "httponly": true, "secure": false, "samesite": "lax",
+    "secret": "<redacted>"})"));
+  EXPECT_EQ(c.at("retry_budget"), json::parse(R"({"ratio": 0.5, "min_concurrency": 1})"));
 }
 
 }  // namespace

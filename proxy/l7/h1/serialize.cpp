@@ -84,6 +84,7 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
   bool has_host = false, has_request_id = false, has_xff = false;
   for (const Header& h : head.headers) {
     if (is_hop_by_hop(head, h.name, ctx.upgrade)) continue;
+    if (!ctx.drop.empty() && iequals(h.name, ctx.drop)) continue;
     // Ours replace what the client claims; earlier hops of X-Forwarded-For are kept below.
     if (iequals(h.name, "x-forwarded-for")) {
       has_xff = true;
@@ -120,6 +121,7 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
     append_header(out, ctx.client_subject_header, ctx.client_subject);
   if (!has_request_id && !ctx.request_id.empty())
     append_header(out, "X-Request-Id", ctx.request_id);
+  out += ctx.extra_headers;
   if (ctx.upgrade)
     out += "Connection: upgrade\r\n";
   else if (!ctx.keep_alive)
@@ -127,8 +129,9 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
   out += "\r\n";
 }
 
-void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk) {
-  out.reserve(out.size() + head_size_hint(head));
+void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk,
+                        std::string_view extra_headers) {
+  out.reserve(out.size() + head_size_hint(head) + extra_headers.size());
   out += "HTTP/1.1 ";
   out += std::to_string(head.status);
   out += ' ';
@@ -140,6 +143,7 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out, boo
     if (dechunk && iequals(h.name, "transfer-encoding")) continue;
     append_field(out, head, h);
   }
+  out += extra_headers;
   if (switching)
     out += "Connection: upgrade\r\n";
   else if (head.status >= 200)
@@ -160,6 +164,17 @@ std::string_view reason_phrase(int status) {
 
 namespace {
 
+// Whether complete header lines hold a Content-Type (a fallback response's own).
+bool has_content_type(std::string_view lines) {
+  while (!lines.empty()) {
+    if (istarts_with(lines, "content-type:")) return true;
+    const size_t end = lines.find("\r\n");
+    if (end == std::string_view::npos) break;
+    lines.remove_prefix(end + 2);
+  }
+  return false;
+}
+
 // Status line, optional x-sluice-error, extra lines, framing, body.
 void short_response(int status, std::string_view code, bool keep_alive, std::string& out,
                     std::string_view body, std::string_view extra_headers, bool head_only) {
@@ -172,7 +187,7 @@ void short_response(int status, std::string_view code, bool keep_alive, std::str
   out += "\r\n";
   if (!code.empty()) append_header(out, "x-sluice-error", code);
   out += extra_headers;
-  out += "Content-Type: text/plain\r\n";
+  if (!has_content_type(extra_headers)) out += "Content-Type: text/plain\r\n";
   out += "Content-Length: ";
   out += std::to_string(body.size());
   out += "\r\n";
@@ -195,8 +210,8 @@ void error_response(int status, std::string_view code, bool keep_alive, std::str
 }
 
 void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
-                     bool head_only) {
-  short_response(status, {}, keep_alive, out, body, {}, head_only);
+                     bool head_only, std::string_view extra_headers) {
+  short_response(status, {}, keep_alive, out, body, extra_headers, head_only);
 }
 
 }  // namespace sluice::proxy::http

@@ -16,8 +16,9 @@ void RecordingSink::on_interim_response(const http::Head& head) {
   events.push_back("interim " + std::to_string(head.status));
 }
 
-bool RecordingSink::on_response_head(const http::Head& head) {
+bool RecordingSink::on_response_head(const http::Head& head, std::string_view extra) {
   events.push_back("head " + std::to_string(head.status));
+  extra_headers = extra;
   return want_payload;
 }
 
@@ -28,6 +29,10 @@ void RecordingSink::on_response_body(uint16_t buffer, uint32_t offset, uint32_t 
 void RecordingSink::on_local_response(const LocalResponse& response) {
   events.push_back("local " + std::to_string(response.status) + " " + std::string(response.code) +
                    (response.keep_alive ? " keep-alive" : " close"));
+  if (response.direct) {
+    body.assign(response.body);
+    extra_headers = response.extra_headers;
+  }
 }
 
 FakeEndpoint::FakeEndpoint() {

@@ -29,7 +29,7 @@ class RecordingSink final : public ExchangeSink {
   explicit RecordingSink(Loop& loop) : loop_(loop) {}
 
   void on_interim_response(const http::Head& head) override;
-  bool on_response_head(const http::Head& head) override;
+  bool on_response_head(const http::Head& head, std::string_view extra_headers) override;
   void on_response_body(uint16_t buffer, uint32_t offset, uint32_t length) override;
   void on_response_end() override { events.push_back("end"); }
   void on_local_response(const LocalResponse& response) override;
@@ -40,6 +40,7 @@ class RecordingSink final : public ExchangeSink {
 
   std::vector<std::string> events;  // "interim 100", "head 200", "local 404 no-route", "end"...
   std::string body;
+  std::string extra_headers;  // what the exchange added to the last response head
   bool want_payload = false;  // answer on_response_head with "de-chunk"
   size_t backlog = 0;         // what response_backlog() says
 
