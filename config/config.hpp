@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/proxy_protocol.hpp"
+
 namespace sluice::config {
 
 using Duration = std::chrono::milliseconds;
@@ -109,8 +111,8 @@ struct Listener {
   Address listen;
   Protocol protocol = Protocol::http;
   std::optional<Tls> tls;
-  bool proxy_protocol = false;
-  std::vector<Route> routes;  // http listeners
+  std::optional<ProxyProtocolAccept> proxy_protocol;  // absent: off
+  std::vector<Route> routes;                          // http listeners
   // tcp listeners: the cluster every connection goes to, and its timeouts/retries.
   std::string cluster;
   std::string rate_limit;
@@ -264,6 +266,8 @@ struct Cluster {
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;
   ConnectionPool pool;
+  // A connection that starts with one client's header is that client's alone: never pooled.
+  ProxyProtocolSend proxy_protocol = ProxyProtocolSend::off;
 };
 
 struct RateLimitKey {

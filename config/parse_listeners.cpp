@@ -320,7 +320,7 @@ void parse_listener(ParseState& state, const Field& field) {
 
   if (auto f = map.get("tls")) listener.tls = parse_tls(state, *f);
   if (auto f = map.get("proxy_protocol"))
-    if (auto on = r.boolean(*f)) listener.proxy_protocol = *on;
+    listener.proxy_protocol = parse_proxy_protocol_accept(state, *f);
   HttpOnly http_only;
   if (auto f = map.get("timeouts")) parse_timeouts(state, *f, listener.timeouts, http_only);
   if (auto f = map.get("retries")) parse_retries(state, *f, listener.retries, http_only);

@@ -95,6 +95,11 @@ ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field);
 HealthCheck parse_health_check(ParseState& state, const Field& field);
 void parse_panic_and_slow_start(ParseState& state, MapReader& cluster_map, Cluster& cluster);
 
+// parse_proxy_protocol.cpp
+std::optional<ProxyProtocolAccept> parse_proxy_protocol_accept(ParseState& state,
+                                                               const Field& field);
+ProxyProtocolSend parse_proxy_protocol_send(ParseState& state, const Field& field);
+
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);
 

@@ -14,7 +14,6 @@ struct NotYet {
 // feature lands; the parser already validates every one of them.
 constexpr std::array kNotSupportedYet = {
     NotYet{"listeners.tls", ""},
-    NotYet{"listeners.proxy_protocol", ""},
 };
 
 }  // namespace
