@@ -116,6 +116,8 @@ void TcpRelay::on_upstream_connected(UpstreamConnection&, int result) {
     balancers::observe_latency(*attempt_.load(), record_.upstream_ns, now, cluster.ewma_tau_ns);
   touch();
   client_->receive(true);
+  // What arrived before the endpoint answered (with a PROXY header, the bytes behind it).
+  if (!client_->in.empty() || client_->eof()) relay(*client_, *upstream());
 }
 
 void TcpRelay::relay(Stream& from, Stream& to) {
