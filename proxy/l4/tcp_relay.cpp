@@ -56,7 +56,7 @@ void TcpRelay::dial() {
   const ClusterRuntime& cluster = listener_.cluster;
   const Attempt::Dial result =
       attempt_.dial(host->pool(), host->core(cluster), host->worker_index(), this,
-                    listener_.config.timeouts.connect, /*allow_pooled=*/false);
+                    listener_.config.timeouts.connect, /*allow_pooled=*/false, client_.get());
   switch (result) {
     case Attempt::Dial::connecting:
     case Attempt::Dial::pooled:
