@@ -280,8 +280,7 @@ struct Cluster {
   ClusterLimits limits;
   std::optional<OutlierDetection> outlier_detection;
   ConnectionPool pool;
-  // A connection that starts with one client's header is that client's alone: never pooled.
-  ProxyProtocolSend proxy_protocol = ProxyProtocolSend::off;
+  ProxyProtocolSend proxy_protocol = ProxyProtocolSend::off;  // see proxy_protocol.hpp
 };
 
 struct RateLimitKey {

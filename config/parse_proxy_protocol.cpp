@@ -13,8 +13,9 @@ std::optional<ProxyProtocolAccept> parse_proxy_protocol_accept(ParseState& state
     // `true` alone would have to trust a header from anyone, and a header names the client
     // that limits, logs and X-Forwarded-For believe: who may send one must be said.
     if (on && *on)
-      r.error(field, "true would trust a header from any source; list who may send one: "
-                     "proxy_protocol: {trusted: [10.0.0.0/8]}");
+      r.error(field,
+              "true would trust a header from any source; list who may send one: "
+              "proxy_protocol: {trusted: [10.0.0.0/8]}");
     return std::nullopt;
   }
   MapReader map(r, field);

@@ -27,7 +27,9 @@ struct ProxyProtocolAccept {
   std::chrono::milliseconds timeout{5000};
 };
 
-// `clusters[].proxy_protocol`: the header sluice sends ahead of each upstream connection.
+// `clusters[].proxy_protocol`: the header sluice sends ahead of each upstream connection. Such
+// a connection names one client, so it is bound to that client's connection (pooled for it
+// alone, closed with it).
 enum class ProxyProtocolSend { off, v1, v2 };
 
 }  // namespace sluice::config

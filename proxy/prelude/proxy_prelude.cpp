@@ -104,8 +104,8 @@ void ProxyPrelude::refuse(metrics::ProxyRefusal why, const char* detail) {
   char ip[INET6_ADDRSTRLEN] = "";
   uint16_t port = 0;
   client_->peer(ip, sizeof ip, &port);
-  LOG_WARN_THROTTLED("listener %s: connection from %s:%u closed: %s",
-                     listener_.config.name.c_str(), ip, static_cast<unsigned>(port), detail);
+  LOG_WARN_THROTTLED("listener %s: connection from %s:%u closed: %s", listener_.config.name.c_str(),
+                     ip, static_cast<unsigned>(port), detail);
   close();
 }
 

@@ -60,8 +60,8 @@ inline std::string proxy_header(const char* ip, uint16_t port, uint16_t listen_p
   proxy::proxy_protocol::Header h;
   h.version = v2 ? proxy::proxy_protocol::Version::v2 : proxy::proxy_protocol::Version::v1;
   h.source = ip_port(ip, port);
-  h.destination = ip_port(std::string(ip).find(':') == std::string::npos ? "127.0.0.1" : "::1",
-                          listen_port);
+  h.destination =
+      ip_port(std::string(ip).find(':') == std::string::npos ? "127.0.0.1" : "::1", listen_port);
   return proxy::proxy_protocol::write(h);
 }
 

@@ -27,8 +27,8 @@ class ProxyProtocolAccept : public ObsTest {
         if (!c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) return;
     });
     port_ = free_loopback_port();
-    return start_sluice("workers: 1\n" + admin_yaml() + "log: { access: { path: " +
-                        dir_.file("access.log") +
+    return start_sluice("workers: 1\n" + admin_yaml() +
+                        "log: { access: { path: " + dir_.file("access.log") +
                         ", format: json } }\n"
                         "listeners:\n"
                         "  - name: web\n"
@@ -99,7 +99,8 @@ TEST_F(ProxyProtocolAccept, V2SplitByteByByteWithItsRequestBehind) {
 TEST_F(ProxyProtocolAccept, V2LocalKeepsTheSocketsAddress) {
   ASSERT_TRUE(start());
   // A balancer's own health check: LOCAL, no addresses.
-  const std::string local = std::string("\r\n\r\n\0\r\nQUIT\n", 12) + std::string("\x20\x00\x00\x00", 4);
+  const std::string local =
+      std::string("\r\n\r\n\0\r\nQUIT\n", 12) + std::string("\x20\x00\x00\x00", 4);
   HttpClient client(connect_from("127.0.0.1", port_));
   ASSERT_TRUE(client.send(local));
   Response r = roundtrip(client, request("GET", "/local"));

@@ -61,8 +61,7 @@ TEST_F(ProxyProtocolClient, ConsistentHashingOnTheClientIpFollowsTheRealClient) 
                "    protocol: http\n    routes: [{ match: { path_prefix: / }, cluster: app }]\n") +
       "clusters:\n  - name: app\n    balancer: { type: consistent_hash, key: client_ip }\n"
       "    endpoints: [{ address: " +
-      a.address() + " }, { address: " + b.address() + " }, { address: " + c.address() +
-      " }]\n"));
+      a.address() + " }, { address: " + b.address() + " }, { address: " + c.address() + " }]\n"));
   std::set<std::string> backends_seen;
   for (int round = 0; round < 2; ++round) {
     for (int i = 1; i <= 24; ++i) {

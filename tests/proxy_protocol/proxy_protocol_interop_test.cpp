@@ -72,8 +72,7 @@ TEST_F(ProxyProtocolInterop, HaproxySendProxyV1AndV2InFrontOfSluice) {
     ASSERT_TRUE(start_sluice(sluice_http(sluice_port, upstream_->address(), "",
                                          "    proxy_protocol: { trusted: [127.0.0.1] }\n")));
     const uint16_t front = free_loopback_port();
-    ASSERT_TRUE(start_haproxy("frontend fe\n  mode tcp\n  bind 127.0.0.1:" +
-                                  std::to_string(front) +
+    ASSERT_TRUE(start_haproxy("frontend fe\n  mode tcp\n  bind 127.0.0.1:" + std::to_string(front) +
                                   "\n  default_backend be\n"
                                   "backend be\n  mode tcp\n  server s 127.0.0.1:" +
                                   std::to_string(sluice_port) + " " + send + "\n",
@@ -85,8 +84,8 @@ TEST_F(ProxyProtocolInterop, HaproxySendProxyV1AndV2InFrontOfSluice) {
     // A direct connection from 127.0.0.2 is not trusted.
     Socket direct = connect_from("127.0.0.2", sluice_port);
     std::string answer;
-    exchange(direct, proxy_header("198.51.100.9", 1, sluice_port) + request("GET", "/"),
-             &answer, Millis(3000));
+    exchange(direct, proxy_header("198.51.100.9", 1, sluice_port) + request("GET", "/"), &answer,
+             Millis(3000));
     EXPECT_EQ(answer, "");
     haproxy_->stop(Millis(5000));
     haproxy_.reset();
@@ -100,8 +99,9 @@ TEST_F(ProxyProtocolInterop, CurlHaproxyProtocol) {
   const uint16_t port = free_loopback_port();
   ASSERT_TRUE(start_sluice(sluice_http(port, upstream_->address(), "",
                                        "    proxy_protocol: { trusted: [127.0.0.1] }\n")));
-  const std::string command = "curl -sS --max-time 5 --haproxy-protocol http://127.0.0.1:" +
-                              std::to_string(port) + "/ 2>&1";
+  const std::string command =
+      "curl -sS --max-time 5 --haproxy-protocol http://127.0.0.1:" + std::to_string(port) +
+      "/ 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string output;
@@ -127,10 +127,9 @@ TEST_F(ProxyProtocolInterop, SluiceSendsV1AndV2ToHaproxyAcceptProxy) {
   for (const char* version : {"v1", "v2"}) {
     SCOPED_TRACE(version);
     const uint16_t port = free_loopback_port();
-    ASSERT_TRUE(start_sluice(
-        sluice_http(port, "127.0.0.1:" + std::to_string(behind),
-                    std::string("    proxy_protocol: ") + version + "\n",
-                    "    proxy_protocol: { trusted: [127.0.0.0/8] }\n")));
+    ASSERT_TRUE(start_sluice(sluice_http(port, "127.0.0.1:" + std::to_string(behind),
+                                         std::string("    proxy_protocol: ") + version + "\n",
+                                         "    proxy_protocol: { trusted: [127.0.0.0/8] }\n")));
     // Two clients behind one balancer, each with two requests on its connection: every
     // request reaches HAProxy with its own client, never another's.
     {
@@ -157,13 +156,13 @@ TEST_F(ProxyProtocolInterop, ATcpListenerSendsV2ToHaproxyAcceptProxy) {
   const uint16_t behind = free_loopback_port();
   ASSERT_TRUE(start_haproxy(accept_proxy_frontend(behind), behind));
   const uint16_t port = free_loopback_port();
-  ASSERT_TRUE(start_sluice("workers: 1\n" + admin_yaml() +
-                           "listeners:\n  - { name: raw, listen: 127.0.0.1:" +
-                           std::to_string(port) +
-                           ", protocol: tcp, cluster: app }\n"
-                           "clusters:\n  - name: app\n    proxy_protocol: v2\n"
-                           "    endpoints: [{ address: 127.0.0.1:" +
-                           std::to_string(behind) + " }]\n"));
+  ASSERT_TRUE(
+      start_sluice("workers: 1\n" + admin_yaml() +
+                   "listeners:\n  - { name: raw, listen: 127.0.0.1:" + std::to_string(port) +
+                   ", protocol: tcp, cluster: app }\n"
+                   "clusters:\n  - name: app\n    proxy_protocol: v2\n"
+                   "    endpoints: [{ address: 127.0.0.1:" +
+                   std::to_string(behind) + " }]\n"));
   HttpClient client(connect_from("127.0.0.2", port));
   Response r = roundtrip(client, request("GET", "/"));
   EXPECT_EQ(r.status, 200);
