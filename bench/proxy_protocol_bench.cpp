@@ -85,3 +85,5 @@ void BM_WriteV2WithTlvs(benchmark::State& state) {
 BENCHMARK(BM_WriteV2WithTlvs);
 
 }  // namespace
+
+BENCHMARK_MAIN();
