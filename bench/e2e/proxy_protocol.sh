@@ -67,7 +67,7 @@ done
 cat >"$WORK/haproxy.cfg" <<CFG
 global
   nbthread 1
-  maxconn 20000
+  maxconn 4000
 defaults
   mode tcp
   timeout connect 2s
