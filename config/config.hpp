@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/endpoint_sources.hpp"
+#include "config/proxy_protocol.hpp"
 #include "config/tls.hpp"
 #include "config/traffic_policy.hpp"
 #include "config/values.hpp"
@@ -80,8 +81,8 @@ struct Listener {
   Address listen;
   Protocol protocol = Protocol::http;
   std::optional<Tls> tls;
-  bool proxy_protocol = false;
-  std::vector<Route> routes;  // http listeners
+  std::optional<ProxyProtocolAccept> proxy_protocol;  // absent: off
+  std::vector<Route> routes;                          // http listeners
   // tcp listeners: the cluster every connection goes to, and its timeouts/retries.
   std::string cluster;
   std::string rate_limit;
@@ -169,6 +170,7 @@ struct Cluster {
   ConnectionPool pool;
   std::optional<StickyCookie> sticky_cookie;
   std::optional<RetryBudget> retry_budget;
+  ProxyProtocolSend proxy_protocol = ProxyProtocolSend::off;  // see proxy_protocol.hpp
 };
 
 struct RateLimitKey {

@@ -1,5 +1,5 @@
 // clusters: name, balancer, endpoints or discovery, circuit_breaker, limits, outlier_detection,
-// pool (health_check, panic and slow_start: parse_health.cpp).
+// pool, proxy_protocol (health_check, panic and slow_start: parse_health.cpp).
 #include <strings.h>
 
 #include <cstring>
@@ -322,6 +322,8 @@ void parse_cluster(ParseState& state, const Field& field) {
   if (auto f = map.get("pool")) cluster.pool = parse_pool(state, *f);
   if (auto f = map.get("sticky_cookie")) cluster.sticky_cookie = parse_sticky_cookie(state, *f);
   if (auto f = map.get("retry_budget")) cluster.retry_budget = parse_retry_budget(state, *f);
+  if (auto f = map.get("proxy_protocol"))
+    cluster.proxy_protocol = parse_proxy_protocol_send(state, *f);
   state.config.clusters.push_back(std::move(cluster));
 }
 

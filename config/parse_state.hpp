@@ -108,6 +108,11 @@ RetryBackoff parse_retry_backoff(ParseState& state, const Field& field);
 Deadline parse_deadline(ParseState& state, const Field& field);
 Fallback parse_fallback(ParseState& state, const Field& field, const Route& route);
 
+// parse_proxy_protocol.cpp
+std::optional<ProxyProtocolAccept> parse_proxy_protocol_accept(ParseState& state,
+                                                               const Field& field);
+ProxyProtocolSend parse_proxy_protocol_send(ParseState& state, const Field& field);
+
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);
 

@@ -166,6 +166,14 @@ const char* underscores_name(HeadersWithUnderscores action) {
   return "drop";
 }
 
+json::value proxy_protocol_json(const std::optional<ProxyProtocolAccept>& accept) {
+  if (!accept) return nullptr;
+  json::array trusted;
+  for (const auto& c : accept->trusted) trusted.push_back(json::string(c.text));
+  return json::object{{"trusted", std::move(trusted)},
+                      {"timeout", format_duration(accept->timeout)}};
+}
+
 json::object listener_json(const Listener& l) {
   const bool http = l.protocol == Protocol::http;
   json::array routes;
@@ -176,7 +184,7 @@ json::object listener_json(const Listener& l) {
           {"listen", l.listen.text},
           {"protocol", protocol_name(l.protocol)},
           {"tls", tls_json(l.tls)},
-          {"proxy_protocol", l.proxy_protocol},
+          {"proxy_protocol", proxy_protocol_json(l.proxy_protocol)},
           {"cluster", optional_string(l.cluster)},
           {"routes", std::move(routes)},
           {"timeouts", listener_timeouts_json(l.timeouts, http)},

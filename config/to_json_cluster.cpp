@@ -138,6 +138,18 @@ json::value circuit_breaker_json(const std::optional<CircuitBreaker>& b) {
                       {"half_open_probes", b->half_open_probes}};
 }
 
+const char* proxy_protocol_name(ProxyProtocolSend send) {
+  switch (send) {
+    case ProxyProtocolSend::v1:
+      return "v1";
+    case ProxyProtocolSend::v2:
+      return "v2";
+    case ProxyProtocolSend::off:
+      break;
+  }
+  return "off";
+}
+
 json::value outlier_json(const std::optional<OutlierDetection>& o) {
   if (!o) return nullptr;
   return json::object{{"consecutive_5xx", o->consecutive_5xx},
@@ -174,7 +186,8 @@ json::object cluster_json(const Cluster& c) {
           {"pool", json::object{{"max_idle", c.pool.max_idle},
                                 {"idle_timeout", format_duration(c.pool.idle_timeout)}}},
           {"sticky_cookie", sticky_cookie_json(c.sticky_cookie)},
-          {"retry_budget", retry_budget_json(c.retry_budget)}};
+          {"retry_budget", retry_budget_json(c.retry_budget)},
+          {"proxy_protocol", proxy_protocol_name(c.proxy_protocol)}};
 }
 
 }  // namespace json_parts

@@ -22,6 +22,7 @@ targets=(
   "consul_codec_fuzz  tests/fuzz/consul_codec_fuzz  tests/fuzz/corpus/consul_codec   tests/fuzz/consul_codec.dict"
   "dns_answer_fuzz    tests/fuzz/dns_answer_fuzz    tests/fuzz/corpus/dns_answer     tests/fuzz/dns_answer.dict"
   "health_response_fuzz tests/fuzz/health_response_fuzz tests/fuzz/corpus/health_response tests/fuzz/health_response.dict"
+  "proxy_protocol_fuzz tests/fuzz/proxy_protocol_fuzz tests/fuzz/corpus/proxy_protocol  tests/fuzz/proxy_protocol.dict"
 )
 wanted=("$@")
 
@@ -38,7 +39,7 @@ for t in "${targets[@]}"; do
   selected "$name" && names+=("$name")
 done
 if [ ${#names[@]} -eq 0 ]; then
-  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz consul_codec_fuzz dns_answer_fuzz health_response_fuzz)" >&2
+  echo "fuzz-smoke: no such target: $* (have: fuzz_http fuzz_chunked config_fuzz endpoint_file_fuzz etcd_codec_fuzz consul_codec_fuzz dns_answer_fuzz health_response_fuzz proxy_protocol_fuzz)" >&2
   exit 2
 fi
 

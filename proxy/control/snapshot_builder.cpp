@@ -7,6 +7,7 @@
 #include "proxy/l4/tcp_listener.hpp"
 #include "proxy/l7/http_listener.hpp"
 #include "proxy/l7/request_key.hpp"
+#include "proxy/prelude/proxy_protocol_listener.hpp"
 
 namespace sluice::proxy {
 namespace {
@@ -137,6 +138,9 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
       lr.factory = std::make_unique<TcpListener>(l, *snap->find_cluster(l.cluster),
                                                  snap->find_rate_limit(l.rate_limit));
     }
+    // The PROXY header comes first on the wire, so its prelude wraps the protocol's factory.
+    if (l.proxy_protocol)
+      lr.factory = std::make_unique<ProxyProtocolListener>(l, std::move(lr.factory));
   }
   return snap;
 }

@@ -8,10 +8,10 @@
 
 namespace sluice::proxy {
 
-bool TcpListener::admit(int fd, SessionHost& host) const {
+bool TcpListener::admit(int fd, const ClientFacts* facts, SessionHost& host) const {
   if (rate_limit == nullptr) return true;
   char ip[INET6_ADDRSTRLEN] = "";
-  peer_ip(fd, ip, sizeof ip);
+  client_address(fd, facts, ip, sizeof ip);
   const limiter::Decision d =
       rate_limit->admit(limit_key(rate_limit->config->key, {}, ip, 0), host.worker_index());
   if (!d.admitted)

@@ -19,7 +19,7 @@ class TcpListener final : public SessionFactory {
       : config(config), cluster(cluster), rate_limit(rate_limit) {}
 
   // The listener's rate limit counts connections, decided before anything is allocated.
-  bool admit(int fd, SessionHost& host) const override;
+  bool admit(int fd, const ClientFacts* facts, SessionHost& host) const override;
   Session* create(SessionHost& host, std::unique_ptr<Stream> client) const override;
 
   const config::Listener& config;

@@ -56,7 +56,7 @@ void TcpRelay::dial() {
   const ClusterRuntime& cluster = listener_.cluster;
   const Attempt::Dial result =
       attempt_.dial(host->pool(), host->core(cluster), host->worker_index(), this,
-                    listener_.config.timeouts.connect, /*allow_pooled=*/false);
+                    listener_.config.timeouts.connect, /*allow_pooled=*/false, client_.get());
   switch (result) {
     case Attempt::Dial::connecting:
     case Attempt::Dial::pooled:
@@ -116,6 +116,8 @@ void TcpRelay::on_upstream_connected(UpstreamConnection&, int result) {
     balancers::observe_latency(*attempt_.load(), record_.upstream_ns, now, cluster.ewma_tau_ns);
   touch();
   client_->receive(true);
+  // What arrived before the endpoint answered (with a PROXY header, the bytes behind it).
+  if (!client_->in.empty() || client_->eof()) relay(*client_, *upstream());
 }
 
 void TcpRelay::relay(Stream& from, Stream& to) {

@@ -45,6 +45,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
   // `client_ip` and `client_address` ("ip:port", for the log) must outlive it.
   void begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
              std::string_view client_address, const ClientFacts* facts = nullptr);
+  // After begin(): the client's connection, whose address and TLS facts a cluster with
+  // `proxy_protocol` sends ahead of the request. It must outlive the exchange.
+  void set_client_stream(const Stream* stream) { client_.stream = stream; }
   // The request head, valid until end(): routes, admits and dispatches it, or
   // answers through the sink.
   void on_request_head(const http::Head& head);
@@ -139,6 +142,8 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
     std::string_view ip;
     std::string_view address;
     const ClientFacts* facts = nullptr;  // TLS (and PROXY protocol) facts; null: none
+    // The client's connection, for the PROXY header of a cluster that sends one; may be null.
+    const Stream* stream = nullptr;
   };
   // What is asked, and where it goes once routed and admitted.
   struct Request {

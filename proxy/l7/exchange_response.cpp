@@ -23,9 +23,9 @@ bool idempotent(std::string_view method) {
 
 bool Exchange::connect_upstream() {
   const ClusterRuntime& cluster = *request_.cluster;
-  const Attempt::Dial dial =
-      attempt_.dial(client_.host->pool(), client_.host->core(cluster), client_.host->worker_index(),
-                    this, request_.route->config->timeouts.connect, /*allow_pooled=*/true);
+  const Attempt::Dial dial = attempt_.dial(
+      client_.host->pool(), client_.host->core(cluster), client_.host->worker_index(), this,
+      request_.route->config->timeouts.connect, /*allow_pooled=*/true, client_.stream);
   switch (dial) {
     case Attempt::Dial::connecting:
     case Attempt::Dial::pooled:

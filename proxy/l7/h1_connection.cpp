@@ -24,6 +24,8 @@ H1Connection::H1Connection(SessionHost& host, const HttpListener& listener,
 H1Connection::~H1Connection() {
   host->loop().unpost(*this);
   release_request();
+  // Upstream connections that began with this client's PROXY header die with it.
+  host->pool().close_bound(client_.get());
 }
 
 namespace {

@@ -109,6 +109,11 @@ struct TlsCounters {
   Counter failures[kTlsFailureReasons];
   void failed(TlsFailure reason) { failures[static_cast<size_t>(reason)].add(); }
 };
+// Why a listener that requires a PROXY protocol header closed a connection before any
+// session saw it (ListenerCounters::proxy_refusals).
+enum class ProxyRefusal : uint8_t { untrusted, timeout, malformed };
+constexpr size_t kProxyRefusals = 3;
+constexpr const char* kProxyRefusalNames[kProxyRefusals] = {"untrusted", "timeout", "malformed"};
 
 struct ListenerCounters {
   Counter connections;  // accepted
@@ -120,6 +125,8 @@ struct ListenerCounters {
   Counter refused;     // connections closed at accept: descriptors kept for upstreams
   Counter over_limit;  // connections closed at accept: max_connections reached
   TlsCounters tls;     // listeners with tls only
+  Counter proxy_refusals[kProxyRefusals];  // closed before their PROXY header was accepted
+  void refused_by(ProxyRefusal why) { proxy_refusals[static_cast<size_t>(why)].add(); }
 };
 
 // Request methods as a bounded label: the registered ones people graph, and OTHER for

@@ -83,6 +83,18 @@ void add_listeners(Families& out, const std::vector<std::shared_ptr<const Listen
     for (const auto& l : all)
       sample(family, {{"listener", l->name}}, sum_column(l->per_worker, col.value));
   }
+
+  auto& proxy = out.add("sluice_downstream_proxy_protocol_refused_total",
+                        "Connections to a listener with proxy_protocol closed before a session "
+                        "began: from a source outside `trusted`, no whole header within its "
+                        "timeout, or a malformed header (v2 checksum included), by reason "
+                        "(count).",
+                        MetricType::Counter);
+  for (const auto& l : all)
+    for (size_t k = 0; k < kProxyRefusals; ++k)
+      sample(proxy, {{"listener", l->name}, {"reason", kProxyRefusalNames[k]}},
+             double(sum(
+                 l->per_worker, [k](auto& s) -> auto& { return s.proxy_refusals[k]; })));
 }
 
 void add_cluster_counters(Families& out,

@@ -50,6 +50,10 @@ class SessionHost {
   // The session is done: the host frees it. Call only from a completion or a
   // posted task of the session, as its last act.
   virtual void session_ended(Session& session) = 0;
+  // `next` (made by a factory for this host, not started) takes over the connection of
+  // `session` (a prelude that has done its part): the host tracks `next` in its place and
+  // frees `session`. Same rules as session_ended; the caller then starts `next`.
+  virtual void session_replaced(Session& session, Session& next) = 0;
 
  protected:
   ~SessionHost() = default;
@@ -82,8 +86,9 @@ class SessionFactory {
  public:
   virtual ~SessionFactory() = default;
   // Accept-time admission (a TCP listener's connection rate limit); false
-  // closes the socket unanswered.
-  virtual bool admit(int fd, SessionHost& host) const { return true; }
+  // closes the socket unanswered. `facts`: what a prelude learned of the client (its PROXY
+  // header's address), null when the worker asks at accept.
+  virtual bool admit(int fd, const ClientFacts* facts, SessionHost& host) const { return true; }
   // A session for an accepted connection; the worker starts it.
   virtual Session* create(SessionHost& host, std::unique_ptr<Stream> client) const = 0;
 };

@@ -25,11 +25,12 @@ Stream::~Stream() {
 }
 
 void Stream::peer(char* ip, size_t size, uint16_t* port) const {
-  if (facts_ && facts_->proxied.ss_family != AF_UNSPEC) {
-    sockaddr_ip(facts_->proxied, ip, size, port);
-    return;
-  }
-  peer_ip(fd_, ip, size, port);
+  client_address(fd_, facts_.get(), ip, size, port);
+}
+
+void Stream::redeliver_input() {
+  if (!flags_.closing && owner_ != nullptr && (!in.empty() || flags_.eof))
+    owner_->on_stream_input(*this);
 }
 
 void Stream::submit(io_uring_sqe* sqe, unsigned op) {

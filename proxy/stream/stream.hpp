@@ -74,6 +74,9 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
     if (wanted == flags_.want_receive && (!wanted || flags_.receiving || flags_.eof)) return;
     set_receive(wanted);
   }
+  // Tells the owner again about bytes already in `in` (or a FIN already seen): for an owner
+  // that takes over a stream from a prelude, which may have received more than it took.
+  void redeliver_input();
   // Received bytes are dropped instead of queued (a closing HTTP connection
   // reads until the peer's FIN so that its last response is not reset).
   void discard_input() { flags_.discard = true; }

@@ -7,6 +7,7 @@
 #include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
 #include "proxy/upstream/breaker_ticket.hpp"
+#include "proxy/upstream/proxy_header.hpp"
 
 namespace sluice::proxy {
 
@@ -32,7 +33,7 @@ void Attempt::clear() {
 
 Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsigned worker,
                             UpstreamOwner* owner, config::Duration connect_timeout,
-                            bool allow_pooled) {
+                            bool allow_pooled, const Stream* client) {
   const ClusterRuntime& cluster = *cluster_;
   const int64_t now = clock::monotonic_ns();
   std::optional<uint32_t> picked;
@@ -49,8 +50,14 @@ Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsi
   --attempts_left_;
   load_.begin(cluster, endpoint_);
 
-  // A pooled connection first: no handshake, and it keeps the pool warm.
-  connection_ = allow_pooled && !avoid_pool_ ? pool.take(cluster, endpoint_) : nullptr;
+  // A pooled connection first: no handshake, and it keeps the pool warm. One that started
+  // with a PROXY header names one client: only that client's own (bound) ones will do.
+  const config::ProxyProtocolSend proxy_protocol = cluster.config->proxy_protocol;
+  const bool proxied = proxy_protocol != config::ProxyProtocolSend::off;
+  if (proxied && client == nullptr) allow_pooled = false;
+  connection_ = allow_pooled && !avoid_pool_
+                    ? pool.take(cluster, endpoint_, proxied ? client : nullptr)
+                    : nullptr;
   avoid_pool_ = false;
   reused_ = connection_ != nullptr;
   if (connection_ != nullptr) {
@@ -71,6 +78,11 @@ Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsi
   connection_ = new UpstreamConnection(pool.loop(), pool, cluster, endpoint_, worker,
                                        std::move(connection), std::move(pending));
   connection_->set_owner(owner);
+  if (proxied) {
+    // Queued before the connect, so it is the first thing sent once connected.
+    connection_->out().push_owned(proxy_header(proxy_protocol, client));
+    connection_->bound_to = client;
+  }
   if (const int error = connection_->connect(connect_timeout); error < 0) {
     LOG_ERROR_THROTTLED("cluster %s: cannot create an upstream socket: %s", cluster.name().c_str(),
                         std::strerror(-error));

@@ -41,7 +41,7 @@ class Attempt {
   // The next try. On connecting/pooled, connection() is set and owned by
   // `owner`; otherwise there is none and nothing is counted against the endpoint.
   Dial dial(UpstreamPool& pool, balancers::CoreState& core, unsigned worker, UpstreamOwner* owner,
-            config::Duration connect_timeout, bool allow_pooled);
+            config::Duration connect_timeout, bool allow_pooled, const Stream* client = nullptr);
   // The connection's connect failed (result as on_upstream_connected gave it):
   // counts it, reports it to outlier detection, and forgets the connection
   // (it closes itself).

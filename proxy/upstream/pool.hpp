@@ -27,13 +27,18 @@ class UpstreamPool {
   ~UpstreamPool();
 
   Loop& loop() { return loop_; }
-  // An idle connection to the endpoint, taken off the idle list; null when none.
-  UpstreamConnection* take(const ClusterRuntime& cluster, uint32_t endpoint);
+  // An idle connection to the endpoint, taken off the idle list; null when none. `bound_to`:
+  // only one bound to that client connection (a PROXY header named it), null: a shared one.
+  UpstreamConnection* take(const ClusterRuntime& cluster, uint32_t endpoint,
+                           const void* bound_to = nullptr);
   // Parks a connection whose exchange ended cleanly, for the cluster's
   // pool.idle_timeout. False (the caller closes it) when the endpoint's list
   // holds pool.max_idle already or the pool no longer takes any.
   bool put(UpstreamConnection* connection);
   void remove(UpstreamConnection* connection);
+  // Closes the idle connections bound to `client`, whose connection is ending: no later client
+  // (whose connection may be allocated at the same address) may ever take one.
+  void close_bound(const void* client);
   // Closes every idle connection and takes no more (the generation stopped
   // being the running one, or the worker stops).
   void close();
@@ -51,6 +56,7 @@ class UpstreamPool {
   // idle_[cluster][endpoint]
   std::vector<std::vector<std::vector<UpstreamConnection*>>> idle_;
   size_t live_ = 0;
+  size_t bound_idle_ = 0;  // idle connections bound to a client: close_bound() has work
   bool closed_ = false;
 };
 

@@ -73,6 +73,9 @@ class UpstreamConnection final : public StreamOwner, public TimerOwner {
   TimerNode pool_timer{this, 0};
   uint32_t requests = 0;  // served on it, for reuse accounting
   bool pooled = false;    // on its pool's idle list
+  // The client connection whose PROXY header it began with (opaque; null: none). Parked, it
+  // waits in the pool for that client's next request only, never another's.
+  const void* bound_to = nullptr;
 
  private:
   ~UpstreamConnection();

@@ -286,7 +286,7 @@ void Worker::start_accepted() {
 
 void Worker::start_session(WorkerListener& listener, int fd) {
   const SessionFactory& factory = *listener.runtime.factory;
-  if (over_connection_limit(listener) || !factory.admit(fd, listener)) {
+  if (over_connection_limit(listener) || !factory.admit(fd, nullptr, listener)) {
     ::close(fd);
     return;
   }
@@ -366,6 +366,13 @@ SessionHost* Worker::follow_reload(Session& session, WorkerListener& from) {
   to->counters().active.add();
   maybe_retire(from.generation);
   return to;
+}
+
+void Worker::session_replaced(Session& session, Session& next) {
+  next.host = session.host;
+  next.live_index = session.live_index;
+  sessions_[session.live_index] = &next;
+  delete &session;
 }
 
 void Worker::session_ended(Session& session) {

@@ -61,6 +61,8 @@ class Worker final : public IoHandler {
   // one more client connection (then counted and, now and then, logged).
   bool over_connection_limit(WorkerListener& listener);
   void session_ended(Session& session);
+  // See SessionHost::session_replaced.
+  void session_replaced(Session& session, Session& next);
   // See SessionHost::follow_reload.
   SessionHost* follow_reload(Session& session, WorkerListener& from);
   bool logging() const { return access_log_ != nullptr; }

@@ -105,4 +105,8 @@ void WorkerListener::session_ended(Session& session) {
   worker.session_ended(session);
 }
 
+void WorkerListener::session_replaced(Session& session, Session& next) {
+  worker.session_replaced(session, next);
+}
+
 }  // namespace sluice::proxy

@@ -48,6 +48,7 @@ class WorkerListener final : public IoHandler, public SessionHost {
   bool outdated() const override;
   SessionHost* follow_reload(Session& session) override;
   void session_ended(Session& session) override;
+  void session_replaced(Session& session, Session& next) override;
 
   Worker& worker;
   WorkerGeneration& generation;

@@ -209,8 +209,7 @@ clusters:
   - name: demo
     endpoints: [{ address: 127.0.0.1:9001 }]
 )"),
-              ElementsAre("t.yaml:6:5: listeners[0].proxy_protocol is not supported yet",
-                          "t.yaml:6:21: listeners[0].proxy_protocol: expected true or false, got "
+              ElementsAre("t.yaml:6:21: listeners[0].proxy_protocol: expected true or false, got "
                           "'yes'"));
 }
 

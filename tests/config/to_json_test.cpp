@@ -53,7 +53,7 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
   EXPECT_EQ(o.at("rate_limits"), json::array());
   EXPECT_EQ(o.at("listeners"), json::parse(R"([{
     "name": "web", "listen": "127.0.0.1:8080", "protocol": "tcp", "tls": null,
-    "proxy_protocol": false, "cluster": "demo", "routes": [],
+    "proxy_protocol": null, "cluster": "demo", "routes": [],
     "timeouts": {"connect": "1s", "request": null, "idle": "1m", "header": null,
                  "linger": null},
     "retries": {"attempts": 2, "on": ["connect-failure"], "backoff": null},
@@ -68,7 +68,8 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "slow_start": null, "circuit_breaker": null,
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
     "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"},
-    "sticky_cookie": null, "retry_budget": null}])"));
+    "sticky_cookie": null, "retry_budget": null,
+    "proxy_protocol": "off"}])"));
 }
 
 TEST(ToJson, HttpRoutesGlobalsAndPolicies) {
@@ -152,7 +153,8 @@ redis: { address: 127.0.0.1:6379 }
     "outlier_detection": {"consecutive_5xx": 5, "base_ejection": "10s",
                           "max_ejected_percent": 50},
     "pool": {"max_idle": 8, "idle_timeout": "5s"},
-    "sticky_cookie": null, "retry_budget": null})"));
+    "sticky_cookie": null, "retry_budget": null,
+    "proxy_protocol": "off"})"));
   EXPECT_EQ(o.at("rate_limits"), json::parse(R"([
     {"name": "per-client", "key": "client_ip", "algorithm": "token_bucket", "rate": "600/min",
      "burst": 20, "scope": "local", "max_keys": 100000},

@@ -103,6 +103,7 @@ class ExchangeHarness : public ::testing::Test, public SessionHost {
   bool outdated() const override { return false; }
   SessionHost* follow_reload(Session&) override { return nullptr; }
   void session_ended(Session&) override {}
+  void session_replaced(Session&, Session&) override {}
 
   const HttpListener& http() const;
 

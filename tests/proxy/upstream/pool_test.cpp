@@ -1,5 +1,6 @@
 // UpstreamPool with real loopback connections: LIFO reuse, the per-endpoint
-// cap, the idle timeout, endpoints closing pooled connections, close(), and
+// cap, connections bound to one client (PROXY protocol), the idle timeout,
+// endpoints closing pooled connections, close(), and
 // the count of live connections with its on_freed callback.
 #include "proxy/upstream/pool.hpp"
 
@@ -51,6 +52,30 @@ TEST_F(PoolTest, TakeReturnsTheMostRecentlyParkedFirst) {
   for (Opened& o : opened) o.connection->close();
   ASSERT_TRUE(pump_until(loop_, [&] { return pool_->live() == 0; }));
   EXPECT_EQ(freed_, 3);
+}
+
+// A connection that began with one client's PROXY header waits for that client only, and
+// goes when that client's connection does.
+TEST_F(PoolTest, ABoundConnectionIsOnlyItsOwnClientsAndClosesWithIt) {
+  int first_client = 0;
+  int second_client = 0;
+  Opened shared = open(0);
+  Opened bound = open(0);
+  bound.connection->bound_to = &first_client;
+  ASSERT_TRUE(pool_->put(shared.connection));
+  ASSERT_TRUE(pool_->put(bound.connection));
+  // The most recent one is bound: a shared take passes it over, so does another client.
+  EXPECT_EQ(pool_->take(cluster(), 0, &second_client), nullptr);
+  EXPECT_EQ(pool_->take(cluster(), 0, &first_client), bound.connection);
+  ASSERT_TRUE(pool_->put(bound.connection));
+  EXPECT_EQ(pool_->take(cluster(), 0), shared.connection);
+  EXPECT_EQ(pool_->idle(cluster(), 0), 1u);
+  pool_->close_bound(&second_client);  // not its client: stays
+  EXPECT_EQ(pool_->idle(cluster(), 0), 1u);
+  pool_->close_bound(&first_client);
+  EXPECT_EQ(pool_->idle(cluster(), 0), 0u);
+  shared.connection->close();
+  ASSERT_TRUE(pump_until(loop_, [&] { return pool_->live() == 0; }));
 }
 
 TEST_F(PoolTest, RefusesMoreThanMaxIdlePerEndpoint) {
