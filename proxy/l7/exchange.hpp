@@ -12,11 +12,13 @@
 #include <string_view>
 
 #include "limiter/concurrency_limit.hpp"
+#include "proxy/core/alarms.hpp"
 #include "proxy/core/timer_list.hpp"
 #include "proxy/l7/exchange_sink.hpp"
 #include "proxy/l7/h1/body_scanner.hpp"
 #include "proxy/l7/h1/head_parser.hpp"
 #include "proxy/l7/http_listener.hpp"
+#include "proxy/l7/limit_admission.hpp"
 #include "proxy/session/exchange_record.hpp"
 #include "proxy/session/session.hpp"
 #include "proxy/upstream/attempt.hpp"
@@ -24,7 +26,7 @@
 
 namespace sluice::proxy {
 
-class Exchange final : public UpstreamOwner, public TimerOwner {
+class Exchange final : public UpstreamOwner, public TimerOwner, public AlarmOwner {
  public:
   static constexpr http::Limits kLimits{};
 
@@ -74,6 +76,11 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   }
 
   bool active() const { return flags_.active; }
+  // Held by a shaping rate limit until its slot comes (nothing has gone upstream yet).
+  bool queued() const { return limits_.waiting(); }
+  // Header lines for the response to this request (RateLimit of limits with `headers:
+  // always`), complete "Name: value\r\n" lines; empty when none.
+  std::string_view response_headers() const { return response_headers_; }
   // A request is with an endpoint and its response is not complete.
   bool awaiting_response() const { return response_.phase != Phase::none; }
   // Response bytes reached the client: no retry and no clean error any more.
@@ -85,13 +92,21 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   void on_upstream_sent(UpstreamConnection& connection) override;
   void on_upstream_error(UpstreamConnection& connection, int error) override;
   void on_timer(int kind) override;
+  // A queued request's slot has come: it goes on.
+  void on_alarm() override;
 
  private:
   // Where the response from the endpoint stands.
   enum class Phase { none, head, body, tunnel };
 
   // Request side (exchange.cpp).
-  bool admit(const RateLimitRuntime& limit);
+  // The route's rate limits: true when the request goes on now; false when it was refused (429
+  // sent) or queued (on_alarm goes on).
+  bool admit_limits();
+  // Everything after the rate limits: direct response, or cluster admission and dispatch.
+  void go_on();
+  // A queued request that will not leave (its client went away): its slots are given back.
+  void abandon_queued();
   void dispatch();
   void respond(const LocalResponse& response);
   void note_response(int status, std::string_view error = {});
@@ -152,6 +167,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   BreakerTicket breaker_;
   limiter::ConcurrencyPermit request_permit_;  // cluster max_requests
   ExchangeRecord record_;
+  LimitAdmission limits_;
+  std::string response_headers_;
+  Alarm limit_alarm_{this};
   TimerNode request_timer_{this, 0};
   Flags flags_;
 };

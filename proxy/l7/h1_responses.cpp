@@ -30,6 +30,9 @@ bool H1Connection::on_response_head(const http::Head& head) {
       request_->parser.head().version == 10 && head.framing == http::Framing::chunked;
   if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
   http::serialize_response(head, flags_.keep_alive, out, dechunk);
+  // sluice's own fields (RateLimit of limits with `headers: always`) before the blank line.
+  if (std::string_view extra = request_->exchange.response_headers(); !extra.empty())
+    out.insert(out.size() - 2, extra);
   client_->out.push_owned(std::move(out));
   schedule();
   return dechunk;
@@ -55,7 +58,7 @@ void H1Connection::on_local_response(const LocalResponse& response) {
   std::string out;
   if (response.direct) {
     http::direct_response(response.status, response.body, flags_.keep_alive, out,
-                          flags_.head_request);
+                          flags_.head_request, response.extra_headers);
   } else {
     http::error_response(response.status, response.code, response.keep_alive && flags_.keep_alive,
                          out, response.body, response.extra_headers, flags_.head_request);

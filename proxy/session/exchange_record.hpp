@@ -19,6 +19,8 @@ struct ExchangeRecord {
   int http_version = 0;      // of the request line; 0: none read
   std::string_view error;    // why it ended early (the x-sluice-error code); empty: it did not
   access_log::LimitOutcome limit = access_log::LimitOutcome::none;
+  std::string_view limit_name;  // the limit that refused or queued; a config name (outlives it)
+  int64_t limit_delay_ns = 0;   // queued: the wait it was given
   access_log::BreakerOutcome breaker = access_log::BreakerOutcome::none;
 };
 

@@ -192,8 +192,8 @@ void error_response(int status, std::string_view code, bool keep_alive, std::str
 }
 
 void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
-                     bool head_only) {
-  short_response(status, {}, keep_alive, out, body, {}, head_only);
+                     bool head_only, std::string_view extra_headers) {
+  short_response(status, {}, keep_alive, out, body, extra_headers, head_only);
 }
 
 }  // namespace sluice::proxy::http

@@ -50,7 +50,7 @@ void error_response(int status, std::string_view code, bool keep_alive, std::str
                     bool head_only = false);
 // A route's configured `direct_response`: like error_response without x-sluice-error.
 void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
-                     bool head_only = false);
+                     bool head_only = false, std::string_view extra_headers = {});
 
 // The reason phrase sluice uses for a status ("Bad Request"), "Unknown" if none.
 std::string_view reason_phrase(int status);
