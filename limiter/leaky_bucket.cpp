@@ -11,8 +11,8 @@ LeakyBucketParams LeakyBucketParams::from(const LeakyBucketOptions& o) {
   p.emission = std::max<Nanos>(o.per.count() / static_cast<Nanos>(count), 1);
   const uint64_t burst = std::max<uint64_t>(o.burst, 1);
   // Capped so that TAT arithmetic never overflows (a queue longer than ~100 years is endless).
-  const uint64_t max_slots = static_cast<uint64_t>(std::numeric_limits<Nanos>::max() / 4 /
-                                                   p.emission);
+  const uint64_t max_slots =
+      static_cast<uint64_t>(std::numeric_limits<Nanos>::max() / 4 / p.emission);
   p.capacity = std::min(burst + o.queue, max_slots);
   p.immediate = p.emission * static_cast<Nanos>(std::min(burst, max_slots));
   p.tolerance = p.emission * static_cast<Nanos>(p.capacity);
@@ -39,7 +39,8 @@ Decision leaky_bucket_step(Nanos tat, Nanos now, uint32_t cost, const LeakyBucke
   return d;
 }
 
-Nanos leaky_bucket_refund(Nanos tat, Nanos now, uint32_t cost, const LeakyBucketParams& p) noexcept {
+Nanos leaky_bucket_refund(Nanos tat, Nanos now, uint32_t cost,
+                          const LeakyBucketParams& p) noexcept {
   if (tat <= now) return tat;  // idle already: nothing is owed
   return std::max(tat - p.emission * static_cast<Nanos>(cost), now);
 }
@@ -48,7 +49,6 @@ uint64_t leaky_bucket_queued(Nanos tat, Nanos now, const LeakyBucketParams& p) n
   const Nanos waiting = tat - now - p.immediate;
   return waiting > 0 ? static_cast<uint64_t>((waiting + p.emission - 1) / p.emission) : 0;
 }
-
 
 Nanos leaky_bucket_convert(Nanos tat, Nanos now, const LeakyBucketParams& from,
                            const LeakyBucketParams& to) noexcept {

@@ -31,10 +31,10 @@ struct LeakyBucketOptions {
 };
 
 struct LeakyBucketParams {
-  Nanos emission = 0;    // time between two departures
-  Nanos immediate = 0;   // emission * burst: TAT lead within which a request leaves at once
-  Nanos tolerance = 0;   // emission * (burst + queue): TAT lead beyond which it is refused
-  uint64_t capacity = 0; // burst + queue
+  Nanos emission = 0;     // time between two departures
+  Nanos immediate = 0;    // emission * burst: TAT lead within which a request leaves at once
+  Nanos tolerance = 0;    // emission * (burst + queue): TAT lead beyond which it is refused
+  uint64_t capacity = 0;  // burst + queue
   static LeakyBucketParams from(const LeakyBucketOptions& o);
 };
 

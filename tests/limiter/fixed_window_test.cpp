@@ -75,9 +75,8 @@ TEST(FixedWindow, KeyedLimiterCountsPerKeyAndCarriesOverReloads) {
   old->refund(1, 0);
   EXPECT_TRUE(old->admit(1, 0).admitted);
   // Limit 3 -> 5 in the same window: key 1's three still count, key 2's one.
-  auto next = old->hand_over({.algorithm = Algorithm::fixed_window, .count = 5, .per = 1s,
-                              .max_keys = 100},
-                             100 * kMs);
+  auto next = old->hand_over(
+      {.algorithm = Algorithm::fixed_window, .count = 5, .per = 1s, .max_keys = 100}, 100 * kMs);
   int n1 = 0, n2 = 0;
   while (next->admit(1, 100 * kMs).admitted) ++n1;
   while (next->admit(2, 100 * kMs).admitted) ++n2;
@@ -86,9 +85,8 @@ TEST(FixedWindow, KeyedLimiterCountsPerKeyAndCarriesOverReloads) {
   // A worker still on the old object is forwarded, not given a fresh count.
   EXPECT_FALSE(old->admit(1, 100 * kMs).admitted);
   // Another window length: the count moves into the new current window.
-  auto longer = next->hand_over({.algorithm = Algorithm::fixed_window, .count = 6, .per = 10s,
-                                 .max_keys = 100},
-                                200 * kMs);
+  auto longer = next->hand_over(
+      {.algorithm = Algorithm::fixed_window, .count = 6, .per = 10s, .max_keys = 100}, 200 * kMs);
   n1 = 0;
   while (longer->admit(1, 5000 * kMs).admitted) ++n1;
   EXPECT_EQ(n1, 1);

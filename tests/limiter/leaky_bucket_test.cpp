@@ -103,8 +103,12 @@ TEST(LeakyBucket, ConvertKeepsTheBacklogInNewUnits) {
 
 TEST(LeakyBucket, KeyedLimiterQueuesPerKeyRefundsAndCarriesOver) {
   using Algorithm = RateLimitOptions::Algorithm;
-  const RateLimitOptions o{.algorithm = Algorithm::leaky_bucket, .count = 10, .per = 1s,
-                           .burst = 1, .max_keys = 100, .queue = 2};
+  const RateLimitOptions o{.algorithm = Algorithm::leaky_bucket,
+                           .count = 10,
+                           .per = 1s,
+                           .burst = 1,
+                           .max_keys = 100,
+                           .queue = 2};
   auto old = std::make_shared<KeyedRateLimiter>(o);
   EXPECT_EQ(old->admit(7, 0).delay, 0);
   EXPECT_EQ(old->admit(7, 0).delay, 100 * kMs);
@@ -155,7 +159,7 @@ TEST(LeakyBucket, FourTimesOverloadLeavesAtTheRateWithABoundedQueue) {
   const double rate = static_cast<double>(departed_in_measure) / 60.0;
   EXPECT_NEAR(rate, kRate, kRate * 0.01);
   EXPECT_LE(max_queue, kQueue);
-  EXPECT_EQ(max_queue, kQueue);  // overload does fill it
+  EXPECT_EQ(max_queue, kQueue);      // overload does fill it
   EXPECT_GT(refused, admitted * 2);  // ~3/4 of the offered load is refused
 }
 
