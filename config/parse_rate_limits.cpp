@@ -140,7 +140,7 @@ void parse_rate_limits(ParseState& state, const Field& field) {
 // Every one of a list must admit, checked in order. A tcp listener admits connections: one limit
 // (and no queue, validate_references).
 void parse_rate_limit_references(ParseState& state, const Field& field, std::string& first,
-                           std::vector<std::string>& more, bool from_tcp_listener) {
+                                 std::vector<std::string>& more, bool from_tcp_listener) {
   if (!field.value.IsSequence()) {
     reference(state, field, first, from_tcp_listener);
     return;

@@ -190,9 +190,10 @@ TEST_F(ShapingTest, LeakyBucketHoldsTheRateUnderFourTimesOverload) {
       std::chrono::duration<double>(served_at.back() - served_at.front()).count();
   const double rate = static_cast<double>(served_at.size() - 1) / seconds;
   EXPECT_NEAR(rate, kRate, kRate * 0.03) << served_at.size() << " in " << seconds << " s";
-  std::printf("[ info     ] %zu left in %.3f s: %.2f/s (configured %d/s); %d refused; queue depth "
-              "seen <= %.0f (bound %d)\n",
-              served_at.size(), seconds, rate, kRate, refused.load(), max_depth.load(), kQueue);
+  std::printf(
+      "[ info     ] %zu left in %.3f s: %.2f/s (configured %d/s); %d refused; queue depth "
+      "seen <= %.0f (bound %d)\n",
+      served_at.size(), seconds, rate, kRate, refused.load(), max_depth.load(), kQueue);
   EXPECT_GT(refused.load(), 300);  // ~3/4 of ~600 offered
   EXPECT_LE(max_depth.load(), kQueue);
   EXPECT_GE(max_depth.load(), kQueue - 2);  // overload does fill it
@@ -219,7 +220,8 @@ TEST_F(ShapingTest, ClientGoneWhileQueuedFreesItsSlot) {
   const std::string depth = "sluice_rate_limit_queue_depth{policy=\"shape\"}";
   const std::string abandoned = "sluice_rate_limit_queue_abandoned_total{policy=\"shape\"}";
   auto wait_for = [&](const std::string& series, double value) {
-    for (int i = 0; i < 100 && metric(series) != value; ++i) std::this_thread::sleep_for(Millis(20));
+    for (int i = 0; i < 100 && metric(series) != value; ++i)
+      std::this_thread::sleep_for(Millis(20));
     return metric(series);
   };
   HttpClient first(port);
@@ -240,8 +242,9 @@ TEST_F(ShapingTest, ClientGoneWhileQueuedFreesItsSlot) {
   // The access log has the abandoned one, with the wait it had been given (just under 60 s).
   bool logged = false;
   for (const std::string& line : access_lines(4))
-    logged |= line.find("\"rate_limit\":\"queued\",\"rate_limit_name\":\"shape\","
-                        "\"rate_limit_delay_ms\":59") != std::string::npos &&
+    logged |= line.find(
+                  "\"rate_limit\":\"queued\",\"rate_limit_name\":\"shape\","
+                  "\"rate_limit_delay_ms\":59") != std::string::npos &&
               line.find("abandoned-in-queue") != std::string::npos;
   EXPECT_TRUE(logged);
 }

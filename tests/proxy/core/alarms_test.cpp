@@ -74,7 +74,7 @@ TEST_F(AlarmsTest, OwnerMaySetAgainFromOnAlarmAndPastInstantsFireNextRound) {
     if (++rounds < 5) loop_.alarms().set(s.alarm, clock::monotonic_ns() + 2 * kMs);
   };
   loop_.alarms().set(s.alarm, clock::monotonic_ns() - kMs);  // already due
-  EXPECT_TRUE(log_.empty());  // never from inside set()
+  EXPECT_TRUE(log_.empty());                                 // never from inside set()
   run_until([&] { return rounds == 5; });
   EXPECT_EQ(rounds, 5);
 }
