@@ -62,7 +62,8 @@ struct Route {
   RouteMatch match;
   std::string cluster;  // empty when direct_response is set
   std::optional<DirectResponse> direct_response;
-  std::string rate_limit;  // name in Config::rate_limits, or empty
+  std::string rate_limit;                     // name in Config::rate_limits, or empty
+  std::vector<std::string> more_rate_limits;  // `rate_limit: [a, b, c]`: b, c (all must admit)
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
@@ -86,6 +87,7 @@ struct Listener {
   // tcp listeners: the cluster every connection goes to, and its timeouts/retries.
   std::string cluster;
   std::string rate_limit;
+  std::vector<std::string> more_rate_limits;  // as Route's (http listeners only)
   Timeouts timeouts;
   Retries retries;
   uint64_t max_request_body = 0;  // http: bytes; 0: no limit. Routes inherit it.
@@ -181,11 +183,15 @@ struct RateLimitKey {
 struct RateLimit {
   std::string name;
   RateLimitKey key;
-  enum class Algorithm { token_bucket, sliding_window } algorithm = Algorithm::token_bucket;
+  enum class Algorithm { token_bucket, sliding_window, fixed_window, leaky_bucket };
+  Algorithm algorithm = Algorithm::token_bucket;
   Rate rate;
-  uint64_t burst = 0;  // token bucket only; 0 means "rate.count"
+  uint64_t burst = 0;  // token bucket: depth, 0: rate.count; leaky bucket: at once, 0: 1
   enum class Scope { local, global } scope = Scope::local;
-  uint32_t max_keys = 100000;  // bound on the per-key table
+  uint32_t max_keys = 100000;           // bound on the per-key table
+  std::vector<RateLimitKey> more_keys;  // `key: [client_ip, route]`: the parts after `key`
+  uint32_t queue = 0;                   // leaky_bucket: requests that may wait per key
+  bool headers_always = false;          // `headers: always`: RateLimit fields on every response
 };
 
 // redis.tls: parsed and validated so a config can be written for it, then refused: Debian

@@ -1,5 +1,5 @@
 // The top level of the file and its small sections: workers, max_connections, buffers,
-// drain_timeout, admin, log, rate_limits, redis.
+// drain_timeout, admin, log, redis (rate_limits: parse_rate_limits.cpp).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -181,77 +181,6 @@ void parse_log(ParseState& state, const Field& field) {
 
 namespace {
 
-// "client_ip", "route", "global", "header:X-Api-Key".
-std::optional<RateLimitKey> parse_rate_limit_key(Reader& r, const Field& field) {
-  auto text = r.string(field);
-  if (!text) return std::nullopt;
-  RateLimitKey key;
-  if (*text == "client_ip") return key;
-  if (*text == "route") {
-    key.source = RateLimitKey::Source::route;
-    return key;
-  }
-  if (*text == "global") {
-    key.source = RateLimitKey::Source::global;
-    return key;
-  }
-  if (text->rfind("header:", 0) == 0 && is_token(text->substr(7))) {
-    key.source = RateLimitKey::Source::header;
-    key.header = text->substr(7);
-    return key;
-  }
-  r.error(field, "expected client_ip, route, global or header:NAME, got '" + *text + "'");
-  return std::nullopt;
-}
-
-void parse_rate_limit(ParseState& state, const Field& field) {
-  Reader& r = state.reader;
-  MapReader map(r, field);
-  if (!map.valid()) {
-    state.rate_limit_names_complete = false;
-    return;
-  }
-  RateLimit limit;
-  auto name = map.require("name");
-  if (name)
-    if (auto text = r.name(*name)) limit.name = *text;
-  if (limit.name.empty())
-    state.rate_limit_names_complete = false;
-  else
-    state.rate_limit_names.push_back({limit.name, *name});
-
-  if (auto f = map.get("key"))
-    if (auto key = parse_rate_limit_key(r, *f)) limit.key = *key;
-  std::optional<size_t> algorithm;
-  if (auto f = map.get("algorithm"))
-    if ((algorithm = r.choice(*f, {"token_bucket", "sliding_window"})))
-      limit.algorithm = static_cast<RateLimit::Algorithm>(*algorithm);
-  if (auto f = map.require("rate", "e.g. 100/s"))
-    if (auto rate = r.rate(*f)) limit.rate = *rate;
-  if (auto f = map.get("burst")) {
-    if (limit.algorithm != RateLimit::Algorithm::token_bucket)
-      r.error(f->key_pos(), f->path + ": applies to algorithm token_bucket only");
-    if (auto n = r.integer(*f, 1, 1'000'000'000)) limit.burst = static_cast<uint64_t>(*n);
-  }
-  if (auto f = map.get("scope")) {
-    if (auto index = r.choice(*f, {"local", "global"})) {
-      limit.scope = static_cast<RateLimit::Scope>(*index);
-      if (limit.scope == RateLimit::Scope::global) {
-        state.global_scopes.push_back(*f);
-        // The Redis-backed limiter holds one token bucket per limit, so a global
-        // limit that keys by client, header or route would silently share it.
-        if (limit.key.source != RateLimitKey::Source::global)
-          r.error(*f, "global with a key other than 'global' is not supported yet");
-        if (limit.algorithm != RateLimit::Algorithm::token_bucket)
-          r.error(*f, "global with algorithm sliding_window is not supported yet");
-      }
-    }
-  }
-  if (auto f = map.get("max_keys"))
-    if (auto n = r.integer(*f, 1, 100'000'000)) limit.max_keys = static_cast<uint32_t>(*n);
-  state.config.rate_limits.push_back(std::move(limit));
-}
-
 // The secret of a password_file: at most this much is read, so a path to a log fails instead
 // of filling memory.
 constexpr off_t kMaxPasswordFile = 64 * 1024;
@@ -339,11 +268,6 @@ std::string canonical_admin_host(std::string_view text) {
   std::transform(host.begin(), host.end(), host.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return host;
-}
-
-void parse_rate_limits(ParseState& state, const Field& field) {
-  if (!field.value.IsSequence()) state.rate_limit_names_complete = false;
-  for (const auto& item : state.reader.list(field)) parse_rate_limit(state, item);
 }
 
 void parse_redis(ParseState& state, const Field& field) {

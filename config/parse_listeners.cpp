@@ -192,7 +192,7 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   if (!cluster && !direct)
     r.error(field.pos(), field.path + ": a route needs cluster or direct_response");
   if (auto f = map.get("rate_limit"))
-    reference(state, Reference::Kind::rate_limit, *f, route.rate_limit);
+    parse_rate_limit_references(state, *f, route.rate_limit, route.more_rate_limits);
   HttpOnly seen;  // routes belong to http listeners, where everything else applies
   if (auto f = map.get("timeouts")) parse_timeouts(state, *f, route.timeouts, seen);
   refuse_connection_timeouts(r, seen, "applies to the listener only (it is not per request)");
@@ -287,7 +287,8 @@ void parse_listener(ParseState& state, const Field& field) {
   if (auto f = map.get("timeouts")) parse_timeouts(state, *f, listener.timeouts, http_only);
   if (auto f = map.get("retries")) parse_retries(state, *f, listener.retries, http_only);
   if (auto f = map.get("rate_limit"))
-    reference(state, Reference::Kind::rate_limit, *f, listener.rate_limit);
+    parse_rate_limit_references(state, *f, listener.rate_limit, listener.more_rate_limits,
+                                protocol == Protocol::tcp);
   std::optional<Field> max_body = map.get("max_request_body");
   if (max_body)
     if (auto n = r.size(*max_body)) listener.max_request_body = *n;

@@ -84,6 +84,10 @@ void parse_listeners(ParseState& state, const Field& field);
 Tls parse_tls(ParseState& state, const Field& field, bool http);
 void parse_clusters(ParseState& state, const Field& field);
 void parse_rate_limits(ParseState& state, const Field& field);
+// `rate_limit: name` or `rate_limit: [a, b]` of a listener or route: the first name in `first`,
+// the others in `more`, each checked against rate_limits[] later (validate_references).
+void parse_rate_limit_references(ParseState& state, const Field& field, std::string& first,
+                                 std::vector<std::string>& more, bool from_tcp_listener = false);
 void parse_workers(ParseState& state, const Field& field);
 void parse_buffers(ParseState& state, const Field& field);
 void parse_admin(ParseState& state, const Field& field);

@@ -82,6 +82,22 @@ std::string rate_limit_key_text(const RateLimitKey& key) {
 
 namespace {
 
+// A rate limit's key as written: one name, or the list of a combined key.
+json::value rate_limit_key_json(const RateLimit& r) {
+  if (r.more_keys.empty()) return json::value(rate_limit_key_text(r.key));
+  json::array parts{json::value(rate_limit_key_text(r.key))};
+  for (const RateLimitKey& k : r.more_keys) parts.push_back(json::value(rate_limit_key_text(k)));
+  return parts;
+}
+
+// `rate_limit:` of a route or listener: null, one name, or the list of names.
+json::value rate_limits_json(const std::string& first, const std::vector<std::string>& more) {
+  if (more.empty()) return optional_string(first);
+  json::array names{json::value(first)};
+  for (const std::string& name : more) names.push_back(json::value(name));
+  return names;
+}
+
 json::object timeouts_json(const Timeouts& t, bool http) {
   return {{"connect", format_duration(t.connect)},
           {"request", http ? json::value(format_duration(t.request)) : json::value(nullptr)},
@@ -146,7 +162,7 @@ json::object route_json(const Route& r) {
           {"match", match_json(r.match)},
           {"cluster", optional_string(r.cluster)},
           {"direct_response", std::move(direct)},
-          {"rate_limit", optional_string(r.rate_limit)},
+          {"rate_limit", rate_limits_json(r.rate_limit, r.more_rate_limits)},
           {"timeouts", timeouts_json(r.timeouts, true)},
           {"retries", retries_json(r.retries)},
           {"max_request_body", unless_zero(r.max_request_body)},
@@ -189,7 +205,7 @@ json::object listener_json(const Listener& l) {
           {"routes", std::move(routes)},
           {"timeouts", listener_timeouts_json(l.timeouts, http)},
           {"retries", retries_json(l.retries)},
-          {"rate_limit", optional_string(l.rate_limit)},
+          {"rate_limit", rate_limits_json(l.rate_limit, l.more_rate_limits)},
           {"max_request_body", unless_zero(l.max_request_body)},
           {"headers_with_underscores", std::move(underscores)},
           {"max_connections", unless_zero(l.max_connections)},
@@ -198,16 +214,24 @@ json::object listener_json(const Listener& l) {
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.
 json::object rate_limit_json(const RateLimit& r) {
-  const bool bucket = r.algorithm == RateLimit::Algorithm::token_bucket;
-  return {
-      {"name", r.name},
-      {"key", rate_limit_key_text(r.key)},
-      {"algorithm", bucket ? "token_bucket" : "sliding_window"},
-      {"rate", format_rate(r.rate)},
-      // 0 is "the rate's count"; show what the limiter will actually allow.
-      {"burst", bucket ? json::value(r.burst == 0 ? r.rate.count : r.burst) : json::value(nullptr)},
-      {"scope", r.scope == RateLimit::Scope::local ? "local" : "global"},
-      {"max_keys", r.max_keys}};
+  using Algorithm = RateLimit::Algorithm;
+  constexpr const char* kAlgorithms[] = {"token_bucket", "sliding_window", "fixed_window",
+                                         "leaky_bucket"};
+  const bool bucket = r.algorithm == Algorithm::token_bucket;
+  const bool leaky = r.algorithm == Algorithm::leaky_bucket;
+  // 0 is "the rate's count" (token bucket) or 1 (leaky): show what the limiter will allow.
+  json::value burst = nullptr;
+  if (bucket) burst = r.burst == 0 ? r.rate.count : r.burst;
+  if (leaky) burst = r.burst == 0 ? 1 : r.burst;
+  return {{"name", r.name},
+          {"key", rate_limit_key_json(r)},
+          {"algorithm", kAlgorithms[static_cast<size_t>(r.algorithm)]},
+          {"rate", format_rate(r.rate)},
+          {"burst", std::move(burst)},
+          {"queue", leaky ? json::value(r.queue) : json::value(nullptr)},
+          {"headers", r.headers_always ? "always" : "on_limit"},
+          {"scope", r.scope == RateLimit::Scope::local ? "local" : "global"},
+          {"max_keys", r.max_keys}};
 }
 
 json::object redis_json(const Redis& r) {

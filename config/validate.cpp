@@ -144,6 +144,12 @@ void validate_references(ParseState& state) {
                                "), which a tcp connection does not have; use key: client_ip");
     } else if (state.rate_limit_names_complete) {
       check_reference(r, ref, state.rate_limit_names, "rate limit");
+      const RateLimit* limit = state.config.find_rate_limit(ref.name);
+      if (ref.from_tcp_listener && limit != nullptr &&
+          limit->algorithm == RateLimit::Algorithm::leaky_bucket)
+        r.error(ref.field, "rate limit '" + ref.name +
+                               "' is a leaky_bucket, which queues requests; a tcp listener "
+                               "admits or refuses connections");
     }
   }
   if (!state.config.redis)

@@ -21,6 +21,9 @@ struct Decision {
   Nanos retry_after = 0;
   // How long until the limiter is back to its full allowance (for RateLimit "reset").
   Nanos reset = 0;
+  // Admitted by a shaping limit (leaky bucket): how long the request waits before it may leave.
+  // 0: at once.
+  Nanos delay = 0;
   // A global limit's on_error decided, because Redis could not be asked: admitted means
   // failing open (no global count), denied failing closed.
   bool by_on_error = false;

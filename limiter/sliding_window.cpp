@@ -90,6 +90,15 @@ Decision sliding_window_step(uint64_t state, Nanos now, uint32_t cost, const Sli
   return d;
 }
 
+uint64_t sliding_window_refund(uint64_t state, Nanos now, uint32_t cost,
+                               const SlidingWindowParams& p) noexcept {
+  if (state == 0) return 0;
+  Unpacked s = in_window(state, position(now, p.window).id);
+  uint64_t& from = s.cur >= cost ? s.cur : s.prev;
+  from -= std::min<uint64_t>(from, cost);
+  return pack(s);
+}
+
 uint64_t sliding_window_convert(uint64_t state, Nanos now, const SlidingWindowParams& from,
                                 const SlidingWindowParams& to) noexcept {
   if (state == 0 || from.window == to.window) return state;

@@ -37,6 +37,11 @@ struct SlidingWindowParams {
 Decision sliding_window_step(uint64_t state, Nanos now, uint32_t cost, const SlidingWindowParams& p,
                              uint64_t* new_state) noexcept;
 
+// The state after giving back `cost` admitted at or before `now` (a later limit refused the
+// request): from the current window's count, or the previous one's if it was counted there.
+uint64_t sliding_window_refund(uint64_t state, Nanos now, uint32_t cost,
+                               const SlidingWindowParams& p) noexcept;
+
 // The state word that carries the requests counted under `from` at `now` over to `to`: the same
 // word when the window length stays (only the limit changed: the counts stand); otherwise the
 // requests in the sliding window now (scaled by the length ratio when the window shrinks,

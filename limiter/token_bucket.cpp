@@ -42,6 +42,11 @@ Decision gcra_step(Nanos tat, Nanos now, uint32_t cost, const GcraParams& p,
   return d;
 }
 
+Nanos gcra_refund(Nanos tat, Nanos now, uint32_t cost, const GcraParams& p) noexcept {
+  if (tat <= now) return tat;
+  return std::max(tat - p.emission * static_cast<Nanos>(cost), now);
+}
+
 Nanos gcra_convert(Nanos tat, Nanos now, const GcraParams& from, const GcraParams& to) noexcept {
   if (tat <= now) return 0;  // full: nothing owed
   // Tokens held, in units of from.emission: how far TAT is from its limit now + tolerance.

@@ -36,6 +36,10 @@ struct GcraParams {
 Decision gcra_step(Nanos tat, Nanos now, uint32_t cost, const GcraParams& p,
                    Nanos* new_tat) noexcept;
 
+// The TAT after `cost` admitted earlier is given back (a later limit refused the request): one
+// emission per unit, a bucket never fuller than full.
+Nanos gcra_refund(Nanos tat, Nanos now, uint32_t cost, const GcraParams& p) noexcept;
+
 // The TAT that gives a bucket under `to` the tokens one under `from` holds at `now` (fractions
 // included), capped at `to`'s burst: how a reload carries a bucket over to new parameters
 // (10/min -> 11/min leaves an empty bucket empty). 0 when the result is a full bucket.

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <iterator>
 
 namespace sluice::access_log {
 
@@ -12,15 +13,9 @@ std::string_view to_string(Kind kind) noexcept {
 }
 
 std::string_view to_string(LimitOutcome outcome) noexcept {
-  switch (outcome) {
-    case LimitOutcome::none:
-      return "none";
-    case LimitOutcome::admitted:
-      return "admitted";
-    case LimitOutcome::limited:
-      return "limited";
-  }
-  return "none";
+  constexpr std::string_view kNames[] = {"none", "admitted", "limited", "queued"};
+  const auto i = static_cast<size_t>(outcome);
+  return i < std::size(kNames) ? kNames[i] : "none";
 }
 
 std::string_view to_string(BreakerOutcome outcome) noexcept {
@@ -317,7 +312,14 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
     }
   out += ",\"rate_limit\":\"";
   out += to_string(r.rate_limit);
-  out += "\",\"breaker\":\"";
+  out += '"';
+  if (!r.limit_name.empty()) {  // which limit refused or queued it, and the wait: when one did
+    out += ",\"rate_limit_name\":";
+    append_json_string(out, r.limit_name.view());
+    out += ",\"rate_limit_delay_ms\":";
+    append_ms(out, r.limit_delay_ns);
+  }
+  out += ",\"breaker\":\"";
   out += to_string(r.breaker);
   out += "\",\"error\":";
   if (r.error.empty()) {
@@ -398,6 +400,13 @@ void LineFormatter::append_text(std::string& out, const AccessRecord& r) {
     }
   out += " rl=";
   out += to_string(r.rate_limit);
+  if (!r.limit_name.empty()) {
+    out += " rl_name=";
+    append_text_field(out, r.limit_name.view());
+    out += " rl_delay=";
+    append_ms(out, r.limit_delay_ns);
+    out += "ms";
+  }
   out += " breaker=";
   out += to_string(r.breaker);
   out += " err=";

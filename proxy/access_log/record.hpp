@@ -49,7 +49,8 @@ void set(FixedText<N>& field, std::string_view value) noexcept {
 }
 
 enum class Kind : uint8_t { http, tcp };
-enum class LimitOutcome : uint8_t { none, admitted, limited };
+// queued: admitted by every limit, after waiting in a shaping (leaky_bucket) limit's queue.
+enum class LimitOutcome : uint8_t { none, admitted, limited, queued };
 enum class BreakerOutcome : uint8_t { none, allowed, probe, rejected };
 
 std::string_view to_string(Kind kind) noexcept;
@@ -65,6 +66,7 @@ struct AccessRecord {
   int64_t start_unix_ns = 0;          // when the request/connection started (CLOCK_REALTIME)
   int64_t duration_ns = 0;            // total, start to last byte to the client
   int64_t upstream_duration_ns = -1;  // negative: no upstream exchange took place
+  int64_t limit_delay_ns = 0;         // rate_limit queued: how long it was to wait
   uint64_t bytes_received = 0;        // from the client
   uint64_t bytes_sent = 0;            // to the client
   int32_t status = 0;                 // HTTP status; tcp: 0 or a result code
@@ -90,6 +92,8 @@ struct AccessRecord {
   FixedText<48> tls_cipher;   // OpenSSL's name, "TLS_AES_128_GCM_SHA256"
   FixedText<96> tls_sni;      // the server name the client asked for
   FixedText<24> fallback;  // http only: why a route's fallback answered; empty: it did not
+  // rate_limit limited: the limit that refused; queued: the one that held the request longest.
+  FixedText<64> limit_name;
 };
 
 static_assert(std::is_trivially_copyable_v<AccessRecord>);

@@ -47,11 +47,14 @@ StatusPage::RateLimit rate_limit(const RateLimitRuntime& r) {
   const config::RateLimit& c = *r.config;
   StatusPage::RateLimit out;
   out.name = c.name;
-  out.algorithm =
-      c.algorithm == config::RateLimit::Algorithm::token_bucket ? "token bucket" : "sliding window";
+  constexpr const char* kAlgorithms[] = {"token bucket", "sliding window", "fixed window",
+                                         "leaky bucket"};
+  out.algorithm = kAlgorithms[static_cast<size_t>(c.algorithm)];
   out.scope = c.scope == config::RateLimit::Scope::local ? "local" : "global";
   out.rate = config::format_rate(c.rate);
   out.key = config::rate_limit_key_text(c.key);
+  for (const config::RateLimitKey& part : c.more_keys)
+    out.key += "+" + config::rate_limit_key_text(part);
   if (r.stats) {
     out.admitted = sum(
         r.stats->per_worker, [](auto& s) -> auto& { return s.admitted; });

@@ -70,11 +70,19 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
                                              metrics::Registry& metrics) {
   auto http = std::make_unique<HttpListener>(l);
   http->rate_limit = snap.find_rate_limit(l.rate_limit);
+  auto add_limits = [&](std::vector<const RateLimitRuntime*>& to, const std::string& first,
+                        const std::vector<std::string>& more) {
+    if (const RateLimitRuntime* limit = snap.find_rate_limit(first)) to.push_back(limit);
+    for (const std::string& name : more)
+      if (const RateLimitRuntime* limit = snap.find_rate_limit(name)) to.push_back(limit);
+  };
   for (const auto& r : l.routes) {
     RouteRuntime& route = http->routes.emplace_back();
     route.config = &r;
     route.cluster = snap.find_cluster(r.cluster);
     route.rate_limit = snap.find_rate_limit(r.rate_limit);
+    add_limits(route.limits, l.rate_limit, l.more_rate_limits);
+    add_limits(route.limits, r.rate_limit, r.more_rate_limits);
     route.limit_key = route_key(l.name, r.name);
     route.stats = metrics.route(l.name, r.name, r.cluster);
     if (r.fallback) {

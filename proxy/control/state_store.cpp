@@ -33,8 +33,23 @@ std::string key_text(const config::RateLimitKey& key) {
   return "?";
 }
 
+// The whole key, combined parts joined by '+' ("client_ip+route").
+std::string keys_text(const config::RateLimitKey& first,
+                      const std::vector<config::RateLimitKey>& more) {
+  std::string text = key_text(first);
+  for (const config::RateLimitKey& k : more) text += "+" + key_text(k);
+  return text;
+}
+
+bool same_keys(const config::RateLimitKey& a, const config::RateLimitKey& b) {
+  // Header names are case-insensitive: X-Api-Key and x-api-key count the same clients.
+  return a.source == b.source && ::strcasecmp(a.header.c_str(), b.header.c_str()) == 0;
+}
+
 const char* algorithm_text(config::RateLimit::Algorithm a) {
-  return a == config::RateLimit::Algorithm::sliding_window ? "sliding_window" : "token_bucket";
+  constexpr const char* kNames[] = {"token_bucket", "sliding_window", "fixed_window",
+                                    "leaky_bucket"};
+  return kNames[static_cast<size_t>(a)];
 }
 
 const char* scope_text(config::RateLimit::Scope s) {
@@ -50,10 +65,11 @@ std::string reset_reason(const Slot& was, const config::RateLimit& next) {
   };
   if (was.scope != next.scope)
     return changed("scope", scope_text(was.scope), scope_text(next.scope));
-  // Header names are case-insensitive: X-Api-Key and x-api-key count the same clients.
-  if (was.key.source != next.key.source ||
-      ::strcasecmp(was.key.header.c_str(), next.key.header.c_str()) != 0)
-    return changed("key", key_text(was.key), key_text(next.key));
+  const bool same_parts =
+      was.more_keys.size() == next.more_keys.size() &&
+      std::equal(was.more_keys.begin(), was.more_keys.end(), next.more_keys.begin(), same_keys);
+  if (!same_keys(was.key, next.key) || !same_parts)
+    return changed("key", keys_text(was.key, was.more_keys), keys_text(next.key, next.more_keys));
   if (was.algorithm != next.algorithm)
     return changed("algorithm", algorithm_text(was.algorithm), algorithm_text(next.algorithm));
   return {};
@@ -72,6 +88,7 @@ StateStore::LimitSlot& StateStore::limit_slot(const config::RateLimit& limit) {
   }
   slot.scope = limit.scope;
   slot.key = limit.key;
+  slot.more_keys = limit.more_keys;
   slot.algorithm = limit.algorithm;
   return slot;
 }
@@ -99,9 +116,9 @@ std::vector<StateStore::LimitChange> StateStore::take_limit_changes(const config
 
 std::shared_ptr<limiter::KeyedRateLimiter> StateStore::local_limit(const config::RateLimit& limit) {
   limiter::RateLimitOptions o;
-  o.algorithm = limit.algorithm == config::RateLimit::Algorithm::sliding_window
-                    ? limiter::RateLimitOptions::Algorithm::sliding_window
-                    : limiter::RateLimitOptions::Algorithm::token_bucket;
+  // The two enums name the same algorithms in the same order.
+  o.algorithm = static_cast<limiter::RateLimitOptions::Algorithm>(limit.algorithm);
+  o.queue = limit.queue;
   o.count = limit.rate.count;
   o.per = to_nanos(limit.rate.per);
   o.burst = limit.burst;

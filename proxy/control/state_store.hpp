@@ -71,6 +71,7 @@ class StateStore {
   struct LimitSlot {
     config::RateLimit::Scope scope = config::RateLimit::Scope::local;
     config::RateLimitKey key;
+    std::vector<config::RateLimitKey> more_keys;
     config::RateLimit::Algorithm algorithm = config::RateLimit::Algorithm::token_bucket;
     std::shared_ptr<limiter::KeyedRateLimiter> local;
     std::shared_ptr<limiter::GlobalLimiter> global;

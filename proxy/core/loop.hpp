@@ -1,5 +1,5 @@
 // What the I/O objects of one worker thread share: the io_uring ring, the
-// receive buffers, the deadline lists, the loop's clock, the objects waiting
+// receive buffers, the deadline lists and alarms, the loop's clock, the objects waiting
 // for buffers and work deferred to after the current completion. A Worker runs
 // one; streams, upstream connections and sessions get a Loop& instead of the
 // worker, and unit tests run one on their own. Owner thread only.
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/core/alarms.hpp"
 #include "proxy/core/buffer_ring.hpp"
 #include "proxy/core/ring.hpp"
 #include "proxy/core/timer_list.hpp"
@@ -48,6 +49,8 @@ class Loop {
   uint64_t now_ms() const { return now_ms_; }
   TimerList& timers(uint64_t timeout_ms) { return timers_.get(timeout_ms); }
   void expire_timers() { timers_.expire(now_ms_); }
+  // Wake-ups at exact instants (shaping delays), apart from the coarse deadline lists.
+  Alarms& alarms() { return alarms_; }
 
   void wait_for_buffers(BufferWaiter* waiter);
   void forget_waiting(BufferWaiter* waiter);
@@ -68,6 +71,7 @@ class Loop {
   Ring ring_;
   BufferRing buffers_;
   TimerLists timers_;
+  Alarms alarms_{ring_};
   std::vector<BufferWaiter*> waiting_buffers_;
   Task* posted_head_ = nullptr;
   Task* posted_tail_ = nullptr;

@@ -18,6 +18,7 @@ Exchange::Exchange(ExchangeSink& sink) : Exchange() {
 Exchange::Exchange() : response_{http::HeadParser::response(kLimits, "GET"), {}} {}
 
 Exchange::~Exchange() {
+  abandon_queued();
   stop_request_timer();
   release_upstream(false);
   // Empty unless a retry was backing off (end() releases it too): the host may be gone by now.
@@ -37,6 +38,7 @@ void Exchange::begin(SessionHost& host, const HttpListener& listener, std::strin
   request_.sticky.reset();
   request_.client_budget_ms = -1;
   response_.phase = Phase::none;
+  response_headers_.clear();
   flags_ = Flags{};
   flags_.active = true;
   record_ = ExchangeRecord{};
@@ -64,9 +66,13 @@ void Exchange::on_request_head(const http::Head& head) {
     respond(LocalResponse::error(413, "body-too-large"));
     return;
   }
-  // The listener's limit counts every request on it, then the route's its own.
-  if (client_.listener->rate_limit != nullptr && !admit(*client_.listener->rate_limit)) return;
-  if (request_.route->rate_limit != nullptr && !admit(*request_.route->rate_limit)) return;
+  if (!request_.route->limits.empty() && !admit_limits()) return;
+  go_on();
+}
+
+void Exchange::go_on() {
+  const http::Head& head = *request_.head;
+  const config::Route& route = *request_.route->config;
   if (route.direct_response) {
     note_response(route.direct_response->status);
     LocalResponse direct;
@@ -74,6 +80,7 @@ void Exchange::on_request_head(const http::Head& head) {
     direct.body = route.direct_response->body;
     direct.keep_alive = true;
     direct.direct = true;
+    direct.extra_headers = response_headers_;
     sink_->on_local_response(direct);
     return;
   }
@@ -82,28 +89,51 @@ void Exchange::on_request_head(const http::Head& head) {
   go_upstream();
 }
 
-bool Exchange::admit(const RateLimitRuntime& limit) {
-  const limiter::Decision d = limit.admit(
-      request_limit_key(limit.config->key, *request_.head, client_.ip, request_.route->limit_key),
-      client_.host->worker_index());
-  if (d.admitted) {
-    record_.limit = access_log::LimitOutcome::admitted;
-    return true;
+bool Exchange::admit_limits() {
+  const unsigned worker = client_.host->worker_index();
+  const int64_t now = clock::monotonic_ns();
+  // The listener's limits count every routed request on it, then the route's its own (all in
+  // route->limits, in that order).
+  const LimitAdmission::Verdict verdict = limits_.decide(
+      request_.route->limits, *request_.head, client_.ip, request_.route->limit_key, worker, now);
+  switch (verdict.outcome) {
+    case LimitAdmission::Outcome::admitted:
+      record_.limit = access_log::LimitOutcome::admitted;
+      limits_.append_admitted_headers(response_headers_);
+      return true;
+    case LimitAdmission::Outcome::queued:
+      record_.limit = access_log::LimitOutcome::queued;
+      record_.limit_name = verdict.by->config->name;
+      record_.limit_delay_ns = verdict.decision.delay;
+      client_.host->loop().alarms().set(limit_alarm_, now + verdict.decision.delay);
+      return false;
+    case LimitAdmission::Outcome::refused:
+      break;
   }
   record_.limit = access_log::LimitOutcome::limited;
-  // IETF httpapi ratelimit headers (structured-field form) plus Retry-After in
-  // whole seconds, rounded up so a client that obeys it is admitted.
-  constexpr int64_t kSecond = 1000000000;
-  const int64_t retry_s = d.retry_after < 0 ? 3600 : (d.retry_after + kSecond - 1) / kSecond;
-  const int64_t reset_s = (d.reset + kSecond - 1) / kSecond;
-  const std::string headers = "Retry-After: " + std::to_string(retry_s) +
-                              "\r\nRateLimit-Policy: " + limit.policy + "\r\nRateLimit: \"" +
-                              limit.config->name + "\";r=" + std::to_string(d.remaining) +
-                              ";t=" + std::to_string(reset_s) + "\r\n";
+  record_.limit_name = verdict.by->config->name;
+  const std::string headers = LimitAdmission::refusal_headers(verdict);
   LocalResponse limited = LocalResponse::error(429, "rate-limited", true);
   limited.extra_headers = headers;
   respond(limited);
   return false;
+}
+
+void Exchange::on_alarm() {
+  limits_.release(client_.host->worker_index(), clock::monotonic_ns());
+  limits_.append_admitted_headers(response_headers_);
+  go_on();
+  // The connection flushes after each batch of client input; nothing came in for this one.
+  flush();
+  // Body bytes waited in the connection's queue meanwhile: they may be fed now.
+  if (!flags_.request_done && !limits_.waiting()) sink_->on_request_drained();
+}
+
+void Exchange::abandon_queued() {
+  if (!limits_.waiting()) return;
+  client_.host->loop().alarms().cancel(limit_alarm_);
+  limits_.abandon(client_.host->worker_index(), clock::monotonic_ns());
+  if (record_.error.empty()) record_.error = "abandoned-in-queue";
 }
 
 void Exchange::dispatch() {
@@ -140,6 +170,7 @@ void Exchange::respond_error(int status, std::string_view code, bool keep_alive)
 }
 
 void Exchange::respond(const LocalResponse& response) {
+  abandon_queued();  // answered before its slot came (a bad body, a cut): it never leaves
   LOG_DEBUG("listener %s: %d %.*s", client_.listener->config.name.c_str(), response.status,
             static_cast<int>(response.code.size()), response.code.data());
   release_upstream(false);
@@ -219,6 +250,7 @@ const EndpointState* Exchange::tunnel_endpoint() const {
 void Exchange::end(uint64_t bytes_received, uint64_t bytes_sent) {
   if (!flags_.active) return;
   flags_.active = false;
+  abandon_queued();
   stop_request_timer();
   cancel_backoff();
   budget_.end();

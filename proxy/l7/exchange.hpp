@@ -16,11 +16,13 @@
 #include "limiter/retry_budget.hpp"
 #include "proxy/core/chunk_queue.hpp"
 #include "proxy/core/ring_timer.hpp"
+#include "proxy/core/alarms.hpp"
 #include "proxy/core/timer_list.hpp"
 #include "proxy/l7/exchange_sink.hpp"
 #include "proxy/l7/h1/body_scanner.hpp"
 #include "proxy/l7/h1/head_parser.hpp"
 #include "proxy/l7/http_listener.hpp"
+#include "proxy/l7/limit_admission.hpp"
 #include "proxy/session/exchange_record.hpp"
 #include "proxy/session/session.hpp"
 #include "proxy/upstream/attempt.hpp"
@@ -28,7 +30,10 @@
 
 namespace sluice::proxy {
 
-class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimerOwner {
+class Exchange final : public UpstreamOwner,
+                       public TimerOwner,
+                       public RingTimerOwner,
+                       public AlarmOwner {
  public:
   static constexpr http::Limits kLimits{};
 
@@ -81,6 +86,11 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
   }
 
   bool active() const { return flags_.active; }
+  // Held by a shaping rate limit until its slot comes (nothing has gone upstream yet).
+  bool queued() const { return limits_.waiting(); }
+  // Header lines for the response to this request (RateLimit of limits with `headers:
+  // always`), complete "Name: value\r\n" lines; empty when none.
+  std::string_view response_headers() const { return response_headers_; }
   // A request is with an endpoint and its response is not complete.
   bool awaiting_response() const { return response_.phase != Phase::none; }
   // Response bytes reached the client: no retry and no clean error any more.
@@ -93,6 +103,8 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
   void on_upstream_error(UpstreamConnection& connection, int error) override;
   void on_timer(int kind) override;
   void on_ring_timer(int kind) override;
+  // A queued request's slot has come: it goes on.
+  void on_alarm() override;
 
  private:
   enum RingTimerKind { kBackoff, kDeadline };
@@ -100,7 +112,13 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
   enum class Phase { none, head, body, tunnel };
 
   // Request side (exchange.cpp).
-  bool admit(const RateLimitRuntime& limit);
+  // The route's rate limits: true when the request goes on now; false when it was refused (429
+  // sent) or queued (on_alarm goes on).
+  bool admit_limits();
+  // Everything after the rate limits: direct response, or cluster admission and dispatch.
+  void go_on();
+  // A queued request that will not leave (its client went away): its slots are given back.
+  void abandon_queued();
   void dispatch();
   void respond(const LocalResponse& response);
   void note_response(int status, std::string_view error = {});
@@ -184,6 +202,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner, public RingTimer
   BreakerTicket breaker_;
   limiter::ConcurrencyPermit request_permit_;  // cluster max_requests
   ExchangeRecord record_;
+  LimitAdmission limits_;
+  std::string response_headers_;
+  Alarm limit_alarm_{this};
   TimerNode request_timer_{this, 0};
   RingTimer deadline_timer_{this, kDeadline};  // a client's deadline shorter than the route's
   RingTimer backoff_timer_{this, kBackoff};

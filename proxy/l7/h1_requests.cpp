@@ -38,8 +38,12 @@ void H1Connection::read_request_bytes() {
         continue;
       }
       case RequestState::body: {
-        // Leave the bytes here while the endpoint is not taking them.
-        if (request_->exchange.request_backlog() > ChunkQueue::kHighWater) return;
+        // Leave the bytes here while the endpoint is not taking them, or the request waits in
+        // a rate limit's queue (reading goes on up to the high-water mark, so a client that
+        // goes away meanwhile is seen).
+        if (request_->exchange.queued() ||
+            request_->exchange.request_backlog() > ChunkQueue::kHighWater)
+          return;
         const http::Status status = request_->body.feed(bytes, used);
         if (status == http::Status::error) {
           request_->exchange.respond_error(request_->body.error().status,
@@ -80,6 +84,11 @@ void H1Connection::on_client_eof() {
       abort();  // the request cannot be completed
       return;
     case RequestState::done:
+      // Still waiting in a rate limit's queue: the client is gone, its slot is freed.
+      if (request_->exchange.queued()) {
+        abort();
+        return;
+      }
       flags_.keep_alive = false;  // answer this one, then close
       return;
     case RequestState::tunnel:

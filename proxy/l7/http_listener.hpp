@@ -22,7 +22,10 @@ struct RouteRuntime {
   const config::Route* config = nullptr;
   const ClusterRuntime* cluster = nullptr;       // null for direct responses
   const RateLimitRuntime* rate_limit = nullptr;  // null: none
-  uint64_t limit_key = 0;                        // for `key: route` limits, see route_key()
+  // Every limit a request on this route must pass, in order: the listener's, then the route's
+  // own (`rate_limit: [a, b]` on either).
+  std::vector<const RateLimitRuntime*> limits;
+  uint64_t limit_key = 0;  // for `key: route` limits, see route_key()
   std::shared_ptr<metrics::RouteStats> stats;
   // config->fallback's cluster (null for a static response or none), and its response's
   // headers as complete "Name: value\r\n" lines.

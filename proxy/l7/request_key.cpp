@@ -47,6 +47,14 @@ uint64_t request_limit_key(const config::RateLimitKey& key, const http::Head& he
   return limit_key(key, h != nullptr ? h->value : std::string_view{}, client_ip, route_key);
 }
 
+uint64_t request_limit_key(const config::RateLimit& limit, const http::Head& head,
+                           std::string_view client_ip, uint64_t route_key) {
+  uint64_t key = request_limit_key(limit.key, head, client_ip, route_key);
+  for (const config::RateLimitKey& part : limit.more_keys)
+    key = combine_limit_keys(key, request_limit_key(part, head, client_ip, route_key));
+  return key;
+}
+
 uint64_t request_key(const config::HashKey& key, const http::Head& head,
                      std::string_view client_ip) {
   using Source = config::HashKey::Source;

@@ -20,6 +20,9 @@ uint64_t request_key(const config::HashKey& key, const http::Head& head,
 // proxy/session/rate_limit.hpp): the header is looked up in `head`.
 uint64_t request_limit_key(const config::RateLimitKey& key, const http::Head& head,
                            std::string_view client_ip, uint64_t route_key);
+// The same for a whole limit: its key, or every part of a combined one folded together.
+uint64_t request_limit_key(const config::RateLimit& limit, const http::Head& head,
+                           std::string_view client_ip, uint64_t route_key);
 
 // A route's identity for `key: route` limits: its listener's and its own name,
 // so a route keeps its bucket when a reload inserts routes before it, and

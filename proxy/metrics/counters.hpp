@@ -234,6 +234,12 @@ struct RateLimitCounters {
   // Of those, decided by a global limit's on_error while Redis could not be asked.
   Counter on_error_admitted;  // failing open
   Counter on_error_limited;   // failing closed
+  // Shaping (leaky_bucket): requests admitted to wait, waiting now on this worker, abandoned by
+  // their client while waiting, and how long those that left waited.
+  Counter queued;
+  Gauge waiting;
+  Counter abandoned;
+  LatencyHistogram delay;
 };
 
 }  // namespace sluice::proxy::metrics

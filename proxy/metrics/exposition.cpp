@@ -168,6 +168,40 @@ void add_cluster_durations(Families& out,
                      {{"cluster", cl->name}}));
 }
 
+// Shaping (leaky_bucket) limits: requests held for their slot. Zero for the other algorithms.
+void add_rate_limit_queues(Families& out,
+                           const std::vector<std::shared_ptr<const RateLimitStats>>& all) {
+  struct Column {
+    const char* name;
+    const char* help;
+    MetricType type;
+    double (*value)(const RateLimitCounters&);
+  };
+  static constexpr Column kColumns[] = {
+      {"sluice_rate_limit_queued_total",
+       "Requests a leaky_bucket limit admitted to wait for their slot (count).",
+       MetricType::Counter, [](const RateLimitCounters& c) { return double(c.queued.value()); }},
+      {"sluice_rate_limit_queue_depth", "Requests waiting in a limit's queue now (count).",
+       MetricType::Gauge, [](const RateLimitCounters& c) { return double(c.waiting.value()); }},
+      {"sluice_rate_limit_queue_abandoned_total",
+       "Queued requests whose client went away before their slot came; the slot was freed "
+       "(count).",
+       MetricType::Counter,
+       [](const RateLimitCounters& c) { return double(c.abandoned.value()); }}};
+  for (const auto& col : kColumns) {
+    auto& family = out.add(col.name, col.help, col.type);
+    for (const auto& r : all)
+      sample(family, {{"policy", r->name}}, sum_column(r->per_worker, col.value));
+  }
+  auto& delay = out.add("sluice_rate_limit_queue_delay_seconds",
+                        "How long queued requests waited before they left, in seconds.",
+                        MetricType::Histogram);
+  for (const auto& r : all)
+    delay.metric.push_back(histogram_of(r->per_worker,
+                                        [](const RateLimitCounters& c) -> auto& { return c.delay; },
+                                        {{"policy", r->name}}));
+}
+
 void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const RateLimitStats>>& all) {
   auto& family =
       out.add("sluice_rate_limit_decisions_total",
@@ -194,6 +228,7 @@ void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const Rate
            double(sum(
                r->per_worker, [](auto& c) -> auto& { return c.on_error_limited; })));
   }
+  add_rate_limit_queues(out, all);
 }
 
 // Clusters by first occurrence of their name: a duplicate would be a duplicate series.

@@ -18,6 +18,8 @@ void push_record(access_log::RecordRing& ring, access_log::Kind kind, const Exch
   r.upstream_status = static_cast<int16_t>(record.upstream_status);
   r.http_version = static_cast<uint8_t>(record.http_version);
   r.rate_limit = record.limit;
+  r.limit_delay_ns = record.limit_delay_ns;
+  access_log::set(r.limit_name, record.limit_name);
   r.breaker = record.breaker;
   access_log::set(r.client, text.client);
   access_log::set(r.listener, text.listener);

@@ -20,6 +20,8 @@ struct ExchangeRecord {
   std::string_view error;     // why it ended early (the x-sluice-error code); empty: it did not
   std::string_view fallback;  // why a route's fallback answered; empty: it did not
   access_log::LimitOutcome limit = access_log::LimitOutcome::none;
+  std::string_view limit_name;  // the limit that refused or queued; a config name (outlives it)
+  int64_t limit_delay_ns = 0;   // queued: the wait it was given
   access_log::BreakerOutcome breaker = access_log::BreakerOutcome::none;
 };
 

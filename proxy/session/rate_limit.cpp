@@ -6,7 +6,14 @@
 namespace sluice::proxy {
 
 limiter::Decision RateLimitRuntime::admit(uint64_t key, unsigned worker) const {
-  const int64_t now = clock::monotonic_ns();
+  return admit(key, worker, clock::monotonic_ns());
+}
+
+void RateLimitRuntime::refund(uint64_t key, int64_t now) const {
+  if (local) local->refund(key, now);
+}
+
+limiter::Decision RateLimitRuntime::admit(uint64_t key, unsigned worker, int64_t now) const {
   const limiter::Decision d = local ? local->admit(key, now) : global->admit(now);
   metrics::RateLimitCounters& counters = stats->per_worker.at(worker);
   (d.admitted ? counters.admitted : counters.limited).add();
@@ -29,6 +36,10 @@ uint64_t limit_key(const config::RateLimitKey& key, std::string_view header_valu
       return balancers::hash_key(header_value);
   }
   return 0;
+}
+
+uint64_t combine_limit_keys(uint64_t so_far, uint64_t part) {
+  return balancers::fmix64(so_far * 0x9e3779b97f4a7c15ULL ^ part);
 }
 
 uint64_t connection_key(std::string_view client_ip) {

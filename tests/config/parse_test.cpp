@@ -280,7 +280,8 @@ log: { access: { sample: 1.5, format: xml } }
           "most 1, got 0",
           "t.yaml:12:47: clusters[0].outlier_detection.max_ejected_percent: must be between 1 and "
           "100, got 101",
-          "t.yaml:14:54: rate_limits[0].burst: applies to algorithm token_bucket only",
+          "t.yaml:14:54: rate_limits[0].burst: applies to algorithms token_bucket and leaky_bucket "
+          "only",
           "t.yaml:14:71: rate_limits[0].scope: global with a key other than 'global' is not "
           "supported yet",
           "t.yaml:14:71: rate_limits[0].scope: global with algorithm sliding_window is not "

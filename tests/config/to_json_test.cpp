@@ -157,9 +157,9 @@ redis: { address: 127.0.0.1:6379 }
     "proxy_protocol": "off"})"));
   EXPECT_EQ(o.at("rate_limits"), json::parse(R"([
     {"name": "per-client", "key": "client_ip", "algorithm": "token_bucket", "rate": "600/min",
-     "burst": 20, "scope": "local", "max_keys": 100000},
+     "burst": 20, "queue": null, "headers": "on_limit", "scope": "local", "max_keys": 100000},
     {"name": "shared", "key": "global", "algorithm": "token_bucket", "rate": "5/s",
-     "burst": 5, "scope": "global", "max_keys": 100000}])"));
+     "burst": 5, "queue": null, "headers": "on_limit", "scope": "global", "max_keys": 100000}])"));
   EXPECT_EQ(o.at("redis"), json::parse(R"({"address": "127.0.0.1:6379",
     "sync_interval": "50ms", "on_error": "allow", "username": null, "password": null,
     "password_file": null, "tls": null})"));

@@ -139,5 +139,46 @@ TEST_F(LimitReloadTest, GlobalLimitKeepsItsBucketUnderANewRate) {
       << sluice().stderr_text();
 }
 
+// Issue #14's shapes follow: a fixed window keeps its count (an hour long, so no boundary falls
+// inside the test), a leaky bucket its backlog when its queue grows.
+TEST_F(LimitReloadTest, FixedWindowKeepsItsCountUnderANewLimit) {
+  const uint16_t port = free_loopback_port();
+  const std::string window = "    key: client_ip\n    algorithm: fixed_window\n";
+  ASSERT_GE(start_sluice(yaml(port, window + "    rate: 5/h\n")), 0);
+  HttpClient client(port, "127.0.0.2");
+  ASSERT_EQ(statuses(client, 6), codes(5, 1));
+  reload(yaml(port, window + "    rate: 7/h\n"));
+  EXPECT_EQ(statuses(client, 4), codes(2, 2)) << "5 counted of the new 7";
+}
+
+// A request that waits for its slot: sent, never read. True when no answer came in `wait`.
+bool waits(const Socket& s, Millis wait = Millis(300)) {
+  return recv_until_eof(s, wait).data.empty();
+}
+
+TEST_F(LimitReloadTest, LeakyBucketKeepsItsBacklogWhenTheQueueGrows) {
+  const uint16_t port = free_loopback_port();
+  const std::string shape = "    key: client_ip\n    algorithm: leaky_bucket\n    rate: 1/min\n";
+  ASSERT_GE(start_sluice(yaml(port, shape + "    queue: 1\n")), 0);
+  auto send_request = [&] {
+    Socket s = connect_loopback(port, Millis(5000));
+    EXPECT_TRUE(send_all(s, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", Millis(5000)));
+    return s;
+  };
+  HttpClient client(port);
+  ASSERT_EQ(client.get("/").status, 200);
+  Socket first = send_request();  // waits a minute for its slot
+  EXPECT_TRUE(waits(first));
+  EXPECT_EQ(client.get("/").status, 429) << "queue of 1 full";
+  reload(yaml(port, shape + "    queue: 3\n"));
+  // The backlog of 2 stayed: two more places in the new queue of 3, not three (or an empty
+  // bucket letting one through at once).
+  Socket second = send_request(), third = send_request();
+  EXPECT_TRUE(waits(second));
+  EXPECT_TRUE(waits(third));
+  EXPECT_EQ(client.get("/").status, 429);
+  EXPECT_TRUE(waits(first, Millis(10))) << "the request queued before the reload still waits";
+}
+
 }  // namespace
 }  // namespace sluice::testing
