@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "config/rules.hpp"
+
 namespace sluice::config {
 
 using Duration = std::chrono::milliseconds;
@@ -71,8 +73,10 @@ struct RouteMatch {
   std::optional<std::string> host;  // exact, or "*.example.com"
   std::optional<std::string> path_exact;
   std::optional<std::string> path_prefix;
-  std::vector<std::string> methods;  // empty: any
+  std::optional<std::string> path_regex;  // PCRE2, the whole path (anchored at both ends)
+  std::vector<std::string> methods;       // empty: any
   std::vector<HeaderMatch> headers;
+  std::vector<QueryMatch> query;
 };
 
 struct Route {
@@ -85,7 +89,11 @@ struct Route {
   std::string rate_limit;  // name in Config::rate_limits, or empty
   Timeouts timeouts;
   Retries retries;
-  uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
+  uint64_t max_request_body = 0;     // bytes; 0: no limit (inherited from the listener)
+  std::optional<Redirect> redirect;  // instead of cluster / direct_response
+  std::optional<Rewrite> rewrite;
+  HeaderRules headers;   // after the listener's
+  AccessControl access;  // after the listener's
 };
 
 struct TlsCertificate {
@@ -123,6 +131,7 @@ struct Listener {
   // Client connections open on this listener, all workers together; beyond it a new
   // connection is closed as soon as it is accepted. 0: no limit.
   uint32_t max_connections = 0;
+  ListenerRules rules;  // http: access, trusted_proxies, headers (rules.hpp)
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };

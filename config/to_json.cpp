@@ -120,8 +120,10 @@ json::object match_json(const RouteMatch& m) {
   return {{"host", optional_string(m.host)},
           {"path_exact", optional_string(m.path_exact)},
           {"path_prefix", optional_string(m.path_prefix)},
+          {"path_regex", optional_string(m.path_regex)},
           {"methods", strings(m.methods)},
-          {"headers", std::move(headers)}};
+          {"headers", std::move(headers)},
+          {"query", json_parts::query_json(m.query)}};
 }
 
 json::object route_json(const Route& r) {
@@ -135,7 +137,11 @@ json::object route_json(const Route& r) {
           {"rate_limit", optional_string(r.rate_limit)},
           {"timeouts", timeouts_json(r.timeouts, true)},
           {"retries", retries_json(r.retries)},
-          {"max_request_body", unless_zero(r.max_request_body)}};
+          {"max_request_body", unless_zero(r.max_request_body)},
+          {"redirect", json_parts::redirect_json(r.redirect)},
+          {"rewrite", json_parts::rewrite_json(r.rewrite)},
+          {"headers", json_parts::header_rules_json(r.headers)},
+          {"access", json_parts::access_json(r.access)}};
 }
 
 const char* underscores_name(HeadersWithUnderscores action) {
@@ -168,7 +174,10 @@ json::object listener_json(const Listener& l) {
           {"rate_limit", optional_string(l.rate_limit)},
           {"max_request_body", unless_zero(l.max_request_body)},
           {"headers_with_underscores", std::move(underscores)},
-          {"max_connections", unless_zero(l.max_connections)}};
+          {"max_connections", unless_zero(l.max_connections)},
+          {"access", json_parts::access_json(l.rules.access)},
+          {"trusted_proxies", json_parts::trusted_proxies_json(l.rules.trusted_proxies)},
+          {"headers", json_parts::header_rules_json(l.rules.headers)}};
 }
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.

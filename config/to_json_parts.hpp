@@ -15,4 +15,12 @@ boost::json::value unless_zero(uint64_t value);
 // One cluster as GET /config shows it (to_json_cluster.cpp).
 boost::json::object cluster_json(const Cluster& c);
 
+// Request and response rules (to_json_rules.cpp); null where nothing is set.
+boost::json::value access_json(const AccessControl& access);
+boost::json::value header_rules_json(const HeaderRules& headers);
+boost::json::value trusted_proxies_json(const std::vector<Cidr>& cidrs);
+boost::json::value redirect_json(const std::optional<Redirect>& redirect);
+boost::json::value rewrite_json(const std::optional<Rewrite>& rewrite);
+boost::json::value query_json(const std::vector<QueryMatch>& query);
+
 }  // namespace sluice::config::json_parts

@@ -22,6 +22,7 @@ targets=(
   "consul_codec_fuzz  tests/fuzz/consul_codec_fuzz  tests/fuzz/corpus/consul_codec   tests/fuzz/consul_codec.dict"
   "dns_answer_fuzz    tests/fuzz/dns_answer_fuzz    tests/fuzz/corpus/dns_answer     tests/fuzz/dns_answer.dict"
   "health_response_fuzz tests/fuzz/health_response_fuzz tests/fuzz/corpus/health_response tests/fuzz/health_response.dict"
+  "value_template_fuzz tests/fuzz/value_template_fuzz tests/fuzz/corpus/value_template tests/fuzz/value_template.dict"
 )
 wanted=("$@")
 
