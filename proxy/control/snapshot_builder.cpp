@@ -4,6 +4,7 @@
 
 #include "balancers/registry.hpp"
 #include "config/to_json.hpp"
+#include "proxy/core/log.hpp"
 #include "proxy/l4/tcp_listener.hpp"
 #include "proxy/l7/http_listener.hpp"
 #include "proxy/l7/request_key.hpp"
@@ -74,6 +75,9 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
     route.rate_limit = snap.find_rate_limit(r.rate_limit);
     route.limit_key = route_key(l.name, r.name);
     route.stats = metrics.route(l.name, r.name, r.cluster);
+    std::string error;
+    route.rules = std::make_shared<const rules::RouteRules>(l, r, error);
+    if (!error.empty()) LOG_ERROR("route %s: %s", r.name.c_str(), error.c_str());
   }
   http->unrouted_stats = metrics.route(l.name, "", "");
   return http;

@@ -5,7 +5,6 @@
 
 #include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
-#include "proxy/l7/h1/serialize.hpp"
 #include "proxy/l7/request_id.hpp"
 #include "proxy/l7/request_key.hpp"
 
@@ -24,7 +23,8 @@ Exchange::~Exchange() {
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
                      std::string_view client_address) {
-  client_ = Client{&host, &listener, client_ip, client_address};
+  client_ = Client{&host, &listener, client_ip, client_address, client_ip};
+  rules_.response = {};
   release_upstream(false);  // none is held between exchanges; this makes sure
   attempt_.clear();
   request_.head = nullptr;
@@ -47,11 +47,13 @@ void Exchange::on_request_head(const http::Head& head) {
   request_.method.assign(head.method);
   flags_.request_done = !head.has_body();
 
+  if (!admit_client()) return;
   request_.route = client_.listener->match(head);
   if (request_.route == nullptr) {
     respond(LocalResponse::error(404, "no-route", true));
     return;
   }
+  if (!admit_to_route()) return;
   const config::Route& route = *request_.route->config;
   // A declared length over the route's limit is refused before anything moves;
   // a chunked body is measured as it streams (on_request_body).
@@ -63,6 +65,10 @@ void Exchange::on_request_head(const http::Head& head) {
   // The listener's limit counts every request on it, then the route's its own.
   if (client_.listener->rate_limit != nullptr && !admit(*client_.listener->rate_limit)) return;
   if (request_.route->rate_limit != nullptr && !admit(*request_.route->rate_limit)) return;
+  if (route.redirect) {
+    redirect(*route.redirect);
+    return;
+  }
   if (route.direct_response) {
     note_response(route.direct_response->status);
     LocalResponse direct;
@@ -141,9 +147,10 @@ void Exchange::dispatch() {
   if (!connect_upstream()) return;
   std::string out;
   http::ForwardContext ctx;
-  ctx.client_ip = client_.ip;
+  ctx.client_ip = client_.peer_ip;  // the hop X-Forwarded-For adds is the one sluice saw
   ctx.request_id = request_.id;
   ctx.upgrade = request_.head->upgrade;
+  apply_request_rules(ctx);
   http::serialize_request(*request_.head, ctx, out);
   // Queued, not sent: the body bytes that came with it go in the same send (flush()).
   upstream()->out().push_owned(std::move(out));

@@ -16,7 +16,10 @@
 #include "proxy/l7/exchange_sink.hpp"
 #include "proxy/l7/h1/body_scanner.hpp"
 #include "proxy/l7/h1/head_parser.hpp"
+#include "proxy/l7/h1/serialize.hpp"
 #include "proxy/l7/http_listener.hpp"
+#include "proxy/l7/rules/client_address.hpp"
+#include "proxy/l7/rules/header_plan.hpp"
 #include "proxy/session/exchange_record.hpp"
 #include "proxy/session/session.hpp"
 #include "proxy/upstream/attempt.hpp"
@@ -41,6 +44,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   // `client_ip` and `client_address` ("ip:port", for the log) must outlive it.
   void begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
              std::string_view client_address);
+  // What the connection knows of its client beyond the socket (TLS, PROXY protocol), for
+  // header rules and redirects; null when nothing. Set after begin(), valid until end().
+  void set_client_facts(const ClientFacts* facts) { client_.facts = facts; }
   // The request head, valid until end(): routes, admits and dispatches it, or
   // answers through the sink.
   void on_request_head(const http::Head& head);
@@ -79,6 +85,9 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   // Response bytes reached the client: no retry and no clean error any more.
   bool response_started() const { return flags_.response_seen; }
   const RouteRuntime* route() const { return request_.route; }
+  // The route's response header rules, rendered for this exchange: what the connection
+  // applies as it writes the endpoint's final response head.
+  const http::HeaderEdits& response_edits() const { return rules_.response; }
 
   void on_upstream_connected(UpstreamConnection& connection, int result) override;
   void on_upstream_input(UpstreamConnection& connection) override;
@@ -95,6 +104,14 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   void dispatch();
   void respond(const LocalResponse& response);
   void note_response(int status, std::string_view error = {});
+  // Rules (exchange_rules.cpp): who the client is, access control, redirects, rewrites.
+  bool admit_client();
+  bool admit_to_route();
+  void deny(std::string_view code);
+  void redirect(const config::Redirect& redirect);
+  void apply_request_rules(http::ForwardContext& ctx);
+  void render_response_rules();
+  rules::TemplateContext template_context() const;
   // Response side (exchange_response.cpp).
   bool connect_upstream();
   bool retry(const char* why);
@@ -116,8 +133,19 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
   struct Client {
     SessionHost* host = nullptr;
     const HttpListener* listener = nullptr;
-    std::string_view ip;
-    std::string_view address;
+    std::string_view ip;       // the client's: the peer's, or the one behind trusted proxies
+    std::string_view address;  // for the access log: "ip:port", or the ip behind proxies
+    std::string_view peer_ip;  // the socket's (or PROXY header's): what X-Forwarded-For gets
+    const ClientFacts* facts = nullptr;
+    rules::IpAddress parsed;  // `ip`, parsed when the listener or a route checks it
+  };
+  // Rendered rules, their buffers reused from one exchange to the next.
+  struct Rules {
+    std::string request_lines;
+    std::string response_lines;
+    std::string path;  // a rewritten path, or the scratch of a redirect's
+    std::string location;
+    http::HeaderEdits response;
   };
   // What is asked, and where it goes once routed and admitted.
   struct Request {
@@ -146,6 +174,7 @@ class Exchange final : public UpstreamOwner, public TimerOwner {
 
   ExchangeSink* sink_ = nullptr;
   Client client_;
+  Rules rules_;
   Request request_;
   Response response_;
   Attempt attempt_;

@@ -98,6 +98,7 @@ void H1Connection::begin_exchange() {
   // After follow_reload: a reload may have changed the listener's choice.
   request_->parser.set_options({listener_->config.headers_with_underscores});
   request_->exchange.begin(*host, *listener_, client_ip_, client_address_);
+  request_->exchange.set_client_facts(client_->facts());
 }
 
 void H1Connection::follow_reload() {

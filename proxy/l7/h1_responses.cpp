@@ -29,7 +29,8 @@ bool H1Connection::on_response_head(const http::Head& head) {
   const bool dechunk =
       request_->parser.head().version == 10 && head.framing == http::Framing::chunked;
   if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
-  http::serialize_response(head, flags_.keep_alive, out, dechunk);
+  http::serialize_response(head, flags_.keep_alive, out, dechunk,
+                           request_->exchange.response_edits());
   client_->out.push_owned(std::move(out));
   schedule();
   return dechunk;
@@ -55,7 +56,7 @@ void H1Connection::on_local_response(const LocalResponse& response) {
   std::string out;
   if (response.direct) {
     http::direct_response(response.status, response.body, flags_.keep_alive, out,
-                          flags_.head_request);
+                          flags_.head_request, response.extra_headers);
   } else {
     http::error_response(response.status, response.code, response.keep_alive && flags_.keep_alive,
                          out, response.body, response.extra_headers, flags_.head_request);

@@ -62,6 +62,13 @@ bool is_hop_by_hop(const Head& head, std::string_view name, bool keep_upgrade) {
   return named_by_connection(head, name);
 }
 
+bool dropped(const HeaderEdits& edits, std::string_view name) {
+  if (edits.drop == nullptr) return false;
+  for (const std::string& d : *edits.drop)
+    if (iequals(d, name)) return true;
+  return false;
+}
+
 size_t head_size_hint(const Head& head) {
   size_t n = 256 + head.target.size() + head.reason.size();
   for (const Header& h : head.headers) n += h.name.size() + h.value.size() + 4;
@@ -71,10 +78,11 @@ size_t head_size_hint(const Head& head) {
 }  // namespace
 
 void serialize_request(const Head& head, const ForwardContext& ctx, std::string& out) {
-  out.reserve(out.size() + head_size_hint(head) + ctx.client_ip.size() + ctx.request_id.size());
+  out.reserve(out.size() + head_size_hint(head) + ctx.client_ip.size() + ctx.request_id.size() +
+              ctx.edits.lines.size() + ctx.path.size() + ctx.host.size());
   out += head.method;
   out += ' ';
-  out += head.path;
+  out += ctx.path.empty() ? head.path : ctx.path;
   if (head.has_query) {
     out += '?';
     out += head.query;
@@ -92,11 +100,19 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
     if (iequals(h.name, "x-forwarded-proto") || iequals(h.name, "x-forwarded-host")) continue;
     // An HTTP/1.0 expectation was ignored (RFC 9110 §10.1.1); sent on as 1.1 it would not be.
     if (head.version == 10 && iequals(h.name, "expect")) continue;
-    if (iequals(h.name, "host")) has_host = true;
+    if (dropped(ctx.edits, h.name)) continue;
     if (iequals(h.name, "x-request-id")) has_request_id = true;
+    if (iequals(h.name, "host")) {
+      has_host = true;
+      if (!ctx.host.empty()) {
+        append_header(out, h.name, ctx.host);
+        continue;
+      }
+    }
     append_field(out, head, h);
   }
-  if (!has_host) append_header(out, "Host", head.host);
+  if (!has_host) append_header(out, "Host", ctx.host.empty() ? head.host : ctx.host);
+  out += ctx.edits.lines;
 
   out += "X-Forwarded-For: ";
   bool first = true;
@@ -124,8 +140,9 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
   out += "\r\n";
 }
 
-void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk) {
-  out.reserve(out.size() + head_size_hint(head));
+void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk,
+                        const HeaderEdits& edits) {
+  out.reserve(out.size() + head_size_hint(head) + edits.lines.size());
   out += "HTTP/1.1 ";
   out += std::to_string(head.status);
   out += ' ';
@@ -135,8 +152,10 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out, boo
   for (const Header& h : head.headers) {
     if (is_hop_by_hop(head, h.name, switching)) continue;
     if (dechunk && iequals(h.name, "transfer-encoding")) continue;
+    if (dropped(edits, h.name)) continue;
     append_field(out, head, h);
   }
+  out += edits.lines;
   if (switching)
     out += "Connection: upgrade\r\n";
   else if (head.status >= 200)
@@ -192,8 +211,8 @@ void error_response(int status, std::string_view code, bool keep_alive, std::str
 }
 
 void direct_response(int status, std::string_view body, bool keep_alive, std::string& out,
-                     bool head_only) {
-  short_response(status, {}, keep_alive, out, body, {}, head_only);
+                     bool head_only, std::string_view extra_headers) {
+  short_response(status, {}, keep_alive, out, body, extra_headers, head_only);
 }
 
 }  // namespace sluice::proxy::http
