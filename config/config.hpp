@@ -154,8 +154,14 @@ struct Balancer {
 };
 
 struct Endpoint {
-  Address address;
+  Address address;  // for a named endpoint only `text` is set: the address as written
   uint32_t weight = 1;
+  // A DNS name to resolve ("api-1.internal", with `port`); empty for a literal address. The
+  // control thread resolves it like `discovery: dns` and runs every address it gets, each
+  // with this weight (clusters[].dns says how).
+  std::string host;
+  uint16_t port = 0;
+  bool named() const { return !host.empty(); }
 };
 
 struct FileDiscovery {
@@ -264,6 +270,14 @@ struct Cluster {
   Balancer balancer;
   std::vector<Endpoint> endpoints;
   std::optional<Discovery> discovery;
+  // `dns:` how host names in `endpoints` resolve (type A|AAAA, resolvers, TTLs; its name and
+  // port are unused: each endpoint has its own).
+  DnsDiscovery endpoint_dns;
+  bool has_named_endpoints() const {
+    for (const Endpoint& e : endpoints)
+      if (e.named()) return true;
+    return false;
+  }
   DiscoveryGuard discovery_guard;  // read from the `discovery` map; used only with discovery
   std::optional<HealthCheck> health_check;
   Panic panic;

@@ -1,5 +1,7 @@
 // clusters: name, balancer, endpoints or discovery, circuit_breaker, limits, outlier_detection,
 // pool (health_check, panic and slow_start: parse_health.cpp).
+#include <strings.h>
+
 #include <cstring>
 
 #include "config/parse_state.hpp"
@@ -106,14 +108,31 @@ std::vector<Endpoint> parse_endpoints(ParseState& state, const Field& field) {
     Endpoint endpoint;
     auto address_field = map.require("address");
     std::optional<Address> address;
-    if (address_field) address = r.address(*address_field);
+    if (address_field) {
+      // "api-1.internal:8080": resolved at run time (clusters[].dns); anything else must be
+      // a literal address.
+      std::optional<NamedAddress> named;
+      if (address_field->value.IsScalar())
+        named = parse_named_address(address_field->value.Scalar());
+      if (named) {
+        endpoint.host = std::move(named->host);
+        endpoint.port = named->port;
+        address.emplace().text = address_field->value.Scalar();
+      } else {
+        address = r.address(*address_field);
+      }
+    }
     if (auto f = map.get("weight"))
       if (auto n = r.integer(*f, 1, 65535)) endpoint.weight = static_cast<uint32_t>(*n);
     if (!address) continue;
     for (size_t i = 0; i < endpoints.size(); ++i) {
       const Address& other = endpoints[i].address;
-      if (other.length == address->length &&
-          std::memcmp(&other.storage, &address->storage, address->length) == 0)
+      const bool same =
+          endpoint.named()
+              ? endpoints[i].named() && strcasecmp(other.text.c_str(), address->text.c_str()) == 0
+              : other.length == address->length &&
+                    std::memcmp(&other.storage, &address->storage, address->length) == 0;
+      if (same)
         r.error(*address_field, "duplicate endpoint " + address->text + " (first at " +
                                     line_col(where[i].pos()) + ")");
     }
@@ -172,52 +191,7 @@ Discovery parse_discovery(ParseState& state, const Field& field, DiscoveryGuard&
     if (!discovery) discovery = source;
   }
   if (dns) {
-    MapReader dns_map(r, *dns);
-    DnsDiscovery source;
-    if (auto f = dns_map.require("name")) {
-      if (auto name = r.string(*f)) {
-        if (!is_host_name(*name, false)) r.error(*f, "expected a DNS name, got '" + *name + "'");
-        source.name = *name;
-      }
-    }
-    if (auto f = dns_map.get("type"))
-      if (auto index = r.choice(*f, {"A", "AAAA", "SRV"}))
-        source.type = *index == 0 ? "A" : *index == 1 ? "AAAA" : "SRV";
-    auto port = dns_map.get("port");
-    if (port)
-      if (auto n = r.integer(*port, 1, 65535)) source.port = static_cast<uint16_t>(*n);
-    // SRV records carry their ports; A and AAAA records do not.
-    if (source.type == "SRV" && port)
-      r.error(port->key_pos(), port->path + ": SRV records carry the port; remove it");
-    if (source.type != "SRV" && !port && dns_map.valid())
-      r.error(dns->pos(),
-              dns->path + ": missing required key 'port' (for " + source.type + " records)");
-    if (auto f = dns_map.get("resolvers")) {
-      auto items = r.list(*f);
-      if (f->value.IsSequence() && items.empty())
-        r.error(*f, "needs at least one address (or leave it out for /etc/resolv.conf)");
-      for (const auto& item : items)
-        if (auto address = r.address(item)) source.resolvers.push_back(*address);
-    }
-    auto duration = [&](const char* key, Duration& into) {
-      auto f = dns_map.get(key);
-      if (f)
-        if (auto d = r.duration(*f)) into = *d;
-      return f;
-    };
-    auto min_ttl = duration("min_ttl", source.min_ttl);
-    auto max_ttl = duration("max_ttl", source.max_ttl);
-    duration("negative_ttl", source.negative_ttl);
-    auto timeout = duration("timeout", source.timeout);
-    if (source.min_ttl > source.max_ttl) {
-      if (min_ttl)
-        r.error(*min_ttl, "must not be longer than max_ttl");
-      else
-        r.error(*max_ttl, "must not be shorter than min_ttl (1s when not given)");
-    }
-    // c-ares waits twice as long on its second try; a query that may take minutes would hold
-    // every other answer of the control loop's resolver back.
-    if (timeout && source.timeout > Duration(30000)) r.error(*timeout, "must be at most 30s");
+    DnsDiscovery source = parse_dns_discovery(state, *dns);
     if (!discovery) discovery = source;
   }
   if (etcd) {
@@ -327,6 +301,12 @@ void parse_cluster(ParseState& state, const Field& field) {
                                  " points (virtual_nodes x total weight); at most 4000000");
   auto discovery = map.get("discovery");
   if (discovery) cluster.discovery = parse_discovery(state, *discovery, cluster.discovery_guard);
+  if (auto f = map.get("dns")) {
+    cluster.endpoint_dns = parse_endpoint_dns(state, *f);
+    if (!cluster.has_named_endpoints() && !cluster.endpoints.empty())
+      r.error(f->key_pos(),
+              f->path + ": applies to host names in endpoints, and " + field.path + " has none");
+  }
   if (endpoints && discovery)
     r.error(discovery->key_pos(),
             discovery->path + ": a cluster takes endpoints or discovery, not both");

@@ -87,6 +87,9 @@ void parse_buffers(ParseState& state, const Field& field);
 void parse_admin(ParseState& state, const Field& field);
 void parse_log(ParseState& state, const Field& field);
 void parse_redis(ParseState& state, const Field& field);
+// clusters[].discovery.dns, and clusters[].dns for host names in `endpoints` (parse_dns.cpp).
+DnsDiscovery parse_dns_discovery(ParseState& state, const Field& field);
+DnsDiscovery parse_endpoint_dns(ParseState& state, const Field& field);
 // clusters[].discovery's etcd and consul sources (parse_discovery_kv.cpp).
 EtcdDiscovery parse_etcd_discovery(ParseState& state, const Field& field);
 ConsulDiscovery parse_consul_discovery(ParseState& state, const Field& field);

@@ -160,8 +160,8 @@ Parsed<Address> parse_address(std::string_view text) {
     for (char c : host_str) looks_numeric = looks_numeric && (is_digit(c) || c == '.');
     if (looks_numeric) return R::fail("invalid IPv4 address " + quoted(host));
     return R::fail("host name " + quoted(host) +
-                   " is not supported: use an IP address or localhost, or `discovery: dns` to "
-                   "resolve names");
+                   " is not supported here: use an IP address or localhost (a cluster's "
+                   "endpoints may name hosts)");
   }
   sin->sin_family = AF_INET;
   sin->sin_port = htons(static_cast<uint16_t>(port_number));
@@ -207,6 +207,20 @@ bool is_token(std::string_view text) {
     if (!ok || c == '\0') return false;
   }
   return true;
+}
+
+std::optional<NamedAddress> parse_named_address(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::string_view host = text.substr(0, colon);
+  bool has_letter = false;
+  for (char c : host) has_letter = has_letter || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  if (!has_letter || host == "localhost" || !is_host_name(host, false)) return std::nullopt;
+  uint64_t port = 0;
+  std::string_view unit;
+  if (!split_count(text.substr(colon + 1), port, unit) || !unit.empty() || port < 1 || port > 65535)
+    return std::nullopt;
+  return NamedAddress{std::string(host), static_cast<uint16_t>(port)};
 }
 
 bool is_host_name(std::string_view text, bool allow_wildcard) {

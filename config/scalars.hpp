@@ -49,6 +49,15 @@ std::string check_name(std::string_view text);
 // An HTTP header (or cookie, query parameter) name: RFC 9110 token characters.
 bool is_token(std::string_view text);
 
+// "api.internal:8080": a DNS name and a port, for endpoints resolved at run time. Fails (with
+// nothing to say) for anything parse_address takes or rejects on its own: IP literals,
+// localhost, a bad port.
+struct NamedAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+std::optional<NamedAddress> parse_named_address(std::string_view text);
+
 // A DNS name ("api.example.com"), or a wildcard over one ("*.example.com") when
 // `allow_wildcard`; letters, digits, '-' and '.', no empty labels.
 bool is_host_name(std::string_view text, bool allow_wildcard);

@@ -44,26 +44,38 @@ json::object balancer_json(const Balancer& b) {
           {"bounded_load", std::move(bounded)}};
 }
 
+// What both kinds of DNS settings share: resolvers, TTL clamps, timeout.
+json::object dns_resolution_json(const DnsDiscovery& dns) {
+  json::value resolvers = nullptr;  // the system's
+  if (!dns.resolvers.empty()) {
+    json::array list;
+    for (const auto& a : dns.resolvers) list.emplace_back(a.text);
+    resolvers = std::move(list);
+  }
+  return {{"resolvers", std::move(resolvers)},
+          {"min_ttl", format_duration(dns.min_ttl)},
+          {"max_ttl", format_duration(dns.max_ttl)},
+          {"negative_ttl", format_duration(dns.negative_ttl)},
+          {"timeout", format_duration(dns.timeout)}};
+}
+
+// clusters[].dns: null unless some endpoint names a host.
+json::value endpoint_dns_json(const Cluster& c) {
+  if (!c.has_named_endpoints()) return nullptr;
+  json::object out{{"type", c.endpoint_dns.type}};
+  for (auto& [key, value] : dns_resolution_json(c.endpoint_dns)) out[key] = value;
+  return out;
+}
+
 json::value discovery_source_json(const std::optional<Discovery>& d) {
   if (const auto* file = std::get_if<FileDiscovery>(&*d))
     return json::object{
         {"file", json::object{{"path", file->path},
                               {"poll_interval", format_duration(file->poll_interval)}}}};
   if (const auto* dns = std::get_if<DnsDiscovery>(&*d)) {
-    json::value resolvers = nullptr;  // the system's
-    if (!dns->resolvers.empty()) {
-      json::array list;
-      for (const auto& a : dns->resolvers) list.emplace_back(a.text);
-      resolvers = std::move(list);
-    }
-    return json::object{{"dns", json::object{{"name", dns->name},
-                                             {"type", dns->type},
-                                             {"port", unless_zero(dns->port)},
-                                             {"resolvers", std::move(resolvers)},
-                                             {"min_ttl", format_duration(dns->min_ttl)},
-                                             {"max_ttl", format_duration(dns->max_ttl)},
-                                             {"negative_ttl", format_duration(dns->negative_ttl)},
-                                             {"timeout", format_duration(dns->timeout)}}}};
+    json::object out{{"name", dns->name}, {"type", dns->type}, {"port", unless_zero(dns->port)}};
+    for (auto& [key, value] : dns_resolution_json(*dns)) out[key] = value;
+    return json::object{{"dns", std::move(out)}};
   }
   if (const auto* consul = std::get_if<ConsulDiscovery>(&*d)) {
     const auto unless_empty = [](const std::string& s) {
@@ -147,6 +159,7 @@ json::object cluster_json(const Cluster& c) {
   return {{"name", c.name},
           {"balancer", balancer_json(c.balancer)},
           {"endpoints", std::move(endpoints)},
+          {"dns", endpoint_dns_json(c)},
           {"discovery", discovery_json(c.discovery, c.discovery_guard)},
           {"health_check", health_check_json(c.health_check)},
           {"panic_threshold", std::to_string(c.panic.threshold_percent) + "%"},
@@ -165,6 +178,15 @@ json::object cluster_json(const Cluster& c) {
 }  // namespace json_parts
 
 std::string discovery_json_text(const Cluster& cluster) {
+  if (!cluster.discovery && cluster.has_named_endpoints()) {
+    // Host names in `endpoints`: the names (and the literal addresses beside them) and how
+    // they resolve are what the control thread's source watches.
+    boost::json::array endpoints;
+    for (const auto& e : cluster.endpoints)
+      endpoints.push_back(boost::json::object{{"address", e.address.text}, {"weight", e.weight}});
+    return boost::json::serialize(boost::json::object{
+        {"endpoints", std::move(endpoints)}, {"dns", json_parts::endpoint_dns_json(cluster)}});
+  }
   return boost::json::serialize(
       json_parts::discovery_json(cluster.discovery, cluster.discovery_guard));
 }

@@ -25,7 +25,8 @@ std::string Discoveries::reconcile(const config::Config& config) {
   std::map<std::string, Entry> next;
   std::string errors;
   for (const config::Cluster& cluster : config.clusters) {
-    if (!cluster.discovery) continue;
+    // Host names in static endpoints resolve through a source of their own.
+    if (!cluster.discovery && !cluster.has_named_endpoints()) continue;
     std::string settings = config::discovery_json_text(cluster);
     auto old = clusters_.find(cluster.name);
     if (old != clusters_.end() && old->second.settings == settings) {
@@ -47,7 +48,11 @@ std::string Discoveries::reconcile(const config::Config& config) {
       LOG_WARN("discovery: cluster '%s': %s", name.c_str(), line.c_str());
     };
     ToStart start{
-        name, discovery::make_source(loop_, *entry.discovery, *cluster.discovery, warn, error), {}};
+        name,
+        cluster.discovery
+            ? discovery::make_source(loop_, *entry.discovery, *cluster.discovery, warn, error)
+            : discovery::make_named_endpoints_source(loop_, *entry.discovery, cluster),
+        {}};
     if (!start.source) {
       errors += "cluster " + cluster.name + ": " + error + "\n";
       continue;

@@ -1,4 +1,5 @@
-// Every cluster's discovery (discovery/cluster_discovery.hpp), kept across reloads: a cluster
+// Every cluster's discovery (discovery/cluster_discovery.hpp), and the DNS source of each
+// cluster whose static endpoints name hosts, kept across reloads: a cluster
 // whose discovery settings stay keeps its source, its set and its counters; one whose settings
 // changed gets a new source that starts from the old set; a cluster that no longer uses
 // discovery stops its source. Hands the snapshot builder each cluster's endpoints as

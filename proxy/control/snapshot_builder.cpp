@@ -98,7 +98,9 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     if (members) {
       endpoints = members(c);
     } else {
-      for (const config::Endpoint& e : c.endpoints) endpoints.push_back({e, true});
+      // Without the control thread's sources (--validate): host names stay unresolved.
+      for (const config::Endpoint& e : c.endpoints)
+        if (!e.named()) endpoints.push_back({e, true});
     }
     error = build_cluster(runtime, endpoints, state.endpoints);
     if (!error.empty()) return nullptr;

@@ -233,8 +233,8 @@ rate_limits:
   - { name: r, rate: 100/day }
 )"),
       ElementsAre(
-          "t.yaml:3:13: listeners[0].listen: host name 'db.internal' is not supported: use an IP "
-          "address or localhost, or `discovery: dns` to resolve names",
+          "t.yaml:3:13: listeners[0].listen: host name 'db.internal' is not supported here: use "
+          "an IP address or localhost (a cluster's endpoints may name hosts)",
           "t.yaml:6:26: listeners[0].timeouts.connect: expected a duration like 250ms, 2s, 1m or "
           "1h, got '1.5s'",
           "t.yaml:6:38: listeners[0].timeouts.idle: must be longer than 0",

@@ -115,8 +115,8 @@ TEST(Address, Errors) {
   EXPECT_EQ(parse_address("[::1]80").error, "missing ':port' after ']' in '[::1]80'" + example);
   EXPECT_EQ(parse_address("[::g]:80").error, "invalid IPv6 address '::g'");
   EXPECT_EQ(parse_address("db.internal:5432").error,
-            "host name 'db.internal' is not supported: use an IP address or localhost, or "
-            "`discovery: dns` to resolve names");
+            "host name 'db.internal' is not supported here: use an IP address or localhost (a "
+            "cluster's endpoints may name hosts)");
 }
 
 TEST(Integer, Parses) {

@@ -64,7 +64,7 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,
                  "virtual_nodes": null, "bounded_load": null},
     "endpoints": [{"address": "127.0.0.1:9001", "weight": 1}],
-    "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
+    "dns": null, "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
     "slow_start": null, "circuit_breaker": null,
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
     "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"}}])"));
@@ -143,7 +143,7 @@ redis: { address: 127.0.0.1:6379 }
     "balancer": {"type": "consistent_hash", "load": null, "key": "header:X-User",
                  "algorithm": "ring", "virtual_nodes": 160, "bounded_load": 1.25},
     "endpoints": [{"address": "127.0.0.1:9001", "weight": 3}],
-    "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
+    "dns": null, "discovery": null, "health_check": null, "panic_threshold": "50%", "panic": "route_all",
     "slow_start": null,
     "circuit_breaker": {"consecutive_failures": 3, "error_ratio": 0.5, "window": "10s",
                         "min_requests": 20, "open_for": "30s", "half_open_probes": 3},

@@ -4,6 +4,7 @@
 #include "proxy/control/discovery/dns_source.hpp"
 #include "proxy/control/discovery/etcd_source.hpp"
 #include "proxy/control/discovery/file_source.hpp"
+#include "proxy/control/discovery/named_endpoints_source.hpp"
 
 namespace sluice::proxy::discovery {
 
@@ -26,6 +27,11 @@ std::unique_ptr<Source> make_source(control::ControlLoop& loop, SourceSink& sink
   }
   error = "this discovery source is not supported yet";
   return nullptr;
+}
+
+std::unique_ptr<Source> make_named_endpoints_source(control::ControlLoop& loop, SourceSink& sink,
+                                                    const config::Cluster& cluster) {
+  return std::make_unique<NamedEndpointsSource>(loop, sink, cluster);
 }
 
 }  // namespace sluice::proxy::discovery

@@ -21,4 +21,8 @@ std::unique_ptr<Source> make_source(control::ControlLoop& loop, SourceSink& sink
                                     const config::Discovery& discovery, SourceWarning warn,
                                     std::string& error);
 
+// The source of a cluster without `discovery` whose `endpoints` name hosts.
+std::unique_ptr<Source> make_named_endpoints_source(control::ControlLoop& loop, SourceSink& sink,
+                                                    const config::Cluster& cluster);
+
 }  // namespace sluice::proxy::discovery
