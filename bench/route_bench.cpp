@@ -21,8 +21,10 @@ std::vector<config::Route> make_routes(int n) {
   for (int i = 0; i + 1 < n; ++i) {
     config::Route r;
     r.name = std::to_string(i);
-    if (i % 10 == 3) r.match.path_exact = "/svc" + std::to_string(i) + "/health";
-    else r.match.path_prefix = "/svc" + std::to_string(i) + "/";
+    if (i % 10 == 3)
+      r.match.path_exact = "/svc" + std::to_string(i) + "/health";
+    else
+      r.match.path_prefix = "/svc" + std::to_string(i) + "/";
     if (i % 25 == 7) r.match.host = "host" + std::to_string(i % 4) + ".example.com";
     if (i % 50 == 11) r.match.methods = {"POST"};
     routes.push_back(r);

@@ -34,9 +34,10 @@ std::optional<std::string> header_name(Reader& r, const Field& field, Pos at,
     return std::nullopt;
   }
   if (reserved_header(name)) {
-    r.error(at,
-            field.path + ": " + std::string(name) +
-                " is sluice's to write (use rewrite.host for Host); a header rule cannot change it");
+    r.error(
+        at,
+        field.path + ": " + std::string(name) +
+            " is sluice's to write (use rewrite.host for Host); a header rule cannot change it");
     return std::nullopt;
   }
   return std::string(name);
@@ -187,7 +188,8 @@ Redirect parse_redirect(ParseState& state, const Field& field) {
     }
   }
   if (auto f = map.get("scheme"))
-    if (auto index = r.choice(*f, {"http", "https"})) redirect.scheme = *index == 0 ? "http" : "https";
+    if (auto index = r.choice(*f, {"http", "https"}))
+      redirect.scheme = *index == 0 ? "http" : "https";
   if (auto f = map.get("host")) {
     if (auto host = r.string(*f)) {
       if (!is_host_name(*host, false))
@@ -234,8 +236,9 @@ void parse_route_rules(ParseState& state, MapReader& map, Route& route, bool to_
                             : route.redirect ? &route.redirect->path
                                              : nullptr;
   if (path && path->prefix && !route.match.path_prefix)
-    r.error(map.field().pos(), map.path() + ": a prefix rewrite replaces match.path_prefix, "
-                                            "which this route does not have");
+    r.error(map.field().pos(), map.path() +
+                                   ": a prefix rewrite replaces match.path_prefix, "
+                                   "which this route does not have");
   if (auto f = map.get("headers")) route.headers = parse_header_rules(state, *f);
   if (auto f = map.get("access")) route.access = parse_access(state, *f);
 }

@@ -29,8 +29,8 @@ bool Exchange::admit_to_route() {
 
 void Exchange::deny(std::string_view code) {
   LOG_DEBUG("listener %s: client %.*s denied (%.*s)", client_.listener->config.name.c_str(),
-            static_cast<int>(client_.ip.size()), client_.ip.data(),
-            static_cast<int>(code.size()), code.data());
+            static_cast<int>(client_.ip.size()), client_.ip.data(), static_cast<int>(code.size()),
+            code.data());
   respond(LocalResponse::error(403, code, true));
 }
 

@@ -88,7 +88,8 @@ TEST(ParseRules, BadValuesAreReportedWhereTheyAre) {
               ElementsAre("t.yaml:6:42: listeners[0].routes[0].redirect.status: a redirect "
                           "status is 301, 302, 303, 307 or 308, got 304"));
   EXPECT_THAT(
-      errors_of(http("{ match: {}, cluster: c, headers: { request: { set: { X-A: '%{nope}' } } } }")),
+      errors_of(
+          http("{ match: {}, cluster: c, headers: { request: { set: { X-A: '%{nope}' } } } }")),
       ElementsAre("t.yaml:6:68: listeners[0].routes[0].headers.request.set.X-A: unknown variable "
                   "'nope' (at character 1); known: client_ip, request_id, host, tls_sni, "
                   "tls_version, tls_cipher, tls_alpn, tls_client_subject"));
@@ -125,7 +126,8 @@ TEST(ParseRules, CidrsAndTemplates) {
   EXPECT_EQ(t.value->parts[0].literal, "a%b");
   EXPECT_EQ(t.value->parts[1].variable, TemplateVariable::host);
   EXPECT_EQ(t.value->parts[2].literal, "c");
-  EXPECT_EQ(parse_value_template("50%").error, "a '%' starts %{variable} or is written %% (at character 3)");
+  EXPECT_EQ(parse_value_template("50%").error,
+            "a '%' starts %{variable} or is written %% (at character 3)");
   EXPECT_EQ(parse_value_template("%{host").error, "'%{' without its '}' (at character 1)");
   EXPECT_EQ(parse_value_template("a\nb").error,
             "a header value cannot hold control characters (at character 2)");

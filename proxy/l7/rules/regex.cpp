@@ -31,8 +31,8 @@ std::unique_ptr<Regex> Regex::compile(std::string_view pattern, bool whole, std:
   int code = 0;
   PCRE2_SIZE offset = 0;
   const uint32_t options = whole ? PCRE2_ANCHORED | PCRE2_ENDANCHORED : 0;
-  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()),
-                                       pattern.size(), options, &code, &offset, nullptr);
+  pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                       options, &code, &offset, nullptr);
   if (compiled == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(code, message, sizeof message);

@@ -78,7 +78,8 @@ RouteTable::RouteTable(const std::vector<config::Route>& routes) : routes_(route
     if (m.path_regex) {
       std::string error;
       regexes_[i] = Regex::compile(*m.path_regex, true, error);
-      if (!regexes_[i]) LOG_ERROR("route %s: path_regex: %s", routes[i].name.c_str(), error.c_str());
+      if (!regexes_[i])
+        LOG_ERROR("route %s: path_regex: %s", routes[i].name.c_str(), error.c_str());
     }
     (exact_host(m) ? by_host_[*m.host] : any_host_).add(i, m);
   }

@@ -96,18 +96,31 @@ TEST_F(RouteTableTest, RandomTablesAgreeWithALinearScan) {
     for (int i = 0; i < n; ++i) {
       config::RouteMatch m;
       switch (rng() % 4) {
-        case 0: m.host = hosts[rng() % hosts.size()]; break;
-        case 1: m.host = "*.example"; break;
-        default: break;
+        case 0:
+          m.host = hosts[rng() % hosts.size()];
+          break;
+        case 1:
+          m.host = "*.example";
+          break;
+        default:
+          break;
       }
       switch (rng() % 5) {
-        case 0: m.path_exact = path(1 + static_cast<int>(rng() % 3)); break;
+        case 0:
+          m.path_exact = path(1 + static_cast<int>(rng() % 3));
+          break;
         case 1:
-        case 2: m.path_prefix = path(static_cast<int>(rng() % 3)); break;
-        case 3: m.path_regex = "/a(/.*)?"; break;
-        default: break;
+        case 2:
+          m.path_prefix = path(static_cast<int>(rng() % 3));
+          break;
+        case 3:
+          m.path_regex = "/a(/.*)?";
+          break;
+        default:
+          break;
       }
-      if (rng() % 6 == 0) m.query.push_back({"k", rng() % 2 ? std::optional<std::string>("1") : std::nullopt});
+      if (rng() % 6 == 0)
+        m.query.push_back({"k", rng() % 2 ? std::optional<std::string>("1") : std::nullopt});
       if (rng() % 8 == 0) m.methods = {"POST"};
       routes.push_back(route(std::to_string(i), m));
     }

@@ -129,9 +129,9 @@ TEST(RulesHeaderPlan, FoldsListenerThenRouteAndRendersVariables) {
   const std::vector<config::HeaderRule> listener = {
       rule(K::remove, "X-Secret"), rule(K::set, "X-Client", "%{client_ip}"),
       rule(K::add, "X-Via", "sluice"), rule(K::add, "X-Gone", "a")};
-  const std::vector<config::HeaderRule> route = {rule(K::remove, "x-gone"),
-                                                 rule(K::set, "X-Req", "id=%{request_id};h=%{host}"),
-                                                 rule(K::add, "X-Tls", "[%{tls_sni}]100%%")};
+  const std::vector<config::HeaderRule> route = {
+      rule(K::remove, "x-gone"), rule(K::set, "X-Req", "id=%{request_id};h=%{host}"),
+      rule(K::add, "X-Tls", "[%{tls_sni}]100%%")};
   const HeaderPlan plan(listener, route);
   EXPECT_EQ(plan.drop(), (std::vector<std::string>{"x-secret", "x-client", "x-gone", "x-req"}));
   TemplateContext c;
