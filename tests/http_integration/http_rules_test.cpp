@@ -50,7 +50,7 @@ HttpClient connect_from(const std::string& source, uint16_t port) {
   return HttpClient(std::move(s));
 }
 
-std::optional<Response> exchange(HttpClient& client, const std::string& raw) {
+std::optional<Response> round_trip(HttpClient& client, const std::string& raw) {
   EXPECT_TRUE(client.send(raw));
   return client.read_response();
 }
@@ -99,7 +99,7 @@ TEST_F(HttpRulesTest, RedirectAndRewriteTables) {
   };
   HttpClient client = connect();  // all over one connection: redirects keep it alive
   for (const auto& c : cases) {
-    auto r = exchange(client, request("GET", c.target, c.host));
+    auto r = round_trip(client, request("GET", c.target, c.host));
     ASSERT_TRUE(r) << c.target;
     EXPECT_EQ(r->status, c.status) << c.target;
     if (!c.location.empty()) {
@@ -197,12 +197,14 @@ TEST_F(HttpRulesTest, CidrAllowDenyForIpv4AndIpv6) {
   };
   for (const auto& c : cases) {
     HttpClient client = connect_from(c.from, port());
-    auto r = exchange(client, request("GET", c.target));
+    auto r = round_trip(client, request("GET", c.target));
     ASSERT_TRUE(r) << c.from << " " << c.target;
     EXPECT_EQ(r->status, c.status) << c.from << " " << c.target;
-    if (!c.code.empty()) EXPECT_EQ(r->header("x-sluice-error"), c.code) << c.from << c.target;
+    if (!c.code.empty()) {
+      EXPECT_EQ(r->header("x-sluice-error"), c.code) << c.from << c.target;
+    }
     // A refusal is an ordinary answer: the connection goes on.
-    auto again = exchange(client, request("GET", c.target));
+    auto again = round_trip(client, request("GET", c.target));
     ASSERT_TRUE(again);
     EXPECT_EQ(again->status, c.status);
   }
@@ -247,7 +249,7 @@ TEST_F(HttpRulesTest, ForwardedForBehindATrustedProxyNamesTheClient) {
   for (const auto& c : cases) {
     HttpClient client = connect_from(c.from, port());
     const std::string extra = c.xff.empty() ? "" : "X-Forwarded-For: " + c.xff + "\r\n";
-    auto r = exchange(client, request("GET", "/", "t", extra));
+    auto r = round_trip(client, request("GET", "/", "t", extra));
     ASSERT_TRUE(r) << c.from << " " << c.xff;
     EXPECT_EQ(r->status, c.status) << c.from << " " << c.xff;
     if (c.status != 200) continue;
