@@ -16,6 +16,7 @@
 
 #include "config/endpoint_sources.hpp"
 #include "config/proxy_protocol.hpp"
+#include "config/rules.hpp"
 #include "config/tls.hpp"
 #include "config/traffic_policy.hpp"
 #include "config/values.hpp"
@@ -51,8 +52,10 @@ struct RouteMatch {
   std::optional<std::string> host;  // exact, or "*.example.com"
   std::optional<std::string> path_exact;
   std::optional<std::string> path_prefix;
-  std::vector<std::string> methods;  // empty: any
+  std::optional<std::string> path_regex;  // PCRE2, the whole path (anchored at both ends)
+  std::vector<std::string> methods;       // empty: any
   std::vector<HeaderMatch> headers;
+  std::vector<QueryMatch> query;
 };
 
 struct Route {
@@ -69,6 +72,10 @@ struct Route {
   uint64_t max_request_body = 0;  // bytes; 0: no limit (inherited from the listener)
   Deadline deadline;              // inherited from the listener
   std::optional<Fallback> fallback;
+  std::optional<Redirect> redirect;  // instead of cluster / direct_response
+  std::optional<Rewrite> rewrite;
+  HeaderRules headers;   // after the listener's
+  AccessControl access;  // after the listener's
 };
 
 // What an http listener does with a request header whose name contains '_'
@@ -97,7 +104,8 @@ struct Listener {
   // Client connections open on this listener, all workers together; beyond it a new
   // connection is closed as soon as it is accepted. 0: no limit.
   uint32_t max_connections = 0;
-  Deadline deadline;  // http: routes inherit it
+  Deadline deadline;    // http: routes inherit it
+  ListenerRules rules;  // http: access, trusted_proxies, headers (rules.hpp)
 };
 
 enum class BalancerType { round_robin, weighted_round_robin, least_conn, consistent_hash, p2c };

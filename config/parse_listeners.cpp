@@ -115,9 +115,13 @@ RouteMatch parse_match(ParseState& state, const Field& field) {
       r.error(**f, "a path starts with '/', got '" + *path + "'");
     if (path) (f == &path_exact ? match.path_exact : match.path_prefix) = *path;
   }
-  if (path_exact && path_prefix)
-    r.error(path_prefix->key_pos(),
-            path_prefix->path + ": use either path_exact or path_prefix, not both");
+  auto path_regex = map.get("path_regex");
+  if (path_regex) match.path_regex = parse_regex(state, *path_regex);
+  const int paths = (path_exact ? 1 : 0) + (path_prefix ? 1 : 0) + (path_regex ? 1 : 0);
+  if (paths > 1)
+    r.error((path_regex ? path_regex : path_prefix)->key_pos(),
+            (path_regex ? path_regex : path_prefix)->path +
+                ": use one of path_exact, path_prefix and path_regex");
   if (auto f = map.get("methods")) {
     for (const auto& item : r.list(*f)) {
       auto method = r.string(item);
@@ -132,6 +136,7 @@ RouteMatch parse_match(ParseState& state, const Field& field) {
   if (auto f = map.get("headers"))
     for (const auto& item : r.list(*f))
       if (auto header = parse_header_match(state, item)) match.headers.push_back(*header);
+  if (auto f = map.get("query")) parse_query_matches(state, *f, match.query);
   return match;
 }
 
@@ -184,13 +189,17 @@ Route parse_route(ParseState& state, const Field& field, const Listener& listene
   if (auto f = map.require("match")) route.match = parse_match(state, *f);
   auto cluster = map.get("cluster");
   auto direct = map.get("direct_response");
+  auto redirect = map.get("redirect");
   if (cluster) reference(state, Reference::Kind::cluster, *cluster, route.cluster);
   if (direct) route.direct_response = parse_direct_response(state, *direct);
-  if (cluster && direct)
-    r.error(direct->key_pos(),
-            direct->path + ": a route has either cluster or direct_response, not both");
-  if (!cluster && !direct)
-    r.error(field.pos(), field.path + ": a route needs cluster or direct_response");
+  if (redirect) route.redirect = parse_redirect(state, *redirect);
+  if ((cluster ? 1 : 0) + (direct ? 1 : 0) + (redirect ? 1 : 0) > 1)
+    r.error((redirect ? redirect : direct)->key_pos(),
+            (redirect ? redirect : direct)->path +
+                ": a route has one of cluster, direct_response and redirect");
+  if (!cluster && !direct && !redirect)
+    r.error(field.pos(), field.path + ": a route needs cluster, direct_response or redirect");
+  parse_route_rules(state, map, route, cluster.has_value());
   if (auto f = map.get("rate_limit"))
     parse_rate_limit_references(state, *f, route.rate_limit, route.more_rate_limits);
   HttpOnly seen;  // routes belong to http listeners, where everything else applies
@@ -301,6 +310,8 @@ void parse_listener(ParseState& state, const Field& field) {
     if (auto index = r.choice(*underscores, {"allow", "reject", "drop"}))
       listener.headers_with_underscores = static_cast<HeadersWithUnderscores>(*index);
 
+  const std::vector<Field> http_rules = parse_listener_rules(state, map, listener);
+
   const bool tcp = protocol == Protocol::tcp;
   auto cluster = map.get("cluster");
   if (cluster) reference(state, Reference::Kind::cluster, *cluster, listener.cluster, tcp);
@@ -323,6 +334,8 @@ void parse_listener(ParseState& state, const Field& field) {
       if (*f) r.error((*f)->key_pos(), (*f)->path + ": applies to http listeners only");
     if (underscores)
       r.error(underscores->key_pos(), underscores->path + ": applies to http listeners only");
+    for (const auto& f : http_rules)
+      r.error(f.key_pos(), f.path + ": applies to http listeners only");
     if (http_only.request_timeout)
       r.error(http_only.request_timeout->key_pos(),
               http_only.request_timeout->path + ": applies to http listeners only");

@@ -117,6 +117,22 @@ std::optional<ProxyProtocolAccept> parse_proxy_protocol_accept(ParseState& state
                                                                const Field& field);
 ProxyProtocolSend parse_proxy_protocol_send(ParseState& state, const Field& field);
 
+// Request and response rules (parse_rules.cpp), for listeners and routes.
+AccessControl parse_access(ParseState& state, const Field& field);
+std::vector<Cidr> parse_cidr_list(ParseState& state, const Field& field);
+HeaderRules parse_header_rules(ParseState& state, const Field& field);
+Redirect parse_redirect(ParseState& state, const Field& field);
+Rewrite parse_rewrite(ParseState& state, const Field& field);
+// A route's rewrite, headers and access keys; `to_cluster`: the route has a cluster.
+void parse_route_rules(ParseState& state, MapReader& route_map, Route& route, bool to_cluster);
+// A listener's access, trusted_proxies and headers keys; returns the fields present (a tcp
+// listener refuses them).
+std::vector<Field> parse_listener_rules(ParseState& state, MapReader& listener_map,
+                                        Listener& listener);
+// A PCRE2 pattern that compiles; a bad one is reported at its character.
+std::optional<std::string> parse_regex(ParseState& state, const Field& field);
+void parse_query_matches(ParseState& state, const Field& field, std::vector<QueryMatch>& out);
+
 // Checks that need the whole file: duplicate names and addresses, dangling references.
 void validate_references(ParseState& state);
 

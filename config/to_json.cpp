@@ -150,8 +150,10 @@ json::object match_json(const RouteMatch& m) {
   return {{"host", optional_string(m.host)},
           {"path_exact", optional_string(m.path_exact)},
           {"path_prefix", optional_string(m.path_prefix)},
+          {"path_regex", optional_string(m.path_regex)},
           {"methods", strings(m.methods)},
-          {"headers", std::move(headers)}};
+          {"headers", std::move(headers)},
+          {"query", json_parts::query_json(m.query)}};
 }
 
 json::object route_json(const Route& r) {
@@ -167,7 +169,11 @@ json::object route_json(const Route& r) {
           {"retries", retries_json(r.retries)},
           {"max_request_body", unless_zero(r.max_request_body)},
           {"deadline", json_parts::deadline_json(r.deadline)},
-          {"fallback", json_parts::fallback_json(r.fallback)}};
+          {"fallback", json_parts::fallback_json(r.fallback)},
+          {"redirect", json_parts::redirect_json(r.redirect)},
+          {"rewrite", json_parts::rewrite_json(r.rewrite)},
+          {"headers", json_parts::header_rules_json(r.headers)},
+          {"access", json_parts::access_json(r.access)}};
 }
 
 const char* underscores_name(HeadersWithUnderscores action) {
@@ -209,7 +215,10 @@ json::object listener_json(const Listener& l) {
           {"max_request_body", unless_zero(l.max_request_body)},
           {"headers_with_underscores", std::move(underscores)},
           {"max_connections", unless_zero(l.max_connections)},
-          {"deadline", json_parts::deadline_json(l.deadline)}};
+          {"deadline", json_parts::deadline_json(l.deadline)},
+          {"access", json_parts::access_json(l.rules.access)},
+          {"trusted_proxies", json_parts::trusted_proxies_json(l.rules.trusted_proxies)},
+          {"headers", json_parts::header_rules_json(l.rules.headers)}};
 }
 
 // Options that do not apply to the balancer type are null, as the parser forbids them there.

@@ -21,5 +21,12 @@ boost::json::value retry_budget_json(const std::optional<RetryBudget>& budget);
 boost::json::value backoff_json(const RetryBackoff& backoff);
 boost::json::value deadline_json(const Deadline& deadline);
 boost::json::value fallback_json(const std::optional<Fallback>& fallback);
+// Request and response rules (to_json_rules.cpp); null where nothing is set.
+boost::json::value access_json(const AccessControl& access);
+boost::json::value header_rules_json(const HeaderRules& headers);
+boost::json::value trusted_proxies_json(const std::vector<Cidr>& cidrs);
+boost::json::value redirect_json(const std::optional<Redirect>& redirect);
+boost::json::value rewrite_json(const std::optional<Rewrite>& rewrite);
+boost::json::value query_json(const std::vector<QueryMatch>& query);
 
 }  // namespace sluice::config::json_parts

@@ -23,6 +23,7 @@ targets=(
   "dns_answer_fuzz    tests/fuzz/dns_answer_fuzz    tests/fuzz/corpus/dns_answer     tests/fuzz/dns_answer.dict"
   "health_response_fuzz tests/fuzz/health_response_fuzz tests/fuzz/corpus/health_response tests/fuzz/health_response.dict"
   "proxy_protocol_fuzz tests/fuzz/proxy_protocol_fuzz tests/fuzz/corpus/proxy_protocol  tests/fuzz/proxy_protocol.dict"
+  "value_template_fuzz tests/fuzz/value_template_fuzz tests/fuzz/corpus/value_template tests/fuzz/value_template.dict"
 )
 wanted=("$@")
 

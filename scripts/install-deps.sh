@@ -10,20 +10,22 @@
 set -euo pipefail
 
 # Compiling sluice and tests/support's backend (scripts/build.sh demo), and curl to try it;
-# c-ares resolves DNS discovery without blocking the control thread.
+# c-ares resolves DNS discovery without blocking the control thread; PCRE2 (with its JIT)
+# matches path_regex routes and regex rewrites.
 DEMO=(
   build-essential cmake pkg-config git ca-certificates curl
   liburing-dev libboost1.81-dev libboost-json1.81-dev libssl-dev libjemalloc-dev
-  prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev libc-ares-dev
+  prometheus-cpp-dev libyaml-cpp-dev libhiredis-dev libc-ares-dev libpcre2-dev
 )
 # The test suite, benchmarks and house-rule checks on top of that: GoogleTest and Google
-# Benchmark, clang (fuzzing) and clang-format, the servers tests and benchmarks start
+# Benchmark (RE2: bench/regex_bench.cpp measures PCRE2 against it), clang (fuzzing) and
+# clang-format, the servers tests and benchmarks start
 # (dnsmasq-base: the DNS server of the discovery tests), python3 (scripts/check-layout), and what tests/packaging checks the package with
 # (systemd-analyze from systemd, groff from groff-base, logrotate, strace), the TLS tests'
 # clients (openssl comes with libssl-dev's tools; curl) plus testssl.sh (scripts/tls-scan.sh).
 TEST=(
   python3
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   clang clang-format libclang-rt-14-dev
   redis-server etcd-server etcd-client dnsmasq-base nginx-light libnginx-mod-stream haproxy wrk
   prometheus

@@ -91,7 +91,7 @@ struct AccessRecord {
   FixedText<16> tls_version;  // "TLSv1.3"
   FixedText<48> tls_cipher;   // OpenSSL's name, "TLS_AES_128_GCM_SHA256"
   FixedText<96> tls_sni;      // the server name the client asked for
-  FixedText<24> fallback;  // http only: why a route's fallback answered; empty: it did not
+  FixedText<24> fallback;     // http only: why a route's fallback answered; empty: it did not
   // rate_limit limited: the limit that refused; queued: the one that held the request longest.
   FixedText<64> limit_name;
 };

@@ -4,6 +4,7 @@
 
 #include "balancers/registry.hpp"
 #include "config/to_json.hpp"
+#include "proxy/core/log.hpp"
 #include "proxy/l4/tcp_listener.hpp"
 #include "proxy/l7/http_listener.hpp"
 #include "proxy/l7/request_key.hpp"
@@ -91,6 +92,9 @@ std::unique_ptr<SessionFactory> http_factory(const config::Listener& l, const Sn
         for (const auto& [name, value] : r.fallback->response->headers)
           route.fallback_headers += name + ": " + value + "\r\n";
     }
+    std::string error;
+    route.rules = std::make_shared<const rules::RouteRules>(l, r, error);
+    if (!error.empty()) LOG_ERROR("route %s: %s", r.name.c_str(), error.c_str());
   }
   http->unrouted_stats = metrics.route(l.name, "", "");
   return http;

@@ -5,7 +5,6 @@
 
 #include "proxy/core/clock.hpp"
 #include "proxy/core/log.hpp"
-#include "proxy/l7/h1/serialize.hpp"
 #include "proxy/l7/request_id.hpp"
 #include "proxy/l7/request_key.hpp"
 
@@ -27,7 +26,8 @@ Exchange::~Exchange() {
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
                      std::string_view client_address, const ClientFacts* facts) {
-  client_ = Client{&host, &listener, client_ip, client_address, facts};
+  client_ = Client{&host, &listener, client_ip, client_address, client_ip, facts};
+  rules_.response = {};
   release_upstream(false);  // none is held between exchanges; this makes sure
   attempt_.clear();
   request_.head = nullptr;
@@ -53,11 +53,13 @@ void Exchange::on_request_head(const http::Head& head) {
   request_.method.assign(head.method);
   flags_.request_done = !head.has_body();
 
+  if (!admit_client()) return;
   request_.route = client_.listener->match(head);
   if (request_.route == nullptr) {
     respond(LocalResponse::error(404, "no-route", true));
     return;
   }
+  if (!admit_to_route()) return;
   const config::Route& route = *request_.route->config;
   // A declared length over the route's limit is refused before anything moves;
   // a chunked body is measured as it streams (on_request_body).
@@ -73,6 +75,10 @@ void Exchange::on_request_head(const http::Head& head) {
 void Exchange::go_on() {
   const http::Head& head = *request_.head;
   const config::Route& route = *request_.route->config;
+  if (route.redirect) {
+    redirect(*route.redirect);
+    return;
+  }
   if (route.direct_response) {
     note_response(route.direct_response->status);
     LocalResponse direct;
@@ -142,7 +148,7 @@ void Exchange::dispatch() {
   if (!connect_upstream()) return;
   std::string out;
   http::ForwardContext ctx;
-  ctx.client_ip = client_.ip;
+  ctx.client_ip = client_.peer_ip;  // the hop X-Forwarded-For adds is the one sluice saw
   if (client_.facts != nullptr && client_.facts->tls) {
     ctx.proto = "https";
     const auto& tls = client_.listener->config.tls;
@@ -156,6 +162,7 @@ void Exchange::dispatch() {
   const std::string deadline = deadline_header();
   ctx.drop = request_.route->config->deadline.header;
   ctx.extra_headers = deadline;
+  apply_request_rules(ctx);
   http::serialize_request(*request_.head, ctx, out);
   // Queued, not sent: the body bytes that came with it go in the same send (flush()).
   upstream()->out().push_owned(std::move(out));

@@ -14,15 +14,18 @@
 
 #include "limiter/concurrency_limit.hpp"
 #include "limiter/retry_budget.hpp"
+#include "proxy/core/alarms.hpp"
 #include "proxy/core/chunk_queue.hpp"
 #include "proxy/core/ring_timer.hpp"
-#include "proxy/core/alarms.hpp"
 #include "proxy/core/timer_list.hpp"
 #include "proxy/l7/exchange_sink.hpp"
 #include "proxy/l7/h1/body_scanner.hpp"
 #include "proxy/l7/h1/head_parser.hpp"
+#include "proxy/l7/h1/serialize.hpp"
 #include "proxy/l7/http_listener.hpp"
 #include "proxy/l7/limit_admission.hpp"
+#include "proxy/l7/rules/client_address.hpp"
+#include "proxy/l7/rules/header_plan.hpp"
 #include "proxy/session/exchange_record.hpp"
 #include "proxy/session/session.hpp"
 #include "proxy/upstream/attempt.hpp"
@@ -96,6 +99,9 @@ class Exchange final : public UpstreamOwner,
   // Response bytes reached the client: no retry and no clean error any more.
   bool response_started() const { return flags_.response_seen; }
   const RouteRuntime* route() const { return request_.route; }
+  // The route's response header rules, rendered for this exchange: what the connection
+  // applies as it writes the endpoint's final response head.
+  const http::HeaderEdits& response_edits() const { return rules_.response; }
 
   void on_upstream_connected(UpstreamConnection& connection, int result) override;
   void on_upstream_input(UpstreamConnection& connection) override;
@@ -136,6 +142,14 @@ class Exchange final : public UpstreamOwner,
   void stop_request_timer();
   std::string deadline_header() const;
   std::string_view sticky_cookie() const;
+  // Rules (exchange_rules.cpp): who the client is, access control, redirects, rewrites.
+  bool admit_client();
+  bool admit_to_route();
+  void deny(std::string_view code);
+  void redirect(const config::Redirect& redirect);
+  void apply_request_rules(http::ForwardContext& ctx);
+  void render_response_rules();
+  rules::TemplateContext template_context() const;
   // Response side (exchange_response.cpp).
   bool connect_upstream();
   bool retry(const char* why);
@@ -157,11 +171,21 @@ class Exchange final : public UpstreamOwner,
   struct Client {
     SessionHost* host = nullptr;
     const HttpListener* listener = nullptr;
-    std::string_view ip;
-    std::string_view address;
+    std::string_view ip;       // the client's: the peer's, or the one behind trusted proxies
+    std::string_view address;  // for the access log: "ip:port", or the ip behind proxies
+    std::string_view peer_ip;  // the socket's (or PROXY header's): what X-Forwarded-For gets
     const ClientFacts* facts = nullptr;  // TLS (and PROXY protocol) facts; null: none
     // The client's connection, for the PROXY header of a cluster that sends one; may be null.
     const Stream* stream = nullptr;
+    rules::IpAddress parsed;  // `ip`, parsed when the listener or a route checks it
+  };
+  // Rendered rules, their buffers reused from one exchange to the next.
+  struct Rules {
+    std::string request_lines;
+    std::string response_lines;
+    std::string path;  // a rewritten path, or the scratch of a redirect's
+    std::string location;
+    http::HeaderEdits response;
   };
   // What is asked, and where it goes once routed and admitted.
   struct Request {
@@ -196,6 +220,7 @@ class Exchange final : public UpstreamOwner,
 
   ExchangeSink* sink_ = nullptr;
   Client client_;
+  Rules rules_;
   Request request_;
   Response response_;
   Attempt attempt_;

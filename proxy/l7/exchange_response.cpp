@@ -293,6 +293,7 @@ void Exchange::on_response_head() {
   if (request_.cluster->tracks_latency)
     balancers::observe_latency(*attempt_.load(), took, now, request_.cluster->ewma_tau_ns);
   flags_.response_keep_alive = head.keep_alive && head.framing != http::Framing::until_close;
+  render_response_rules();
   flags_.dechunk = sink_->on_response_head(head, sticky_cookie());
   note_response(head.status);
   response_.body.reset(head, kLimits);

@@ -29,7 +29,8 @@ bool H1Connection::on_response_head(const http::Head& head, std::string_view ext
   const bool dechunk =
       request_->parser.head().version == 10 && head.framing == http::Framing::chunked;
   if (head.framing == http::Framing::until_close || dechunk) flags_.keep_alive = false;
-  http::serialize_response(head, flags_.keep_alive, out, dechunk, extra_headers);
+  http::serialize_response(head, flags_.keep_alive, out, dechunk,
+                           request_->exchange.response_edits(), extra_headers);
   // sluice's own fields (RateLimit of limits with `headers: always`) before the blank line.
   if (std::string_view extra = request_->exchange.response_headers(); !extra.empty())
     out.insert(out.size() - 2, extra);

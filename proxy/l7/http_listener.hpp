@@ -11,6 +11,8 @@
 
 #include "config/config.hpp"
 #include "proxy/l7/h1/message.hpp"
+#include "proxy/l7/rules/route_rules.hpp"
+#include "proxy/l7/rules/route_table.hpp"
 #include "proxy/metrics/registry.hpp"
 #include "proxy/session/rate_limit.hpp"
 #include "proxy/session/session.hpp"
@@ -31,11 +33,13 @@ struct RouteRuntime {
   // headers as complete "Name: value\r\n" lines.
   const ClusterRuntime* fallback_cluster = nullptr;
   std::string fallback_headers;
+  // Header rules (the listener's and the route's), path rewrite or redirect path.
+  std::shared_ptr<const rules::RouteRules> rules;
 };
 
 class HttpListener final : public SessionFactory {
  public:
-  explicit HttpListener(const config::Listener& config) : config(config) {}
+  explicit HttpListener(const config::Listener& config);
 
   Session* create(SessionHost& host, std::unique_ptr<Stream> client) const override;
   // The first route that fits the request, or null.
@@ -44,8 +48,14 @@ class HttpListener final : public SessionFactory {
   const config::Listener& config;
   const RateLimitRuntime* rate_limit = nullptr;  // counts every request on the listener
   std::vector<RouteRuntime> routes;              // config.routes, same positions
+  // Some rule needs the client's address parsed: trusted_proxies, or access rules on the
+  // listener or a route.
+  bool checks_client = false;
   // Responses to requests that reached no route (bad requests, no match).
   std::shared_ptr<metrics::RouteStats> unrouted_stats;
+
+ private:
+  rules::RouteTable table_;
 };
 
 }  // namespace sluice::proxy

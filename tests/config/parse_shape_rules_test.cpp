@@ -52,10 +52,10 @@ clusters:
     endpoints: [{ address: 127.0.0.1:9001 }]
 )");
   EXPECT_THAT(errors,
-              ElementsAre("t.yaml:6:9: listeners[0].routes[0]: a route needs cluster or "
-                          "direct_response",
-                          "t.yaml:9:9: listeners[0].routes[1].direct_response: a route has either "
-                          "cluster or direct_response, not both",
+              ElementsAre("t.yaml:6:9: listeners[0].routes[0]: a route needs cluster, "
+                          "direct_response or redirect",
+                          "t.yaml:9:9: listeners[0].routes[1].direct_response: a route has one of "
+                          "cluster, direct_response and redirect",
                           "t.yaml:9:36: listeners[0].routes[1].direct_response.status: must be "
                           "between 100 and 599, got 600"));
 }

@@ -55,7 +55,7 @@ std::string HttpConfig::to_yaml(uint16_t port) const {
   std::string y = "workers: " + workers + "\n";
   y += "listeners:\n";
   y += "  - name: web\n";
-  y += "    listen: 127.0.0.1:" + std::to_string(port) + "\n";
+  y += "    listen: \"" + listen_host + ":" + std::to_string(port) + "\"\n";  // "[::]" is YAML
   y += "    protocol: http\n";
   y += "    timeouts: " + timeouts + "\n";
   y += "    retries: " + retries + "\n";

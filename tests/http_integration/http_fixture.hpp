@@ -35,6 +35,8 @@ struct ClusterSpec {
 // `{ match: { path_prefix: / }, cluster: a }`.
 struct HttpConfig {
   std::string workers = "1";  // one worker: its upstream pool is the one a test counts
+  // What the listener binds ("[::]": IPv4 and IPv6 clients on one dual-stack socket).
+  std::string listen_host = "127.0.0.1";
   std::vector<std::string> routes;
   std::vector<ClusterSpec> clusters;
   std::string timeouts = "{ connect: 1s, request: 10s, idle: 30s }";

@@ -46,7 +46,7 @@ echo "built $deb"
 info="$(dpkg-deb -f "$deb" Package Depends)"
 grep -qx "Package: sluice" <<<"$info" || fail "Package is not sluice: $info"
 for lib in libc6 liburing2 libssl3 libyaml-cpp0.7 libprometheus-cpp-core1.0 libhiredis0.14 \
-           libc-ares2; do
+           libc-ares2 libpcre2-8-0; do
   grep -q "^Depends:.*\b$lib\b" <<<"$info" || fail "Depends lacks $lib: $info"
 done
 conffiles="$(dpkg-deb -I "$deb" conffiles)"

@@ -37,6 +37,8 @@ bool headers_match(const std::vector<config::HeaderMatch>& wanted, const Head& h
   return true;
 }
 
+}  // namespace
+
 bool route_matches(const config::RouteMatch& m, const Head& head, std::string_view host) {
   if (m.host && !host_matches(*m.host, host)) return false;
   if (m.path_exact && head.path != *m.path_exact) return false;
@@ -48,8 +50,6 @@ bool route_matches(const config::RouteMatch& m, const Head& head, std::string_vi
   }
   return headers_match(m.headers, head);
 }
-
-}  // namespace
 
 const config::Route* match_route(const std::vector<config::Route>& routes, const Head& head) {
   const std::string_view host = host_without_port(head.host);

@@ -16,6 +16,10 @@ namespace sluice::proxy::http {
 // present, or some field with that name has exactly that value. Null when none fits.
 const config::Route* match_route(const std::vector<config::Route>& routes, const Head& head);
 
+// Whether one route's host, path_exact, path_prefix, methods and headers fit; `host` is
+// host_without_port(head.host). path_regex and query need compiled state: proxy/l7/rules.
+bool route_matches(const config::RouteMatch& match, const Head& head, std::string_view host);
+
 // "Example.com:8080" -> "Example.com", "[::1]:80" -> "[::1]", "a.example." -> "a.example".
 std::string_view host_without_port(std::string_view host);
 

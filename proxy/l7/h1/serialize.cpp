@@ -62,6 +62,13 @@ bool is_hop_by_hop(const Head& head, std::string_view name, bool keep_upgrade) {
   return named_by_connection(head, name);
 }
 
+bool dropped(const HeaderEdits& edits, std::string_view name) {
+  if (edits.drop == nullptr) return false;
+  for (const std::string& d : *edits.drop)
+    if (iequals(d, name)) return true;
+  return false;
+}
+
 size_t head_size_hint(const Head& head) {
   size_t n = 256 + head.target.size() + head.reason.size();
   for (const Header& h : head.headers) n += h.name.size() + h.value.size() + 4;
@@ -71,10 +78,11 @@ size_t head_size_hint(const Head& head) {
 }  // namespace
 
 void serialize_request(const Head& head, const ForwardContext& ctx, std::string& out) {
-  out.reserve(out.size() + head_size_hint(head) + ctx.client_ip.size() + ctx.request_id.size());
+  out.reserve(out.size() + head_size_hint(head) + ctx.client_ip.size() + ctx.request_id.size() +
+              ctx.edits.lines.size() + ctx.path.size() + ctx.host.size());
   out += head.method;
   out += ' ';
-  out += head.path;
+  out += ctx.path.empty() ? head.path : ctx.path;
   if (head.has_query) {
     out += '?';
     out += head.query;
@@ -94,11 +102,19 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
     if (!ctx.client_subject_header.empty() && iequals(h.name, ctx.client_subject_header)) continue;
     // An HTTP/1.0 expectation was ignored (RFC 9110 §10.1.1); sent on as 1.1 it would not be.
     if (head.version == 10 && iequals(h.name, "expect")) continue;
-    if (iequals(h.name, "host")) has_host = true;
+    if (dropped(ctx.edits, h.name)) continue;
     if (iequals(h.name, "x-request-id")) has_request_id = true;
+    if (iequals(h.name, "host")) {
+      has_host = true;
+      if (!ctx.host.empty()) {
+        append_header(out, h.name, ctx.host);
+        continue;
+      }
+    }
     append_field(out, head, h);
   }
-  if (!has_host) append_header(out, "Host", head.host);
+  if (!has_host) append_header(out, "Host", ctx.host.empty() ? head.host : ctx.host);
+  out += ctx.edits.lines;
 
   out += "X-Forwarded-For: ";
   bool first = true;
@@ -130,8 +146,8 @@ void serialize_request(const Head& head, const ForwardContext& ctx, std::string&
 }
 
 void serialize_response(const Head& head, bool keep_alive, std::string& out, bool dechunk,
-                        std::string_view extra_headers) {
-  out.reserve(out.size() + head_size_hint(head) + extra_headers.size());
+                        const HeaderEdits& edits, std::string_view extra_headers) {
+  out.reserve(out.size() + head_size_hint(head) + edits.lines.size() + extra_headers.size());
   out += "HTTP/1.1 ";
   out += std::to_string(head.status);
   out += ' ';
@@ -141,8 +157,10 @@ void serialize_response(const Head& head, bool keep_alive, std::string& out, boo
   for (const Header& h : head.headers) {
     if (is_hop_by_hop(head, h.name, switching)) continue;
     if (dechunk && iequals(h.name, "transfer-encoding")) continue;
+    if (dropped(edits, h.name)) continue;
     append_field(out, head, h);
   }
+  out += edits.lines;
   out += extra_headers;
   if (switching)
     out += "Connection: upgrade\r\n";

@@ -1,0 +1,17 @@
+// Client address ranges as written in access rules and trusted_proxies: "10.0.0.0/8",
+// "2001:db8::/32", or a bare address (a /32 or /128). A pure string parser; any thread.
+#pragma once
+
+#include <string_view>
+
+#include "config/config.hpp"
+#include "config/scalars.hpp"
+
+namespace sluice::config {
+
+// Refuses host bits set past the prefix ("10.0.0.1/8"): such a range was probably meant to be
+// something else, and nginx's silent truncation hides the typo. An IPv4-mapped IPv6 range
+// (::ffff:10.0.0.0/104) is kept as the IPv4 range it names, as client addresses are.
+Parsed<Cidr> parse_cidr(std::string_view text);
+
+}  // namespace sluice::config
