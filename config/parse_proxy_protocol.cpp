@@ -1,5 +1,6 @@
 // proxy_protocol: on a listener (accept a header from trusted ranges, with a timeout) and on a
 // cluster (send v1 or v2 to its endpoints).
+#include "config/cidr.hpp"
 #include "config/parse_state.hpp"
 #include "config/scalars.hpp"
 

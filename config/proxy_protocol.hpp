@@ -9,15 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace sluice::config {
+#include "config/values.hpp"
 
-// A range of client addresses, "10.0.0.0/8" or "2001:db8::/32" (a bare address is /32 or /128).
-struct Cidr {
-  std::string text;  // as written, for logs and /config
-  int family = AF_INET;
-  uint8_t bytes[16] = {};  // the network, in network order; only the first 4 for AF_INET
-  uint8_t prefix = 0;      // bits that must match
-};
+namespace sluice::config {
 
 // `listeners[].proxy_protocol`: a PROXY protocol header (v1 or v2, told apart by its first
 // byte) is required ahead of every connection, and only from a `trusted` source; a connection

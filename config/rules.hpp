@@ -12,20 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "config/values.hpp"
+
 namespace sluice::config {
 
 // A query parameter a route wants (`?name=value`, as received, not decoded).
 struct QueryMatch {
   std::string name;
   std::optional<std::string> exact;  // absent: the parameter must merely be present
-};
-
-// A client address range: "10.0.0.0/8", "2001:db8::/32"; a bare address is a /32 or /128.
-struct Cidr {
-  std::string text;  // as written, for logs and /config
-  int family = AF_INET;
-  std::array<uint8_t, 16> bytes{};  // network order, bits past `prefix` zero
-  uint8_t prefix = 0;
 };
 
 // Listener.trusted_proxies: peers whose X-Forwarded-For is believed. The client behind them

@@ -103,37 +103,6 @@ Parsed<Rate> parse_rate(std::string_view text) {
   return Parsed<Rate>::ok(rate);
 }
 
-Parsed<Cidr> parse_cidr(std::string_view text) {
-  const std::string expected = "expected an address range like 10.0.0.0/8 or 2001:db8::/32";
-  const size_t slash = text.find('/');
-  const std::string ip(text.substr(0, slash));
-  Cidr cidr;
-  cidr.text = std::string(text);
-  if (inet_pton(AF_INET, ip.c_str(), cidr.bytes) == 1) {
-    cidr.family = AF_INET;
-  } else if (inet_pton(AF_INET6, ip.c_str(), cidr.bytes) == 1) {
-    cidr.family = AF_INET6;
-  } else {
-    return Parsed<Cidr>::fail(expected + ", got '" + std::string(text) + "'");
-  }
-  const int bits = cidr.family == AF_INET ? 32 : 128;
-  int prefix = bits;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
-        !is_digit(digits[0]) || prefix < 0 || prefix > bits)
-      return Parsed<Cidr>::fail("prefix length of '" + std::string(text) + "' must be 0.." +
-                                std::to_string(bits));
-  }
-  cidr.prefix = static_cast<uint8_t>(prefix);
-  for (int bit = prefix; bit < bits; ++bit)
-    if (cidr.bytes[bit / 8] & (0x80 >> (bit % 8)))
-      return Parsed<Cidr>::fail("'" + std::string(text) + "' has bits set past its /" +
-                                std::to_string(prefix) + " prefix");
-  return Parsed<Cidr>::ok(std::move(cidr));
-}
-
 Parsed<Address> parse_address(std::string_view text) {
   using R = Parsed<Address>;
   const std::string example = " (expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080)";

@@ -36,10 +36,6 @@ Parsed<uint64_t> parse_size(std::string_view text);
 // are rejected: resolving them is the job of DNS discovery, not of the parser.
 Parsed<Address> parse_address(std::string_view text);
 
-// "10.0.0.0/8", "2001:db8::/32", or a bare address (/32, /128). Bits set past the prefix
-// are refused ("10.1.0.0/8" is a typo more often than not).
-Parsed<Cidr> parse_cidr(std::string_view text);
-
 // A decimal integer, optionally signed; no leading '+', no spaces, no hex.
 Parsed<int64_t> parse_integer(std::string_view text);
 

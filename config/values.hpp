@@ -1,10 +1,11 @@
-// The value types a config is made of: durations, socket addresses, rates. Part of the typed
-// Config (config.hpp includes it).
+// The value types a config is made of: durations, socket addresses, rates, address ranges. Part of
+// the typed Config (config.hpp includes it).
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,6 +28,15 @@ struct Address {
 struct Rate {
   uint64_t count = 0;
   Duration per{1000};
+};
+
+// A client address range: "10.0.0.0/8", "2001:db8::/32"; a bare address is a /32 or /128
+// (config/cidr.hpp parses it). Access rules, trusted proxies and PROXY protocol sources.
+struct Cidr {
+  std::string text;  // as written, for logs and /config
+  int family = AF_INET;
+  std::array<uint8_t, 16> bytes{};  // network order, bits past `prefix` zero
+  uint8_t prefix = 0;
 };
 
 }  // namespace sluice::config

@@ -31,9 +31,11 @@ bool is_trusted(const std::vector<config::Cidr>& ranges, const sockaddr_storage&
     return false;  // no address (the peer has gone): nothing to trust
   }
   for (const config::Cidr& range : ranges) {
-    if (range.family == AF_INET && v4 != nullptr && prefix_matches(range.bytes, v4, range.prefix))
+    if (range.family == AF_INET && v4 != nullptr &&
+        prefix_matches(range.bytes.data(), v4, range.prefix))
       return true;
-    if (range.family == AF_INET6 && v6 != nullptr && prefix_matches(range.bytes, v6, range.prefix))
+    if (range.family == AF_INET6 && v6 != nullptr &&
+        prefix_matches(range.bytes.data(), v6, range.prefix))
       return true;
   }
   return false;

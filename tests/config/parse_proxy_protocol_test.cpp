@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "config/cidr.hpp"
 #include "config/parse.hpp"
 #include "config/scalars.hpp"
 #include "tests/config/test_util.hpp"
