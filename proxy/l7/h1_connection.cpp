@@ -184,8 +184,10 @@ void H1Connection::on_timer(int kind) {
   if (flags_.closing) return;
   switch (kind) {
     case kIdleTimer:
-      if (awaiting_response() && !flags_.lingering) {
-        touch();  // waiting on the endpoint is the request timeout's business
+      // Waiting on the endpoint is the request timeout's business, waiting in a rate limit's
+      // queue the limit's (bounded by its queue and rate).
+      if ((awaiting_response() || (request_ && request_->exchange.queued())) && !flags_.lingering) {
+        touch();
         return;
       }
       abort();
