@@ -261,6 +261,7 @@ void Exchange::on_response_head() {
     note_response(101);
     flags_.response_seen = true;
     stop_request_timer();
+    budget_.end();  // a tunnel may last for hours: it is no request in flight for the budget
     response_.phase = Phase::tunnel;
     return;
   }

@@ -161,8 +161,8 @@ clusters:
                           "'timeouts'?)",
                           "t.yaml:8:5: listeners[0].zzz: unknown key (expected one of name, "
                           "listen, protocol, tls, proxy_protocol, timeouts, retries, rate_limit, "
-                          "max_request_body, max_connections, headers_with_underscores, access, "
-                          "trusted_proxies, headers, cluster, "
+                          "max_request_body, max_connections, deadline, headers_with_underscores, "
+                          "access, trusted_proxies, headers, cluster, "
                           "routes)",
                           "t.yaml:11:17: clusters[0].endpoints[0]: missing required key 'address'",
                           "t.yaml:11:19: clusters[0].endpoints[0].adress: unknown key (did you "

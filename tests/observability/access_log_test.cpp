@@ -77,6 +77,7 @@ void expect_shape(const json::object& line, bool http) {
   want.insert(want.end(), {"bytes_received", "bytes_sent", "duration_ms", "upstream_duration_ms"});
   if (http) want.push_back("request_id");  // TCP lines have neither (issue #15)
   want.insert(want.end(), {"rate_limit", "breaker", "error"});
+  if (http) want.push_back("fallback");  // a route's fallback (issue #14)
   EXPECT_EQ(keys, want) << json::serialize(line);
   const std::string time = field(line, "time");  // 2024-05-01T12:00:00.123Z
   EXPECT_EQ(time.size(), 24u) << time;
@@ -279,7 +280,7 @@ TEST_F(AccessLogTest, TextFormatIsOneLinePerRequest) {
             std::string::npos);
   EXPECT_TRUE(
       text.ends_with(" listener=web route=app cluster=c endpoint=" + backends_[0].address() +
-                     " upstream_status=200 host=t id=r7 rl=none breaker=none err=-\n"));
+                     " upstream_status=200 host=t id=r7 rl=none breaker=none err=- fallback=-\n"));
 }
 
 TEST_F(AccessLogTest, PathOffWritesNoLog) {
