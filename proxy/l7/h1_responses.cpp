@@ -18,7 +18,8 @@ void H1Connection::on_interim_response(const http::Head& head) {
 bool H1Connection::on_response_head(const http::Head& head, std::string_view extra_headers) {
   std::string out;
   if (head.status == 101) {
-    http::serialize_response(head, true, out, false, extra_headers);
+    http::serialize_response(head, true, out, false, request_->exchange.response_edits(),
+                             extra_headers);
     client_->out.push_owned(std::move(out));
     request_state_ = RequestState::tunnel;
     schedule();
