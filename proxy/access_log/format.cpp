@@ -312,9 +312,10 @@ void LineFormatter::append_json(std::string& out, const AccessRecord& r) {
     }
   out += ",\"rate_limit\":\"";
   out += to_string(r.rate_limit);
-  out += '"';
-  if (!r.limit_name.empty()) {  // which limit refused or queued it, and the wait: when one did
-    out += ",\"rate_limit_name\":";
+  out += "\",\"rate_limit_name\":";  // which limit refused or queued it, and the wait
+  if (r.limit_name.empty()) {
+    out += "null,\"rate_limit_delay_ms\":null";
+  } else {
     append_json_string(out, r.limit_name.view());
     out += ",\"rate_limit_delay_ms\":";
     append_ms(out, r.limit_delay_ns);

@@ -53,7 +53,7 @@ TEST(Format, HttpJsonHasExactFields) {
   set(r.error, "upstream-connect-failed");
   const std::string line = json_line(r);
   const json::object o = parse_line(line);
-  EXPECT_EQ(o.size(), 23u);
+  EXPECT_EQ(o.size(), 25u);
   EXPECT_EQ(o.at("time").as_string(), "2024-05-01T12:34:56.789Z");
   EXPECT_EQ(o.at("kind").as_string(), "http");
   EXPECT_EQ(o.at("client").as_string(), "10.0.0.1:5555");
@@ -86,8 +86,8 @@ TEST(Format, HttpJsonHasExactFields) {
       "\"api.example\",\"user_agent\":\"curl/7.88.1\",\"status\":200,\"upstream_status\":200,"
       "\"bytes_received\":321,\"bytes_sent\":7,\"duration_ms\":1.234,\"upstream_duration_ms\":0."
       "800,\"request_id\":"
-      "\"req-7\",\"rate_limit\":\"admitted\",\"breaker\":\"allowed\",\"error\":\"upstream-"
-      "connect-failed\",\"fallback\":null}\n");
+      "\"req-7\",\"rate_limit\":\"admitted\",\"rate_limit_name\":null,\"rate_limit_delay_ms\":"
+      "null,\"breaker\":\"allowed\",\"error\":\"upstream-connect-failed\",\"fallback\":null}\n");
 }
 
 TEST(Format, FallbackNamesWhyTheRoutesFallbackAnswered) {
@@ -105,7 +105,7 @@ TEST(Format, FallbackNamesWhyTheRoutesFallbackAnswered) {
 
 TEST(Format, TcpJsonOmitsHttpFieldsAndNullsWhatIsMissing) {
   const json::object o = parse_line(json_line(tcp_record(3)));
-  EXPECT_EQ(o.size(), 13u);
+  EXPECT_EQ(o.size(), 15u);
   EXPECT_FALSE(o.contains("method"));
   EXPECT_FALSE(o.contains("path"));
   EXPECT_FALSE(o.contains("route"));

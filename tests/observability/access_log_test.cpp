@@ -76,7 +76,8 @@ void expect_shape(const json::object& line, bool http) {
   if (http) want.insert(want.end(), {"status", "upstream_status"});
   want.insert(want.end(), {"bytes_received", "bytes_sent", "duration_ms", "upstream_duration_ms"});
   if (http) want.push_back("request_id");  // TCP lines have neither (issue #15)
-  want.insert(want.end(), {"rate_limit", "breaker", "error"});
+  want.insert(want.end(),
+              {"rate_limit", "rate_limit_name", "rate_limit_delay_ms", "breaker", "error"});
   if (http) want.push_back("fallback");  // a route's fallback (issue #14)
   EXPECT_EQ(keys, want) << json::serialize(line);
   const std::string time = field(line, "time");  // 2024-05-01T12:00:00.123Z
