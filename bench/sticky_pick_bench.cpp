@@ -37,18 +37,19 @@ struct Fixture {
       cluster.endpoints.add(*config::parse_address(text).value, 1,
                             std::make_shared<EndpointState>(static_cast<uint32_t>(i)));
     }
-    cluster.balancer =
-        std::move(balancers::make_balancer("round_robin", cluster.endpoints.for_balancer(), {})
-                      .balancer);
+    cluster.balancer = std::move(
+        balancers::make_balancer("round_robin", cluster.endpoints.for_balancer(), {}).balancer);
     config::StickyCookie cookie;
     cookie.secret = "s3cret";
     table = std::make_unique<StickyTable>(cookie, "shop", cluster.endpoints);
     const std::string value =
-        hit ? sticky_value("s3cret", "shop", cluster.endpoints[static_cast<uint32_t>(n / 2)].address.text)
+        hit ? sticky_value("s3cret", "shop",
+                           cluster.endpoints[static_cast<uint32_t>(n / 2)].address.text)
             : std::string("0123456789abcdef");
-    header = "_ga=GA1.2.1234567890.1700000000; session=abcdef0123456789abcdef; lang=en; "
-             "sluice_sticky=" +
-             value + "; theme=dark";
+    header =
+        "_ga=GA1.2.1234567890.1700000000; session=abcdef0123456789abcdef; lang=en; "
+        "sluice_sticky=" +
+        value + "; theme=dark";
   }
 };
 

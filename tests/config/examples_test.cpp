@@ -33,8 +33,10 @@ TEST(Examples, ValidateClean) {
 }
 
 TEST(Examples, FutureOnesFailOnlyForNotSupportedYet) {
-  auto files = yaml_files(fs::path(SLUICE_CONFIG_EXAMPLES_DIR) / "future");
-  EXPECT_GE(files.size(), 1u);
+  const fs::path future = fs::path(SLUICE_CONFIG_EXAMPLES_DIR) / "future";
+  // Empty while every key the parser knows is implemented (config/support.cpp).
+  if (!fs::exists(future)) GTEST_SKIP() << "no examples/future/: every key is supported";
+  auto files = yaml_files(future);
   for (const auto& file : files) {
     auto result = parse_config_file(file.string());
     EXPECT_FALSE(result.ok()) << file << " validates: move it out of future/";

@@ -81,11 +81,11 @@ TEST(ParseProxyProtocol, Errors) {
   EXPECT_THAT(
       errors_of(config_with("    proxy_protocol: { trusted: [10.1.0.0/8, 1.2.3.4/33, x] }\n")),
       ElementsAre("t.yaml:6:33: listeners[0].proxy_protocol.trusted[0]: '10.1.0.0/8' has bits "
-                  "set past its /8 prefix",
-                  "t.yaml:6:45: listeners[0].proxy_protocol.trusted[1]: prefix length of "
-                  "'1.2.3.4/33' must be 0..32",
-                  "t.yaml:6:57: listeners[0].proxy_protocol.trusted[2]: expected an address "
-                  "range like 10.0.0.0/8 or 2001:db8::/32, got 'x'"));
+                  "set past its prefix length; the range starts at a network address",
+                  "t.yaml:6:45: listeners[0].proxy_protocol.trusted[1]: a prefix length is "
+                  "0..32, got '1.2.3.4/33'",
+                  "t.yaml:6:57: listeners[0].proxy_protocol.trusted[2]: expected an address or "
+                  "CIDR range like 10.0.0.0/8 or 2001:db8::/32, got 'x'"));
   EXPECT_THAT(errors_of(config_with("", "    proxy_protocol: v3\n")),
               ElementsAre("t.yaml:9:21: clusters[0].proxy_protocol: expected one of off, v1, v2, "
                           "got 'v3' (did you mean 'v1'?)"));

@@ -295,7 +295,7 @@ log: { access: { sample: 1.5, format: xml } }
 
 TEST(Parse, FutureSectionsFillTheConfig) {
   // So that deleting a line from the support table is all it takes to turn a feature on.
-  auto result = parse_config_file(SLUICE_CONFIG_EXAMPLES_DIR "/future/full.yaml");
+  auto result = parse_config_file(SLUICE_CONFIG_EXAMPLES_DIR "/full.yaml");
   const Config& c = result.config;
   ASSERT_TRUE(c.admin.has_value());
   EXPECT_EQ(c.admin->listen.text, "127.0.0.1:9901");

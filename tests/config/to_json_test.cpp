@@ -58,7 +58,8 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
                  "linger": null},
     "retries": {"attempts": 2, "on": ["connect-failure"], "backoff": null},
     "rate_limit": null, "max_request_body": null, "headers_with_underscores": null,
-    "max_connections": null, "deadline": null}])"));
+    "max_connections": null, "deadline": null, "access": null, "trusted_proxies": null,
+    "headers": null}])"));
   EXPECT_EQ(o.at("clusters"), json::parse(R"([{
     "name": "demo",
     "balancer": {"type": "round_robin", "load": null, "key": null, "algorithm": null,
@@ -126,20 +127,23 @@ redis: { address: 127.0.0.1:6379 }
   EXPECT_EQ(web.at("routes"), json::parse(R"([
     {"name": "api",
      "match": {"host": "api.example.com", "path_exact": null, "path_prefix": "/v1/",
-               "methods": ["GET"],
+               "path_regex": null, "methods": ["GET"],
                "headers": [{"name": "X-Canary", "exact": null},
-                           {"name": "X-Env", "exact": "<redacted>"}]},
+                           {"name": "X-Env", "exact": "<redacted>"}], "query": []},
      "cluster": "api", "direct_response": null, "rate_limit": "per-client",
      "timeouts": {"connect": "1s", "request": "5s", "idle": "1m"},
      "retries": {"attempts": 1, "on": ["connect-failure", 503], "backoff": null},
-     "max_request_body": 1048576, "deadline": null, "fallback": null},
+     "max_request_body": 1048576, "deadline": null, "fallback": null, "redirect": null,
+     "rewrite": null, "headers": null, "access": null},
     {"name": "1",
-     "match": {"host": null, "path_exact": null, "path_prefix": null, "methods": [], "headers": []},
+     "match": {"host": null, "path_exact": null, "path_prefix": null, "path_regex": null,
+               "methods": [], "headers": [], "query": []},
      "cluster": null, "direct_response": {"status": 404, "body": "no route\n"},
      "rate_limit": null,
      "timeouts": {"connect": "1s", "request": "5s", "idle": "1m"},
      "retries": {"attempts": 2, "on": ["connect-failure"], "backoff": null},
-     "max_request_body": 1048576, "deadline": null, "fallback": null}])"));
+     "max_request_body": 1048576, "deadline": null, "fallback": null, "redirect": null,
+     "rewrite": null, "headers": null, "access": null}])"));
   EXPECT_EQ(o.at("clusters").at(0), json::parse(R"({
     "name": "api",
     "balancer": {"type": "consistent_hash", "load": null, "key": "header:X-User",

@@ -46,7 +46,7 @@ TEST(SerializeRequestTest, FullExampleExactBytes) {
       "Content-Type: application/json\r\n"
       "Transfer-Encoding: chunked\r\n"
       "\r\n";
-  const ForwardContext ctx{"198.51.100.4", "http", "req-42"};
+  const ForwardContext ctx{.client_ip = "198.51.100.4", .proto = "http", .request_id = "req-42"};
   EXPECT_EQ(forward(raw, ctx),
             "POST /v1/items?id=7 HTTP/1.1\r\n"
             "Host: api.example.com\r\n"
@@ -83,7 +83,7 @@ TEST(SerializeRequestTest, XffJoinsEveryEarlierHop) {
 }
 
 TEST(SerializeRequestTest, RequestIdKeptOrGenerated) {
-  const ForwardContext ctx{"10.0.0.1", "https", "generated"};
+  const ForwardContext ctx{.client_ip = "10.0.0.1", .proto = "https", .request_id = "generated"};
   const std::string kept = forward("GET / HTTP/1.1\r\nHost: a\r\nX-Request-ID: mine\r\n\r\n", ctx);
   EXPECT_NE(kept.find("X-Request-ID: mine\r\n"), std::string::npos);
   EXPECT_EQ(kept.find("generated"), std::string::npos);
