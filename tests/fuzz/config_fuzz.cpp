@@ -60,12 +60,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(l.listen.length > 0);
       if (l.protocol == Protocol::tcp) check(c.find_cluster(l.cluster) != nullptr);
       if (!l.rate_limit.empty()) check(c.find_rate_limit(l.rate_limit) != nullptr);
+      // Exactly one of cluster, direct_response and redirect answers a route.
       for (const Route& r : l.routes)
-        check(r.direct_response.has_value() != !r.cluster.empty() &&
+        check(int{!r.cluster.empty()} + int{r.direct_response.has_value()} +
+                      int{r.redirect.has_value()} ==
+                  1 &&
               (r.cluster.empty() || c.find_cluster(r.cluster) != nullptr));
     }
     for (const Cluster& cluster : c.clusters)
-      for (const Endpoint& e : cluster.endpoints) check(e.weight >= 1 && e.address.length > 0);
+      // A named endpoint ("api.internal:8080") is resolved at run time: a name and a port.
+      for (const Endpoint& e : cluster.endpoints)
+        check(e.weight >= 1 &&
+              (e.named() ? e.port > 0 && !e.address.text.empty() : e.address.length > 0));
   }
   return 0;
 }
