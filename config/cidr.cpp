@@ -49,4 +49,15 @@ Parsed<Cidr> parse_cidr(std::string_view text) {
   return Parsed<Cidr>::ok(std::move(cidr));
 }
 
+bool cidr_contains(const Cidr& cidr, int family, const uint8_t* address) {
+  if (family != cidr.family) return false;
+  const size_t whole = cidr.prefix / 8;
+  if (std::memcmp(address, cidr.bytes.data(), whole) != 0) return false;
+  const int rest = cidr.prefix % 8;
+  if (rest == 0) return true;
+  // parse_cidr zeroes the bits past the prefix, so only the address needs the mask.
+  const auto mask = static_cast<uint8_t>(0xff00 >> rest);
+  return (address[whole] & mask) == cidr.bytes[whole];
+}
+
 }  // namespace sluice::config

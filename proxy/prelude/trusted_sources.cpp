@@ -2,21 +2,9 @@
 
 #include <netinet/in.h>
 
-#include <cstring>
+#include "config/cidr.hpp"
 
 namespace sluice::proxy {
-namespace {
-
-bool prefix_matches(const uint8_t* network, const uint8_t* address, unsigned bits) {
-  const unsigned whole = bits / 8;
-  if (std::memcmp(network, address, whole) != 0) return false;
-  const unsigned rest = bits % 8;
-  if (rest == 0) return true;
-  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
-  return (network[whole] & mask) == (address[whole] & mask);
-}
-
-}  // namespace
 
 bool is_trusted(const std::vector<config::Cidr>& ranges, const sockaddr_storage& source) {
   const uint8_t* v4 = nullptr;
@@ -31,12 +19,8 @@ bool is_trusted(const std::vector<config::Cidr>& ranges, const sockaddr_storage&
     return false;  // no address (the peer has gone): nothing to trust
   }
   for (const config::Cidr& range : ranges) {
-    if (range.family == AF_INET && v4 != nullptr &&
-        prefix_matches(range.bytes.data(), v4, range.prefix))
-      return true;
-    if (range.family == AF_INET6 && v6 != nullptr &&
-        prefix_matches(range.bytes.data(), v6, range.prefix))
-      return true;
+    if (v4 != nullptr && config::cidr_contains(range, AF_INET, v4)) return true;
+    if (v6 != nullptr && config::cidr_contains(range, AF_INET6, v6)) return true;
   }
   return false;
 }

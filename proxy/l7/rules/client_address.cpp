@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "config/cidr.hpp"
+
 namespace sluice::proxy::rules {
 
 IpAddress parse_ip(std::string_view text) {
@@ -31,13 +33,7 @@ IpAddress parse_ip(std::string_view text) {
 }
 
 bool in_cidr(const IpAddress& ip, const config::Cidr& cidr) {
-  if (ip.family != cidr.family) return false;
-  const size_t whole = cidr.prefix / 8;
-  if (std::memcmp(ip.bytes.data(), cidr.bytes.data(), whole) != 0) return false;
-  const int rest = cidr.prefix % 8;
-  if (rest == 0) return true;
-  const uint8_t mask = static_cast<uint8_t>(0xff00 >> rest);
-  return (ip.bytes[whole] & mask) == cidr.bytes[whole];
+  return config::cidr_contains(cidr, ip.family, ip.bytes.data());
 }
 
 bool in_any(const IpAddress& ip, const std::vector<config::Cidr>& cidrs) {
