@@ -1,5 +1,7 @@
 #include "redis_server.hpp"
 
+#include "tests/support/socket.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
@@ -20,19 +22,6 @@ namespace {
 // hiredis writes with plain send(): writing to a Redis that just died would raise SIGPIPE. The
 // proxy ignores SIGPIPE process-wide; these tests do the same.
 [[maybe_unused]] const bool kSigpipeIgnored = (::signal(SIGPIPE, SIG_IGN), true);
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 bool pings(int port, const RedisServerOptions& options) {
   timeval tv{0, 100000};
@@ -57,7 +46,7 @@ bool pings(int port, const RedisServerOptions& options) {
 }  // namespace
 
 RedisServer::RedisServer(RedisServerOptions options)
-    : options_(std::move(options)), port_(free_port()) {
+    : options_(std::move(options)), port_(sluice::testing::free_loopback_port()) {
   start();
 }
 

@@ -8,7 +8,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace sluice::testing {
@@ -57,12 +59,22 @@ void Socket::close() {
 }
 
 uint16_t free_loopback_port() {
-  Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a = loopback(0);
-  if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
-  socklen_t len = sizeof a;
-  getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
+  // The kernel may hand a just-released port out again at once: a test that asks twice before
+  // binding either (an admin port and a listener) would then write one address twice. So this
+  // process never gets the same answer twice.
+  static std::mutex mutex;
+  static std::unordered_set<uint16_t> handed_out;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(0);
+    if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+    socklen_t len = sizeof a;
+    getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
+    const uint16_t port = ntohs(a.sin_port);
+    std::lock_guard lock(mutex);
+    if (handed_out.insert(port).second) return port;
+  }
+  return 0;
 }
 
 Socket reserve_refusing_port(uint16_t* port) {

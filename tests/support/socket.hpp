@@ -34,7 +34,8 @@ class Socket {
   int fd_ = -1;
 };
 
-// A port on 127.0.0.1 that was free a moment ago (bound to 0, then released).
+// A port on 127.0.0.1 that was free a moment ago (bound to 0, then released); never the same
+// port twice in one process.
 uint16_t free_loopback_port();
 std::string loopback_address(uint16_t port);  // "127.0.0.1:PORT"
 
