@@ -5,12 +5,17 @@
 # reads the proxy's RSS (whole process tree), opens up to N2 and reads it
 # again: the marginal cost per idle connection is the difference divided by
 # N2 - N1, so one-time pools (sluice's receive buffers, nginx's connection
-# array) do not count. --mode tcp measures idle L4 relays instead.
+# array) do not count. --mode tcp measures idle L4 relays instead; --mode https
+# idle HTTPS keep-alive connections (TLS 1.3, one ECDSA P-256 certificate made for
+# the run, the same for the three proxies), so what TLS adds is the difference to
+# --mode http.
 #
 # Each connection costs a descriptor in the client and in the proxy (and one
-# more upstream for tcp): N2 must fit the hard RLIMIT_NOFILE of both.
+# more upstream for tcp): N2 must fit the hard RLIMIT_NOFILE of both. HAProxy counts
+# two descriptors per maxconn (N2 + 400) and refuses to start past the hard limit: with
+# the usual 20000, N2 up to 9500.
 #
-# usage: bench/e2e/idle_memory.sh [--mode http|tcp] [--n1 2000] [--n2 9000] [--sluice PATH]
+# usage: bench/e2e/idle_memory.sh [--mode http|https|tcp] [--n1 2000] [--n2 9000] [--sluice PATH]
 #          [--only sluice,haproxy,nginx] [--keep]
 set -euo pipefail
 
@@ -21,7 +26,7 @@ SLUICE=""
 ONLY="sluice,haproxy,nginx"
 KEEP=0
 THREADS=1 CONNECTIONS=1 DURATION=1s WARMUP=1s  # lib.sh knobs (unused here)
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --mode) MODE="$2"; shift 2 ;;
@@ -34,7 +39,9 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option: $1" >&2; usage 2 >&2 ;;
   esac
 done
-case "$MODE" in tcp|http) ;; *) echo "--mode is tcp or http" >&2; exit 2 ;; esac
+case "$MODE" in tcp|http|https) ;; *) echo "--mode is tcp, http or https" >&2; exit 2 ;; esac
+# What the proxies speak upstream and how they are configured: https is http with TLS in front.
+PROXY_MODE="${MODE/https/http}"
 hard="$(ulimit -Hn)"
 if [ "$N2" -ge $((hard - 100)) ] || [ "$N1" -ge "$N2" ]; then
   echo "need N1 < N2 < the hard descriptor limit ($hard) minus a margin" >&2
@@ -47,6 +54,11 @@ ulimit -n "$hard"
 bench_setup haproxy
 STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 start_backend
+if [ "$MODE" = https ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=bench.test >/dev/null 2>&1
+  cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
+fi
 
 # RSS in KiB of PID and its children.
 tree_rss() {
@@ -66,8 +78,12 @@ tree_rss() {
 # ephemeral ports never run out), one request each (http) or one echo (tcp),
 # and holds them. Prints "ready N" after each batch and waits for a line on stdin.
 cat >"$WORK/client.py" <<'PY'
-import socket, sys, resource
-port, targets = int(sys.argv[1]), [int(x) for x in sys.argv[2:]]
+import socket, ssl, sys, resource
+tls, port, targets = sys.argv[1] == "https", int(sys.argv[2]), [int(x) for x in sys.argv[3:]]
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+context.minimum_version = ssl.TLSVersion.TLSv1_3
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 socks = []
@@ -77,6 +93,8 @@ for target in targets:
         s = socket.socket()
         s.bind((f"127.0.{1 + i // 20000}.{1 + (i // 100) % 250}", 0))
         s.connect(("127.0.0.1", port))
+        if tls:
+            s = context.wrap_socket(s)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         s.recv(4096)
         socks.append(s)
@@ -89,7 +107,7 @@ measure_idle() {
   wait_port "$port" || return 1
   # The backend answers the one request each connection sends, through the
   # L7 proxy or the L4 relay alike.
-  coproc CLIENT { python3 "$WORK/client.py" "$port" "$N1" "$N2"; }
+  coproc CLIENT { python3 "$WORK/client.py" "$MODE" "$port" "$N1" "$N2"; }
   read -r _ _ <&"${CLIENT[0]}"; sleep 2; r1="$(tree_rss "$pid")"
   echo >&"${CLIENT[1]}"
   read -r _ _ <&"${CLIENT[0]}"; sleep 2; r2="$(tree_rss "$pid")"
@@ -108,7 +126,10 @@ for name in sluice haproxy nginx; do
     sluice)
       ensure_sluice || continue
       { echo "workers: 1"; echo "log: { level: warn }"; sluice_proxy_yaml "$port"; } |
-        sed 's/idle: 60s/idle: 600s/' >"$WORK/sluice.yaml"
+        sed 's/idle: 60s/idle: 600s/' |
+        if [ "$MODE" = https ]; then
+          sed "s|    protocol: http|    protocol: http\n    tls: { certificates: [ { cert: $WORK/cert.pem, key: $WORK/key.pem } ] }|"
+        else cat; fi >"$WORK/sluice.yaml"
       "$SLUICE" --config "$WORK/sluice.yaml" >"$WORK/sluice.log" 2>&1 & ;;
     haproxy)
       cat >"$WORK/haproxy.cfg" <<CFG
@@ -116,22 +137,25 @@ global
   nbthread 1
   maxconn $((N2 + 400))
 defaults
-  mode $MODE
+  mode $PROXY_MODE
   timeout connect 1s
   timeout client 600s
   timeout server 600s
-  $([ "$MODE" = http ] && echo "timeout http-keep-alive 600s")
+  $([ "$PROXY_MODE" = http ] && echo "timeout http-keep-alive 600s")
 listen bench
-  bind 127.0.0.1:$port
+  bind 127.0.0.1:$port $([ "$MODE" = https ] && echo "ssl crt $WORK/haproxy.pem")
   server backend 127.0.0.1:$BACKEND_PORT
 CFG
       haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & ;;
     nginx)
       nginx_dirs "$WORK/nginx"
-      if [ "$MODE" = http ]; then
+      if [ "$PROXY_MODE" = http ]; then
+        ssl=""
+        [ "$MODE" = https ] && ssl="ssl; ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem"
         body="http { access_log off; keepalive_timeout 600s; keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:$BACKEND_PORT; keepalive 64; }
-  server { listen 127.0.0.1:$port; location / { proxy_pass http://backend;
+  server { listen 127.0.0.1:$port $ssl; location / { proxy_pass http://backend;
     proxy_http_version 1.1; proxy_set_header Connection \"\"; } } }"
       else
         body="stream { upstream backend { server 127.0.0.1:$BACKEND_PORT; }

@@ -280,7 +280,7 @@ ExitStatus HttpSluiceTest::stop_sluice() {
 }
 
 bool HttpSluiceTest::start_sluice(const HttpConfig& config) {
-  port_ = free_loopback_port();
+  port_ = config.listen_host == "127.0.0.1" ? free_loopback_port() : free_wildcard_port();
   const std::string yaml = config.to_yaml(port_);
   const std::string path = dir_.write("sluice.yaml", yaml);
   sluice_ = Process::spawn({http_it_sluice_binary(), "--config", path}, dir_.path(), "sluice");

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <unordered_set>
@@ -58,23 +59,51 @@ void Socket::close() {
   fd_ = -1;
 }
 
-uint16_t free_loopback_port() {
-  // The kernel may hand a just-released port out again at once: a test that asks twice before
-  // binding either (an admin port and a listener) would then write one address twice. So this
-  // process never gets the same answer twice.
+namespace {
+
+// The kernel may hand a just-released port out again at once: a test that asks twice before
+// binding either (an admin port and a listener) would then write one address twice. So this
+// process never gets the same answer twice. `bound` is a socket bound to port 0 of some address.
+uint16_t first_answer(const std::function<Socket()>& bound) {
   static std::mutex mutex;
   static std::unordered_set<uint16_t> handed_out;
   for (int attempt = 0; attempt < 64; ++attempt) {
-    Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a = loopback(0);
-    if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+    Socket s = bound();
+    if (!s.valid()) return 0;
+    sockaddr_storage a{};
     socklen_t len = sizeof a;
-    getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len);
-    const uint16_t port = ntohs(a.sin_port);
+    if (getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
+    const uint16_t port =
+        ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
+                                      : reinterpret_cast<const sockaddr_in&>(a).sin_port);
     std::lock_guard lock(mutex);
     if (handed_out.insert(port).second) return port;
   }
   return 0;
+}
+
+}  // namespace
+
+uint16_t free_loopback_port() {
+  return first_answer([] {
+    Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(0);
+    if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Socket();
+    return s;
+  });
+}
+
+uint16_t free_wildcard_port() {
+  return first_answer([] {
+    Socket s(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const int v6only = 0;  // free on 0.0.0.0 as well as on [::]
+    setsockopt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_any;
+    if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Socket();
+    return s;
+  });
 }
 
 Socket reserve_refusing_port(uint16_t* port) {

@@ -37,6 +37,9 @@ class Socket {
 // A port on 127.0.0.1 that was free a moment ago (bound to 0, then released); never the same
 // port twice in one process.
 uint16_t free_loopback_port();
+// A port free on every address, IPv4 and IPv6 (for a listener on [::] or 0.0.0.0): a port free
+// on 127.0.0.1 may be taken on another one. Never one either function gave before.
+uint16_t free_wildcard_port();
 std::string loopback_address(uint16_t port);  // "127.0.0.1:PORT"
 
 // A loopback port that is bound but not listening: connections to it are
