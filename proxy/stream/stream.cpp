@@ -183,7 +183,7 @@ void Stream::on_connect(int result) {
   set_nodelay(fd_);
   arm_receive();
   send();  // with a client transport: its first flight (a ClientHello)
-  if (transport_ != nullptr && !transport_->ready()) {
+  if (transport_ != nullptr && !transport_->established()) {
     flags_.announce_pending = true;
     return;
   }
@@ -210,7 +210,7 @@ void Stream::on_receive(int result, unsigned flags) {
       }
       // The transport may have records of its own to send (a handshake's next flight).
       send();
-      if (flags_.announce_pending && transport_->ready()) {
+      if (flags_.announce_pending && transport_->established()) {
         flags_.announce_pending = false;
         if (owner_ != nullptr) owner_->on_stream_connected(*this, 0);  // closing is checked below
       }

@@ -2,7 +2,7 @@
 // either side. Server: under each accepted stream of a TLS listener. Client: under each
 // upstream connection of a cluster with tls, where it may first send some bytes in the clear
 // (a PROXY protocol header) and then starts its handshake once the TCP connect is done; the
-// stream reports the connect when the handshake is (Transport::ready()). Received records
+// stream reports the connect when the handshake is (Transport::established()). Received records
 // reach OpenSSL through a BIO that reads the stream's receive buffers in place
 // (stream_bio.cpp); the records OpenSSL writes are collected and handed to the stream as its
 // wire queue. Nothing blocks: a handshake goes as far as the bytes that arrived allow, and the
@@ -53,10 +53,9 @@ class TlsTransport final : public Transport, public TimerOwner {
   ChunkQueue& wire(ChunkQueue& out, BufferRing& buffers) override;
   bool flushed(const ChunkQueue& out) const override;
   void on_shutdown() override { shutdown_wanted_ = true; }
-  bool ready() const override { return established_ && !failed_; }
   void on_timer(int kind) override;
 
-  bool established() const { return established_; }
+  bool established() const override { return established_; }
 
   // The BIO's side (stream_bio.cpp): ciphertext OpenSSL reads and writes.
   ChunkQueue& ciphertext_in() { return cipher_in_; }
