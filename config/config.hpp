@@ -181,6 +181,7 @@ struct Cluster {
   std::optional<StickyCookie> sticky_cookie;
   std::optional<RetryBudget> retry_budget;
   ProxyProtocolSend proxy_protocol = ProxyProtocolSend::off;  // see proxy_protocol.hpp
+  std::optional<UpstreamTls> tls;  // TLS to the endpoints (tls.hpp); none: plain TCP
 };
 
 struct RateLimitKey {

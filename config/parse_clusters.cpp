@@ -1,5 +1,6 @@
 // clusters: name, balancer, endpoints or discovery, circuit_breaker, limits, outlier_detection,
-// pool, proxy_protocol (health_check, panic and slow_start: parse_health.cpp).
+// pool, proxy_protocol (health_check, panic and slow_start: parse_health.cpp; tls:
+// parse_upstream_tls.cpp).
 #include <strings.h>
 
 #include <cstring>
@@ -312,7 +313,8 @@ void parse_cluster(ParseState& state, const Field& field) {
             discovery->path + ": a cluster takes endpoints or discovery, not both");
   if (!endpoints && !discovery)
     r.error(field.pos(), field.path + ": a cluster needs endpoints or discovery");
-  if (auto f = map.get("health_check")) cluster.health_check = parse_health_check(state, *f);
+  auto health_check = map.get("health_check");
+  if (health_check) cluster.health_check = parse_health_check(state, *health_check);
   parse_panic_and_slow_start(state, map, cluster);
   if (auto f = map.get("circuit_breaker"))
     cluster.circuit_breaker = parse_circuit_breaker(state, *f);
@@ -324,6 +326,14 @@ void parse_cluster(ParseState& state, const Field& field) {
   if (auto f = map.get("retry_budget")) cluster.retry_budget = parse_retry_budget(state, *f);
   if (auto f = map.get("proxy_protocol"))
     cluster.proxy_protocol = parse_proxy_protocol_send(state, *f);
+  if (auto f = map.get("tls")) {
+    cluster.tls = parse_upstream_tls(state, *f, cluster);
+    // The probes speak plain HTTP; a TCP check of a TLS cluster is still a connect.
+    if (cluster.health_check && cluster.health_check->kind == HealthCheck::Kind::http)
+      r.error(health_check->key_pos(), health_check->path +
+                                           ": an http check of a cluster with tls is not "
+                                           "supported yet (without http: it is a TCP connect)");
+  }
   state.config.clusters.push_back(std::move(cluster));
 }
 

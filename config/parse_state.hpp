@@ -83,6 +83,9 @@ void parse_listeners(ParseState& state, const Field& field);
 // listeners[].tls (parse_tls.cpp); `http`: the listener speaks HTTP (ALPN default, subject header).
 Tls parse_tls(ParseState& state, const Field& field, bool http);
 void parse_clusters(ParseState& state, const Field& field);
+// clusters[].tls (parse_upstream_tls.cpp); `cluster`: its endpoints, parsed before (the SNI
+// default).
+UpstreamTls parse_upstream_tls(ParseState& state, const Field& field, const Cluster& cluster);
 void parse_rate_limits(ParseState& state, const Field& field);
 // `rate_limit: name` or `rate_limit: [a, b]` of a listener or route: the first name in `first`,
 // the others in `more`, each checked against rate_limits[] later (validate_references).

@@ -1,5 +1,6 @@
-// listeners[].tls as parsed: certificates by SNI, the protocol settings and mTLS (part of
-// config.hpp, which includes it). Pure data.
+// listeners[].tls as parsed: certificates by SNI, the protocol settings and mTLS; and
+// clusters[].tls, TLS from sluice to a cluster's endpoints (part of config.hpp, which includes
+// it). Pure data.
 #pragma once
 
 #include <optional>
@@ -53,6 +54,31 @@ struct Tls {
   bool session_tickets = true;
   Duration ticket_key_rotation{3600 * 1000};
   std::optional<TlsClientCertificates> client_certificates;
+};
+
+// clusters[].tls: sluice is the TLS client of the cluster's endpoints.
+struct UpstreamTls {
+  // The server name sent (SNI); empty: none. Defaults to the host name of named endpoints
+  // (`api.example.com:443`), none for IP endpoints.
+  std::string sni;
+  // The name the endpoint's certificate must carry; empty: `sni`, and without one the
+  // endpoint's IP address (an IP subjectAltName).
+  std::string verify_name;
+  // Chain and name checked; false is explicit (and warned about at load).
+  bool verify = true;
+  Place verify_at;
+  std::string ca_path;  // PEM bundle the chain must end in; empty: the system store
+  Place ca_at;
+  // mTLS to the endpoints (its `sni` is unused); none: no client certificate is offered.
+  std::optional<TlsCertificate> client_certificate;
+  // Offered by ALPN in preference order. Unset: http/1.1 when an http listener routes to the
+  // cluster, none otherwise.
+  std::vector<std::string> alpn;
+  bool alpn_set = false;
+  TlsVersion min_version = TlsVersion::v1_2;
+  // The last session per endpoint is offered again on the next connection (a resumption
+  // skips the certificate exchange and its verification).
+  bool session_reuse = true;
 };
 
 }  // namespace sluice::config

@@ -66,6 +66,22 @@ const char* log_level_name(LogLevel level) {
 
 }  // namespace
 
+// Here rather than in to_json_cluster.cpp: the client key goes through secret().
+json::value json_parts::upstream_tls_json(const std::optional<UpstreamTls>& tls) {
+  if (!tls) return nullptr;
+  json::value client = nullptr;
+  if (const auto& c = tls->client_certificate)
+    client = json::object{{"cert", c->cert_path}, {"key", secret(c->key_path)}};
+  return json::object{{"sni", optional_string(tls->sni)},
+                      {"verify_name", optional_string(tls->verify_name)},
+                      {"verify", tls->verify},
+                      {"ca", optional_string(tls->ca_path)},
+                      {"client_certificate", std::move(client)},
+                      {"alpn", strings(tls->alpn)},
+                      {"min_version", tls->min_version == TlsVersion::v1_3 ? "1.3" : "1.2"},
+                      {"session_reuse", tls->session_reuse}};
+}
+
 std::string rate_limit_key_text(const RateLimitKey& key) {
   switch (key.source) {
     case RateLimitKey::Source::client_ip:

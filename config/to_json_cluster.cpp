@@ -187,7 +187,8 @@ json::object cluster_json(const Cluster& c) {
                                 {"idle_timeout", format_duration(c.pool.idle_timeout)}}},
           {"sticky_cookie", sticky_cookie_json(c.sticky_cookie)},
           {"retry_budget", retry_budget_json(c.retry_budget)},
-          {"proxy_protocol", proxy_protocol_name(c.proxy_protocol)}};
+          {"proxy_protocol", proxy_protocol_name(c.proxy_protocol)},
+          {"tls", upstream_tls_json(c.tls)}};
 }
 
 }  // namespace json_parts

@@ -14,6 +14,8 @@ boost::json::value unless_zero(uint64_t value);
 
 // One cluster as GET /config shows it (to_json_cluster.cpp).
 boost::json::object cluster_json(const Cluster& c);
+// A cluster's tls (to_json.cpp, with the other secrets); null when not configured.
+boost::json::value upstream_tls_json(const std::optional<UpstreamTls>& tls);
 
 // Traffic policies (to_json_policies.cpp); null when not configured.
 boost::json::value sticky_cookie_json(const std::optional<StickyCookie>& cookie);

@@ -1,5 +1,6 @@
 // Checks that need the whole file at once: duplicate names, listen addresses that collide,
-// references to clusters and rate limits that do not exist, and pairings that cannot work.
+// references to clusters and rate limits that do not exist, and pairings that cannot work; and
+// defaults that depend on other sections (a TLS cluster's ALPN).
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -151,6 +152,17 @@ void validate_references(ParseState& state) {
                                "' is a leaky_bucket, which queues requests; a tcp listener "
                                "admits or refuses connections");
     }
+  }
+  // A TLS cluster offers http/1.1 by ALPN when an http listener routes to it, nothing when only
+  // tcp listeners relay to it (their bytes need not be HTTP).
+  for (Cluster& cluster : state.config.clusters) {
+    if (!cluster.tls || cluster.tls->alpn_set) continue;
+    for (const auto& ref : state.references)
+      if (ref.kind == Reference::Kind::cluster && ref.name == cluster.name &&
+          !ref.from_tcp_listener) {
+        cluster.tls->alpn = {"http/1.1"};
+        break;
+      }
   }
   if (!state.config.redis)
     for (const auto& scope : state.global_scopes)

@@ -126,6 +126,11 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
     runtime.outliers = state.outliers(c, runtime.endpoints);
     runtime.retry_budget = state.retry_budget(c);
     runtime.stats = metrics.cluster(c.name);
+    runtime.stats->tls = c.tls.has_value();
+    if (c.tls) {
+      runtime.tls = state.tls.contexts(c, error);
+      if (!runtime.tls) return nullptr;
+    }
   }
   for (const auto& r : config->rate_limits) {
     snap->rate_limits.push_back(build_rate_limit(r, *config, state));

@@ -50,6 +50,28 @@ void BufferRing::recycle(uint16_t id) {
   ++available_;
 }
 
+uint16_t BufferRing::adopt(std::string bytes) {
+  uint16_t id;
+  if (!adopted_free_.empty()) {
+    id = adopted_free_.back();
+    adopted_free_.pop_back();
+  } else {
+    // Ids below kNone; ChunkQueue's own marker for owned chunks (0xffff) is never one.
+    if (count_ + adopted_.size() >= kNone) return kNone;
+    id = static_cast<uint16_t>(count_ + adopted_.size());
+    adopted_.emplace_back();
+    refs_.push_back(0);
+  }
+  adopted_[id - count_] = std::move(bytes);
+  refs_[id] = 1;
+  return id;
+}
+
+void BufferRing::drop(uint16_t id) {
+  std::string().swap(adopted_[id - count_]);  // the memory goes now
+  adopted_free_.push_back(id);
+}
+
 void BufferRing::flush() {
   if (pending_ == 0) return;
   io_uring_buf_ring_advance(br_, pending_);

@@ -78,7 +78,9 @@ void TcpRelay::dial() {
       // At most a line a second per worker: an outage must not cost a line per connection.
       LOG_WARN_THROTTLED("listener %s: no endpoint of cluster %s is available",
                          listener_.config.name.c_str(), cluster.name().c_str());
-      fail(tried ? "connect-failed" : "no-endpoint");
+      fail(!tried                                                  ? "no-endpoint"
+           : attempt_.last_connect_failure() == kUpstreamTlsFailed ? "upstream-tls"
+                                                                   : "connect-failed");
       return;
     }
     case Attempt::Dial::max_pending:
@@ -112,8 +114,12 @@ void TcpRelay::on_upstream_connected(UpstreamConnection&, int result) {
     breaker_.failed(now);
     LOG_WARN_THROTTLED("listener %s: no endpoint of cluster %s accepted the connection (last: %s)",
                        listener_.config.name.c_str(), cluster.name().c_str(),
-                       result == -ETIMEDOUT ? "connect timeout" : std::strerror(-result));
-    fail(result == -ETIMEDOUT ? "connect-timeout" : "connect-failed");
+                       result == -ETIMEDOUT           ? "connect timeout"
+                       : result == kUpstreamTlsFailed ? "TLS handshake failed"
+                                                      : std::strerror(-result));
+    fail(result == -ETIMEDOUT           ? "connect-timeout"
+         : result == kUpstreamTlsFailed ? "upstream-tls"
+                                        : "connect-failed");
     return;
   }
   report_endpoint(cluster, attempt_.endpoint(), EndpointResult::ok, now);

@@ -39,7 +39,9 @@ bool Exchange::connect_upstream() {
       // Every endpoint failed this request: the cluster did.
       breaker_.failed(clock::monotonic_ns());
       give_up(config::FallbackReason::retries_exhausted,
-              LocalResponse::error(502, "connect-failed"));
+              LocalResponse::error(502, attempt_.last_connect_failure() == kUpstreamTlsFailed
+                                            ? "upstream-tls"
+                                            : "connect-failed"));
       return false;
     case Attempt::Dial::max_pending:
     case Attempt::Dial::max_connections:
@@ -116,9 +118,11 @@ void Exchange::on_upstream_connected(UpstreamConnection& failed, int result) {
     return;
   }
   breaker_.failed(clock::monotonic_ns());
+  const char* reason = result == -ETIMEDOUT           ? "connect-timeout"
+                       : result == kUpstreamTlsFailed ? "upstream-tls"
+                                                      : "connect-failed";
   give_up(config::FallbackReason::retries_exhausted,
-          LocalResponse::error(result == -ETIMEDOUT ? 504 : 502,
-                               result == -ETIMEDOUT ? "connect-timeout" : "connect-failed"));
+          LocalResponse::error(result == -ETIMEDOUT ? 504 : 502, reason));
 }
 
 void Exchange::on_upstream_sent(UpstreamConnection&) {

@@ -84,14 +84,20 @@ class PerWorker {
 };
 
 // Downstream side of one listener.
-// Why a TLS handshake failed, as a bounded label. "closed": the client left (or sent a FIN)
-// before finishing; "not-tls": what arrived was no TLS record (plain HTTP on a TLS port).
-constexpr size_t kTlsFailureReasons = 8;
-constexpr const char* kTlsFailureReasonNames[kTlsFailureReasons] = {
-    "timeout",          "closed",
-    "unknown-sni",      "protocol-version",
-    "no-shared-cipher", "client-certificate",
-    "not-tls",          "other"};
+// Why a TLS handshake failed, as a bounded label. "closed": the peer left (or sent a FIN)
+// before finishing; "not-tls": what arrived was no TLS record (plain HTTP on a TLS port);
+// "verify": an upstream's certificate did not verify (chain or name; upstream side only).
+// Upstream side, "client-certificate" is the endpoint refusing sluice's own certificate.
+constexpr size_t kTlsFailureReasons = 9;
+constexpr const char* kTlsFailureReasonNames[kTlsFailureReasons] = {"timeout",
+                                                                    "closed",
+                                                                    "unknown-sni",
+                                                                    "protocol-version",
+                                                                    "no-shared-cipher",
+                                                                    "client-certificate",
+                                                                    "not-tls",
+                                                                    "other",
+                                                                    "verify"};
 enum class TlsFailure : uint8_t {
   timeout,
   closed,
@@ -100,7 +106,8 @@ enum class TlsFailure : uint8_t {
   no_shared_cipher,
   client_certificate,
   not_tls,
-  other
+  other,
+  verify
 };
 
 struct TlsCounters {
@@ -224,6 +231,7 @@ struct ClusterCounters {
   LatencyHistogram duration;           // dispatch to response head (HTTP), connect time (TCP)
   Counter cap_refusals[kClusterCaps];  // requests/connections a cluster cap refused (503)
   Counter retries_over_budget;         // retries the cluster's retry_budget refused
+  TlsCounters tls;                     // clusters with tls only: handshakes with the endpoints
 
   void refused_by(ClusterCap cap) { cap_refusals[static_cast<size_t>(cap)].add(); }
 };

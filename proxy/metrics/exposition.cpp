@@ -354,6 +354,7 @@ std::string render(const Registry& registry, std::span<const ClusterStatus> clus
   add_tls(out, live.listeners);
   add_routes(out, live.routes);
   add_cluster_counters(out, live.clusters);
+  add_upstream_tls(out, live.clusters);
   add_cluster_durations(out, live.clusters);
   add_rate_limits(out, live.rate_limits);
   add_breakers(out, status);

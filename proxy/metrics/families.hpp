@@ -78,6 +78,8 @@ prometheus::ClientMetric histogram_of(const PerWorker<Slot>& slots, Get get, Lab
 // HTTP responses to clients by method and code, and their durations (exposition_routes.cpp).
 // sluice_tls_*: handshakes, failures by reason, certificate expiry (exposition_tls.cpp).
 void add_tls(Families& out, const std::vector<std::shared_ptr<const ListenerStats>>& all);
+// sluice_upstream_tls_*: clusters' handshakes with their endpoints (exposition_tls.cpp).
+void add_upstream_tls(Families& out, const std::vector<std::shared_ptr<const ClusterStats>>& all);
 void add_routes(Families& out, const std::vector<std::shared_ptr<const RouteStats>>& all);
 // Discovery per cluster (exposition_discovery.cpp).
 struct ClusterStatus;

@@ -64,6 +64,7 @@ struct ClusterStats {
   ClusterStats(std::string name, unsigned workers) : name(std::move(name)), per_worker(workers) {}
   const std::string name;
   PerWorker<ClusterCounters> per_worker;
+  bool tls = false;  // the cluster speaks TLS to its endpoints, as last built (control thread)
 };
 
 struct RateLimitStats {

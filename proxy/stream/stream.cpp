@@ -182,7 +182,11 @@ void Stream::on_connect(int result) {
   flags_.connected = true;
   set_nodelay(fd_);
   arm_receive();
-  send();
+  send();  // with a client transport: its first flight (a ClientHello)
+  if (transport_ != nullptr && !transport_->established()) {
+    flags_.announce_pending = true;
+    return;
+  }
   if (owner_ != nullptr) owner_->on_stream_connected(*this, 0);
 }
 
@@ -206,6 +210,10 @@ void Stream::on_receive(int result, unsigned flags) {
       }
       // The transport may have records of its own to send (a handshake's next flight).
       send();
+      if (flags_.announce_pending && transport_->established()) {
+        flags_.announce_pending = false;
+        if (owner_ != nullptr) owner_->on_stream_connected(*this, 0);  // closing is checked below
+      }
     } else {
       in.push(buffer, static_cast<uint32_t>(result));
     }

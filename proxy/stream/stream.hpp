@@ -31,7 +31,9 @@ class StreamOwner {
   virtual void on_stream_sent(Stream& stream) = 0;
   // A receive or send failed with -errno; the stream is closing.
   virtual void on_stream_error(Stream& stream, int error) = 0;
-  // connect() finished: 0, or -errno (-ETIMEDOUT when the timeout cut it short).
+  // connect() finished: 0, or -errno (-ETIMEDOUT when the timeout cut it short). With a
+  // transport that is not ready at the TCP connect (a TLS client), 0 comes once it is; if it
+  // fails first, on_stream_error says so instead.
   virtual void on_stream_connected(Stream& stream, int result) {}
   // After close(): the kernel has returned every operation and the socket is
   // closed. The stream is not touched after this call, so the owner may free it.
@@ -160,7 +162,8 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
     bool want_shutdown = false;    // a FIN follows the queued bytes
     bool shut = false;             // our FIN went out
     bool closing = false;
-    bool closed = false;  // on_stream_closed was delivered
+    bool closed = false;            // on_stream_closed was delivered
+    bool announce_pending = false;  // connected, on_stream_connected waits for the transport
   } flags_;
 };
 

@@ -31,7 +31,9 @@ class Transport {
   // The owner asked for a FIN after what it queued: a transport may queue its own goodbye
   // (TLS's close_notify) behind that, before flushed() says yes.
   virtual void on_shutdown() {}
-  // Whether the owner's bytes flow yet: false while a TLS handshake is under way.
+  // Whether the owner's bytes flow yet: false while a TLS handshake is under way. A stream that
+  // connects with a transport not yet established (TLS to an upstream) reports
+  // on_stream_connected once it is.
   virtual bool established() const { return true; }
 };
 

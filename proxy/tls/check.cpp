@@ -1,5 +1,6 @@
 #include "proxy/tls/check.hpp"
 
+#include "proxy/tls/cluster_tls.hpp"
 #include "proxy/tls/listener_tls.hpp"
 
 namespace sluice::proxy::tls {
@@ -10,6 +11,11 @@ std::vector<config::Diagnostic> check_tls_files(const config::Config& config) {
     if (!l.tls) continue;
     config::Diagnostic failed;
     if (!ListenerTls::build(*l.tls, nullptr, failed)) errors.push_back(std::move(failed));
+  }
+  for (const auto& c : config.clusters) {
+    if (!c.tls) continue;
+    config::Diagnostic failed;
+    if (!ClusterTls::build(c.name, *c.tls, failed)) errors.push_back(std::move(failed));
   }
   return errors;
 }

@@ -34,7 +34,27 @@ std::string section_of(const config::Tls& tls) {
   return key;
 }
 
-std::string fingerprint_of(const config::Tls& tls) {
+std::vector<std::string> files_of(const config::UpstreamTls& tls) {
+  std::vector<std::string> out;
+  if (!tls.ca_path.empty()) out.push_back(tls.ca_path);
+  if (const auto& c = tls.client_certificate) {
+    out.push_back(c->cert_path);
+    out.push_back(c->key_path);
+  }
+  return out;
+}
+
+std::string section_of(const config::UpstreamTls& tls) {
+  std::string key =
+      tls.sni + '\n' + tls.verify_name + '\n' + std::to_string(tls.verify) + tls.ca_path + '\n';
+  if (const auto& c = tls.client_certificate) key += c->cert_path + '\n' + c->key_path + '\n';
+  for (const auto& name : tls.alpn) key += name + ',';
+  return key + '\n' + std::to_string(static_cast<int>(tls.min_version)) +
+         std::to_string(tls.session_reuse);
+}
+
+template <typename Section>
+std::string fingerprint_of(const Section& tls) {
   std::string out;
   for (const std::string& path : files_of(tls)) {
     struct stat st {};
@@ -87,11 +107,45 @@ std::shared_ptr<const ListenerTls> ContextStore::contexts(const config::Listener
   return entry.current;
 }
 
+std::shared_ptr<const ClusterTls> ContextStore::contexts(const config::Cluster& cluster,
+                                                         std::string& error) {
+  const config::UpstreamTls& tls = *cluster.tls;
+  ClusterEntry& entry = clusters_[cluster.name];
+  const std::string section = section_of(tls);
+  const std::string fingerprint = fingerprint_of(tls);
+  if (entry.current && entry.section == section && entry.fingerprint == fingerprint)
+    return entry.current;  // and with it the endpoints' sessions
+  config::Diagnostic failed;
+  std::shared_ptr<const ClusterTls> built = ClusterTls::build(cluster.name, tls, failed);
+  const bool files_only = entry.current && entry.section == section;
+  if (!built) {
+    if (!files_only) {
+      error = failed.to_string();
+      return nullptr;
+    }
+    entry.fingerprint = fingerprint;
+    LOG_ERROR(
+        "cluster %s: the changed TLS files were not loaded, the previous ones stay in use: %s",
+        cluster.name.c_str(), failed.to_string().c_str());
+    return entry.current;
+  }
+  if (files_only) LOG_INFO("cluster %s: TLS files changed, reloaded", cluster.name.c_str());
+  entry.section = section;
+  entry.fingerprint = fingerprint;
+  entry.current = std::move(built);
+  return entry.current;
+}
+
 bool ContextStore::files_changed(const config::Config& config) const {
   for (const auto& l : config.listeners) {
     if (!l.tls) continue;
     auto it = entries_.find(l.name);
     if (it == entries_.end() || it->second.fingerprint != fingerprint_of(*l.tls)) return true;
+  }
+  for (const auto& c : config.clusters) {
+    if (!c.tls) continue;
+    auto it = clusters_.find(c.name);
+    if (it == clusters_.end() || it->second.fingerprint != fingerprint_of(*c.tls)) return true;
   }
   return false;
 }
@@ -101,6 +155,9 @@ std::vector<std::string> ContextStore::files(const config::Config& config) {
   for (const auto& l : config.listeners)
     if (l.tls)
       for (std::string& f : files_of(*l.tls)) out.push_back(std::move(f));
+  for (const auto& c : config.clusters)
+    if (c.tls)
+      for (std::string& f : files_of(*c.tls)) out.push_back(std::move(f));
   return out;
 }
 
@@ -108,6 +165,11 @@ void ContextStore::prune(const config::Config& config) {
   std::erase_if(entries_, [&](const auto& entry) {
     for (const auto& l : config.listeners)
       if (l.tls && l.name == entry.first) return false;
+    return true;
+  });
+  std::erase_if(clusters_, [&](const auto& entry) {
+    for (const auto& c : config.clusters)
+      if (c.tls && c.name == entry.first) return false;
     return true;
   });
 }

@@ -35,4 +35,26 @@ metrics::TlsFailure classify_handshake_failure(int reason) {
   }
 }
 
+metrics::TlsFailure classify_upstream_handshake_failure(int reason) {
+  using metrics::TlsFailure;
+  switch (reason) {
+    // The endpoint's alerts about the certificate sluice sent (or did not send).
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+      return TlsFailure::client_certificate;
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+      return TlsFailure::verify;
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+      return TlsFailure::no_shared_cipher;
+    case SSL_R_CALLBACK_FAILED:
+      return TlsFailure::other;
+    default: {
+      const TlsFailure server_side = classify_handshake_failure(reason);
+      return server_side == TlsFailure::unknown_sni ? TlsFailure::other : server_side;
+    }
+  }
+}
+
 }  // namespace sluice::proxy::tls

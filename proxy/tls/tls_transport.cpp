@@ -33,26 +33,43 @@ std::string subject_of(X509* cert) {
 
 }  // namespace
 
-TlsTransport::TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
-                           metrics::TlsCounters* counters)
-    : loop_(loop),
-      stream_(stream),
-      tls_(std::move(tls)),
-      counters_(counters),
-      ssl_(tls_->new_ssl()) {
+TlsTransport::TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const void> contexts,
+                           SSL* ssl, metrics::TlsCounters* counters)
+    : loop_(loop), stream_(stream), contexts_(std::move(contexts)), counters_(counters), ssl_(ssl) {
   if (ssl_ != nullptr) {
     BIO* bio = new_stream_bio(*this);
     SSL_set_bio(ssl_, bio, bio);  // one BIO both ways: SSL_free frees it once
-    SSL_set_accept_state(ssl_);
   }
-  const auto timeout = static_cast<uint64_t>(tls_->config().handshake_timeout.count());
+}
+
+TlsTransport::TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
+                           metrics::TlsCounters* counters)
+    : TlsTransport(loop, stream, tls, tls->new_ssl(), counters) {
+  listener_ = tls.get();
+  if (ssl_ != nullptr) SSL_set_accept_state(ssl_);
+  started_ = true;  // the client speaks first; its time runs from the accept
+  const auto timeout = static_cast<uint64_t>(listener_->config().handshake_timeout.count());
   loop_.timers(timeout).start(handshake_timer_, loop_.now_ms());
+}
+
+TlsTransport::TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const ClusterTls> tls,
+                           const config::Address& endpoint, std::string clear, uint64_t timeout_ms,
+                           metrics::TlsCounters* counters)
+    : TlsTransport(loop, stream, tls, tls->new_ssl(endpoint), counters) {
+  cluster_ = tls.get();
+  endpoint_ = endpoint.text;
+  timeout_ms_ = timeout_ms;
+  if (!clear.empty()) wire_.push_owned(std::move(clear));
 }
 
 TlsTransport::~TlsTransport() {
   TimerList::stop(handshake_timer_);
-  if (!established_ && !failed_ && counters_ != nullptr)
+  if (started_ && !established_ && !failed_ && counters_ != nullptr)
     counters_->failed(metrics::TlsFailure::closed);
+  // A pooled connection mostly ends without a close_notify (idle timeout, the endpoint's FIN):
+  // OpenSSL would then mark its session, the one kept for the endpoint, not resumable.
+  if (ssl_ != nullptr && cluster_ != nullptr && established_)
+    SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   if (ssl_ != nullptr) SSL_free(ssl_);
   cipher_in_.release_all(loop_.buffers());
   wire_.release_all(loop_.buffers());
@@ -82,19 +99,33 @@ int TlsTransport::advance(ChunkQueue& in) {
     if (result != 1) {
       const int error = SSL_get_error(ssl_, result);
       if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return 0;
-      const unsigned long code = ERR_peek_last_error();
-      const char* detail = code != 0 ? ERR_reason_error_string(code) : nullptr;
-      return fail(classify_handshake_failure(ERR_GET_REASON(code)),
-                  detail != nullptr ? detail : "connection closed");
+      return handshake_failed();
     }
     on_established();
   }
   return read_plaintext(in);
 }
 
+int TlsTransport::handshake_failed() {
+  const unsigned long code = ERR_peek_last_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  const char* detail = reason != nullptr ? reason : "connection closed";
+  if (cluster_ == nullptr) return fail(classify_handshake_failure(ERR_GET_REASON(code)), detail);
+  // The chain or the name: OpenSSL's verify result says which, better than its error queue.
+  const long verified = SSL_get_verify_result(ssl_);
+  if (verified != X509_V_OK)
+    return fail(metrics::TlsFailure::verify, X509_verify_cert_error_string(verified));
+  return fail(classify_upstream_handshake_failure(ERR_GET_REASON(code)), detail);
+}
+
 void TlsTransport::on_established() {
   established_ = true;
   TimerList::stop(handshake_timer_);
+  if (counters_ != nullptr) {
+    counters_->handshakes.add();
+    if (SSL_session_reused(ssl_) == 1) counters_->resumed.add();
+  }
+  if (listener_ == nullptr) return;  // an upstream's facts are nobody's client facts
   ClientFacts& facts = stream_.facts_for_update();
   facts.tls = true;
   if (const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) facts.sni = name;
@@ -104,14 +135,10 @@ void TlsTransport::on_established() {
   if (alpn != nullptr) facts.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
   facts.tls_version = SSL_get_version(ssl_);
   facts.tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_));
-  if (tls_->config().client_certificates)
+  if (listener_->config().client_certificates)
     if (X509* peer = SSL_get0_peer_certificate(ssl_);
         peer != nullptr && SSL_get_verify_result(ssl_) == X509_V_OK)
       facts.client_subject = subject_of(peer);
-  if (counters_ != nullptr) {
-    counters_->handshakes.add();
-    if (SSL_session_reused(ssl_) == 1) counters_->resumed.add();
-  }
 }
 
 int TlsTransport::read_plaintext(ChunkQueue& in) {
@@ -129,7 +156,7 @@ int TlsTransport::read_plaintext(ChunkQueue& in) {
     if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE &&
         error != SSL_ERROR_ZERO_RETURN) {
       const unsigned long code = ERR_peek_last_error();
-      LOG_DEBUG("tls: a client broke the record layer: %s",
+      LOG_DEBUG("tls: %s broke the record layer: %s", cluster_ ? "an upstream" : "a client",
                 code != 0 ? ERR_reason_error_string(code) : "connection closed");
       ERR_clear_error();
       failed_ = true;
@@ -137,7 +164,19 @@ int TlsTransport::read_plaintext(ChunkQueue& in) {
     }
     break;
   }
-  if (!plain.empty()) in.push_owned(std::move(plain));
+  if (!plain.empty()) {
+    // In a buffer of the ring's, not an owned chunk: bodies and tunnels pass received buffers
+    // on by slicing them.
+    const auto length = static_cast<uint32_t>(plain.size());
+    const uint16_t id = loop_.buffers().adopt(std::move(plain));
+    if (id != BufferRing::kNone) {
+      in.push(id, length);
+    } else {
+      LOG_ERROR_THROTTLED("tls: no buffer id left for %u decrypted bytes", length);
+      failed_ = true;
+      status = -ENOBUFS;
+    }
+  }
   return status;
 }
 
@@ -146,8 +185,13 @@ int TlsTransport::fail(metrics::TlsFailure reason, const char* detail) {
   ERR_clear_error();
   TimerList::stop(handshake_timer_);
   if (counters_ != nullptr) counters_->failed(reason);
-  LOG_DEBUG("tls: handshake failed (%s): %s",
-            metrics::kTlsFailureReasonNames[static_cast<size_t>(reason)], detail);
+  const char* why = metrics::kTlsFailureReasonNames[static_cast<size_t>(reason)];
+  if (cluster_ != nullptr)
+    // An upstream that fails handshakes is a misconfiguration an operator must see.
+    LOG_WARN_THROTTLED("cluster %s: TLS handshake with %s failed (%s): %s",
+                       cluster_->cluster().c_str(), endpoint_.c_str(), why, detail);
+  else
+    LOG_DEBUG("tls: handshake failed (%s): %s", why, detail);
   // The alert OpenSSL wrote tells the client why; the stream closes right after this, so it
   // goes out now, best effort (a full socket buffer drops it, the FIN still says enough).
   if (!staged_.empty() && !stream_.sending() && stream_.fd() >= 0)
@@ -157,6 +201,13 @@ int TlsTransport::fail(metrics::TlsFailure reason, const char* detail) {
 }
 
 ChunkQueue& TlsTransport::wire(ChunkQueue& out, BufferRing& buffers) {
+  if (!started_ && ssl_ != nullptr) {
+    // A client's first call: TCP is connected, the ClientHello goes (behind any clear bytes).
+    started_ = true;
+    loop_.timers(timeout_ms_).start(handshake_timer_, loop_.now_ms());
+    SSL_do_handshake(ssl_);  // WANT_READ; should it fail at once, the timeout ends it
+    ERR_clear_error();
+  }
   if (established_ && !failed_) {
     size_t budget = kPlainPerWire;
     while (!out.empty() && budget > 0) {

@@ -1,11 +1,15 @@
-// The TLS transport of one accepted connection: OpenSSL in user space over sluice's own
-// buffers. Received records reach OpenSSL through a BIO that reads the stream's receive
-// buffers in place (stream_bio.cpp); the records OpenSSL writes are collected and handed to
-// the stream as its wire queue. Nothing blocks: a handshake goes as far as the bytes that
-// arrived allow, and the transport sends its own records (handshake, tickets, alerts) through
-// the stream while the session above sees nothing but plaintext, once the handshake is done.
-// A handshake that does not finish within the listener's handshake_timeout fails the stream.
-// Worker thread only.
+// The TLS transport of one connection: OpenSSL in user space over sluice's own buffers, on
+// either side. Server: under each accepted stream of a TLS listener. Client: under each
+// upstream connection of a cluster with tls, where it may first send some bytes in the clear
+// (a PROXY protocol header) and then starts its handshake once the TCP connect is done; the
+// stream reports the connect when the handshake is (Transport::established()). Received records
+// reach OpenSSL through a BIO that reads the stream's receive buffers in place
+// (stream_bio.cpp); the records OpenSSL writes are collected and handed to the stream as its
+// wire queue. Nothing blocks: a handshake goes as far as the bytes that arrived allow, and the
+// transport sends its own records (handshake, tickets, alerts) through the stream while the
+// owner above sees nothing but plaintext, once the handshake is done. A handshake that does not
+// finish in time (the listener's handshake_timeout; a cluster's connect timeout) fails the
+// stream. Worker thread only.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -18,20 +22,28 @@
 #include "proxy/metrics/counters.hpp"
 #include "proxy/stream/stream.hpp"
 #include "proxy/stream/transport.hpp"
+#include "proxy/tls/cluster_tls.hpp"
 #include "proxy/tls/listener_tls.hpp"
 
 namespace sluice::proxy::tls {
 
 class TlsTransport final : public Transport, public TimerOwner {
  public:
-  // Starts the handshake timeout. `counters`: this worker's slot of the listener's; may be null.
+  // Server side. Starts the handshake timeout. `counters`: this worker's slot of the
+  // listener's; may be null.
   TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
+               metrics::TlsCounters* counters);
+  // Client side, to `endpoint` of the cluster `tls`: `clear` goes out first as it is, then the
+  // handshake, which must finish within `timeout_ms` of the TCP connect. `counters`: this
+  // worker's slot of the cluster's; may be null.
+  TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const ClusterTls> tls,
+               const config::Address& endpoint, std::string clear, uint64_t timeout_ms,
                metrics::TlsCounters* counters);
   ~TlsTransport() override;
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
 
-  // Wires a new transport into `stream` (which owns it from then on). Bytes already in
+  // Wires a new server transport into `stream` (which owns it from then on). Bytes already in
   // `stream.in` (those that followed a PROXY header) are the first ciphertext; returns -EPROTO
   // when they fail the handshake already, else 0.
   static int attach(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
@@ -51,21 +63,29 @@ class TlsTransport final : public Transport, public TimerOwner {
   BufferRing& buffers() { return loop_.buffers(); }
 
  private:
+  TlsTransport(Loop& loop, Stream& stream, std::shared_ptr<const void> contexts, SSL* ssl,
+               metrics::TlsCounters* counters);
   // Handshakes and decrypts as far as the ciphertext received so far allows.
   int advance(ChunkQueue& in);
   void on_established();
   int read_plaintext(ChunkQueue& in);
+  int handshake_failed();
   int fail(metrics::TlsFailure reason, const char* detail);
 
   Loop& loop_;
   Stream& stream_;
-  std::shared_ptr<const ListenerTls> tls_;
+  std::shared_ptr<const void> contexts_;   // the ListenerTls or ClusterTls of ssl_'s context
+  const ListenerTls* listener_ = nullptr;  // server side
+  const ClusterTls* cluster_ = nullptr;    // client side
+  std::string endpoint_;                   // client side: whom it connects to, for logs
   metrics::TlsCounters* counters_;
   SSL* ssl_;
+  uint64_t timeout_ms_ = 0;
   ChunkQueue cipher_in_;  // received, not yet read by OpenSSL
   std::string staged_;    // written by OpenSSL, not yet in wire_
   ChunkQueue wire_;       // what the stream sends
   TimerNode handshake_timer_{this, 0};
+  bool started_ = false;  // the handshake began (a client's once TCP connected)
   bool established_ = false;
   bool failed_ = false;
   bool shutdown_wanted_ = false;

@@ -19,6 +19,7 @@ void Attempt::begin(const ClusterRuntime& cluster, uint64_t key, int attempts) {
   key_ = key;
   preferred_.reset();
   attempts_left_ = attempts;
+  last_connect_failure_ = 0;
   dispatched_ = false;
   reused_ = false;
   avoid_pool_ = false;
@@ -78,12 +79,13 @@ Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsi
   connection_ = new UpstreamConnection(pool.loop(), pool, cluster, endpoint_, worker,
                                        std::move(connection), std::move(pending));
   connection_->set_owner(owner);
+  std::string header;
   if (proxied) {
-    // Queued before the connect, so it is the first thing sent once connected.
-    connection_->out().push_owned(proxy_header(proxy_protocol, client));
+    // The first thing sent once connected, in the clear even before a TLS handshake.
+    header = proxy_header(proxy_protocol, client);
     connection_->bound_to = client;
   }
-  if (const int error = connection_->connect(connect_timeout); error < 0) {
+  if (const int error = connection_->connect(connect_timeout, std::move(header)); error < 0) {
     LOG_ERROR_THROTTLED("cluster %s: cannot create an upstream socket: %s", cluster.name().c_str(),
                         std::strerror(-error));
     release()->close();
@@ -95,6 +97,7 @@ Attempt::Dial Attempt::dial(UpstreamPool& pool, balancers::CoreState& core, unsi
 void Attempt::connect_failed(int result) {
   const ClusterRuntime& cluster = *cluster_;
   counters_->connect_failures.add();
+  last_connect_failure_ = result;
   report_endpoint(cluster, endpoint_, EndpointResult::connect_failure, clock::monotonic_ns());
   LOG_DEBUG("cluster %s: endpoint %s failed: %s", cluster.name().c_str(),
             cluster.endpoints[endpoint_].address.text.c_str(),

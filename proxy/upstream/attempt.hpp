@@ -46,6 +46,9 @@ class Attempt {
   // counts it, reports it to outlier detection, and forgets the connection
   // (it closes itself).
   void connect_failed(int result);
+  // The result of the last failed connect of this request (0: none failed): what a request
+  // that ran out of endpoints tells its client (kUpstreamTlsFailed: "upstream-tls").
+  int last_connect_failure() const { return last_connect_failure_; }
   // The current connection leaves the attempt (to the pool, or closed by the
   // caller); the endpoint's load count ends.
   UpstreamConnection* release();
@@ -77,6 +80,7 @@ class Attempt {
   int64_t dispatched_ns_ = 0;
   uint32_t endpoint_ = 0;
   int attempts_left_ = 0;
+  int last_connect_failure_ = 0;
   bool dispatched_ = false;
   bool reused_ = false;
   bool avoid_pool_ = false;

@@ -16,6 +16,7 @@
 #include "limiter/outlier_detector.hpp"
 #include "limiter/retry_budget.hpp"
 #include "proxy/metrics/registry.hpp"
+#include "proxy/tls/cluster_tls.hpp"
 #include "proxy/upstream/endpoint_list.hpp"
 #include "proxy/upstream/sticky_table.hpp"
 
@@ -42,6 +43,9 @@ struct ClusterRuntime {
   bool tracks_latency = false;  // p2c with ewma_latency: callers report latencies
   int64_t ewma_tau_ns = 10'000'000'000;
   std::shared_ptr<metrics::ClusterStats> stats;  // kept across reloads by the metrics registry
+  // TLS to the endpoints (the control thread's ContextStore keeps it across snapshots, with the
+  // endpoints' sessions); null: plain TCP.
+  std::shared_ptr<const tls::ClusterTls> tls;
 
   balancers::LoadView load_view() const { return {endpoints.loads(), total.get()}; }
   const std::string& name() const { return config->name; }

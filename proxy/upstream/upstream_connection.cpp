@@ -1,6 +1,7 @@
 #include "proxy/upstream/upstream_connection.hpp"
 
 #include "proxy/core/clock.hpp"
+#include "proxy/tls/tls_transport.hpp"
 #include "proxy/upstream/pool.hpp"
 
 namespace sluice::proxy {
@@ -26,8 +27,16 @@ UpstreamConnection::~UpstreamConnection() {
   counters_.connections_active.sub();
 }
 
-int UpstreamConnection::connect(config::Duration timeout) {
-  return stream_.connect(cluster.endpoints[endpoint].address, timeout);
+int UpstreamConnection::connect(config::Duration timeout, std::string clear) {
+  const config::Address& address = cluster.endpoints[endpoint].address;
+  if (cluster.tls) {
+    stream_.own_transport(std::make_unique<tls::TlsTransport>(
+        pool_.loop(), stream_, cluster.tls, address, std::move(clear),
+        static_cast<uint64_t>(timeout.count()), &counters_.tls));
+  } else if (!clear.empty()) {
+    stream_.out.push_owned(std::move(clear));
+  }
+  return stream_.connect(address, timeout);
 }
 
 bool UpstreamConnection::park() {
@@ -52,12 +61,20 @@ void UpstreamConnection::on_stream_connected(Stream&, int result) {
     state.connect_failed(clock::monotonic_ns(), result);
   } else {
     state.connect_succeeded();
+    connected_ = true;
   }
   if (owner_ != nullptr) owner_->on_upstream_connected(*this, result);
   if (result < 0) close();
 }
 
-void UpstreamConnection::on_stream_input(Stream&) {
+void UpstreamConnection::on_stream_input(Stream& stream) {
+  if (cluster.tls && stream_.in.empty() && !stream_.eof())
+    return;  // TLS records that carried no bytes (a handshake's, a session ticket)
+  if (!connected_) {
+    // The endpoint closed (or answered in clear) during the TLS handshake.
+    on_stream_connected(stream, kUpstreamTlsFailed);
+    return;
+  }
   if (owner_ == nullptr) {
     // Idle in the pool: the endpoint closed it (or sent bytes nobody asked for).
     close();
@@ -67,10 +84,17 @@ void UpstreamConnection::on_stream_input(Stream&) {
 }
 
 void UpstreamConnection::on_stream_sent(Stream&) {
-  if (owner_ != nullptr) owner_->on_upstream_sent(*this);
+  // Before the connect is reported only a TLS handshake's own records went out.
+  if (owner_ != nullptr && connected_) owner_->on_upstream_sent(*this);
 }
 
-void UpstreamConnection::on_stream_error(Stream&, int error) {
+void UpstreamConnection::on_stream_error(Stream& stream, int error) {
+  if (!connected_) {
+    // Before on_upstream_connected(0) only a TLS handshake fails this way: still a connect
+    // failure for the owner (a retry may go elsewhere), with TLS's own reason.
+    on_stream_connected(stream, error == -EPROTO ? kUpstreamTlsFailed : error);
+    return;
+  }
   UpstreamOwner* owner = owner_;
   close();
   if (owner != nullptr) owner->on_upstream_error(*this, error);

@@ -5,7 +5,9 @@
 // Worker thread only.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <string>
 
 #include "config/config.hpp"
 #include "limiter/concurrency_limit.hpp"
@@ -20,11 +22,17 @@ namespace sluice::proxy {
 class UpstreamConnection;
 class UpstreamPool;
 
+// on_upstream_connected's result when TCP connected but the TLS handshake with the endpoint
+// failed (its certificate did not verify, no common protocol, it is no TLS server...). A TCP
+// connect never fails with EPROTO.
+constexpr int kUpstreamTlsFailed = -EPROTO;
+
 // What an upstream connection reports to whoever uses it.
 class UpstreamOwner {
  public:
-  // 0, or -errno (-ETIMEDOUT on timeout). On failure the connection closes
-  // itself right after this call; the owner may first take the unsent bytes.
+  // 0, or -errno (-ETIMEDOUT on timeout, kUpstreamTlsFailed). With TLS, 0 comes once the
+  // handshake is done. On failure the connection closes itself right after this call; the
+  // owner may first take the unsent bytes.
   virtual void on_upstream_connected(UpstreamConnection& connection, int result) = 0;
   // in() has new bytes, or eof() became true.
   virtual void on_upstream_input(UpstreamConnection& connection) = 0;
@@ -45,9 +53,11 @@ class UpstreamConnection final : public StreamOwner, public TimerOwner {
                      uint32_t endpoint, unsigned worker, limiter::ConcurrencyPermit connection,
                      limiter::ConcurrencyPermit pending);
 
-  // Starts connecting; the owner hears on_upstream_connected. Returns -errno
-  // when no socket could be made (the caller closes the connection).
-  int connect(config::Duration timeout);
+  // Starts connecting; the owner hears on_upstream_connected. `clear`: bytes sent first, before
+  // any TLS handshake (a PROXY protocol header). With the cluster's tls, `timeout` bounds the
+  // TCP connect and then the handshake. Returns -errno when no socket could be made (the
+  // caller closes the connection).
+  int connect(config::Duration timeout, std::string clear = {});
   void set_owner(UpstreamOwner* owner) { owner_ = owner; }
   // Back to its pool's idle list after a clean exchange; false when the pool
   // takes no more (the caller closes it).
@@ -86,6 +96,7 @@ class UpstreamConnection final : public StreamOwner, public TimerOwner {
   limiter::ConcurrencyPermit pending_permit_;
   metrics::ClusterCounters& counters_;  // this worker's slot of the cluster's stats
   UpstreamOwner* owner_ = nullptr;
+  bool connected_ = false;  // on_upstream_connected(0) went out (TLS: the handshake is done)
 };
 
 }  // namespace sluice::proxy

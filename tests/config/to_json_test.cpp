@@ -70,7 +70,7 @@ TEST(ToJson, MinimalConfigHasEveryTopLevelKey) {
     "limits": {"max_connections": null, "max_pending": null, "max_requests": null},
     "outlier_detection": null, "pool": {"max_idle": 64, "idle_timeout": "30s"},
     "sticky_cookie": null, "retry_budget": null,
-    "proxy_protocol": "off"}])"));
+    "proxy_protocol": "off", "tls": null}])"));
 }
 
 TEST(ToJson, HttpRoutesGlobalsAndPolicies) {
@@ -158,7 +158,7 @@ redis: { address: 127.0.0.1:6379 }
                           "max_ejected_percent": 50},
     "pool": {"max_idle": 8, "idle_timeout": "5s"},
     "sticky_cookie": null, "retry_budget": null,
-    "proxy_protocol": "off"})"));
+    "proxy_protocol": "off", "tls": null})"));
   EXPECT_EQ(o.at("rate_limits"), json::parse(R"([
     {"name": "per-client", "key": "client_ip", "algorithm": "token_bucket", "rate": "600/min",
      "burst": 20, "queue": null, "headers": "on_limit", "scope": "local", "max_keys": 100000},

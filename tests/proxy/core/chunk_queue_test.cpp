@@ -2,7 +2,8 @@
 // between queues, send preparation and byte counters. The buffers are those of
 // a real BufferRing, but no receive is ever armed here: the tests hand buffer
 // ids out themselves (on_received, as a receive completion would) and watch
-// available() to see when one goes back to the ring.
+// available() to see when one goes back to the ring. Adopted buffers (sluice's own bytes, as
+// TLS plaintext) go the same way.
 #include "proxy/core/chunk_queue.hpp"
 
 #include <gtest/gtest.h>
@@ -43,6 +44,25 @@ class ChunkQueueTest : public ::testing::Test {
 
   Loop loop_;
 };
+
+TEST_F(ChunkQueueTest, AnAdoptedBufferIsSlicedLikeAReceivedOneAndFreedByItsLastHolder) {
+  const unsigned before = buffers().available();
+  const uint16_t id = buffers().adopt("decrypted plaintext");
+  ASSERT_NE(id, BufferRing::kNone);
+  EXPECT_GE(id, buffers().count());  // never one of the kernel's
+  EXPECT_EQ(buffers().available(), before);
+  ChunkQueue in, out;
+  in.push(id, 19);
+  out.push_slice(buffers(), id, 10, 9);  // a body forwarded without a copy
+  in.consume(19, buffers());
+  EXPECT_EQ(buffers().adopted(), 1u);  // the slice still holds it
+  EXPECT_EQ(contents(out), "plaintext");
+  out.consume(9, buffers());
+  EXPECT_EQ(buffers().adopted(), 0u);
+  EXPECT_EQ(buffers().adopt("again"), id);  // the id is free for the next one
+  buffers().release(id);
+  EXPECT_EQ(buffers().available(), before);
+}
 
 TEST_F(ChunkQueueTest, BufferReturnsToTheRingOnlyWhenTheLastHolderReleasesIt) {
   const unsigned before = buffers().available();
