@@ -124,11 +124,14 @@ Decision GlobalKeyedLimiter::admit(uint64_t key, Nanos now, uint32_t cost) noexc
   } else {
     const Nanos t = now + clock_offset_.load(std::memory_order_relaxed);
     const bool sliding = options_.algorithm == GlobalAlgorithm::sliding_window;
-    table_.with_state(key, now, [&](GlobalKeyState& s) {
-      s.flags |= GlobalKeyState::kTouched;
+    const bool here = table_.with_live_state(key, now, [&](GlobalKeyState& s) {
+      s.flags = (s.flags & GlobalKeyState::kFlagBits) | GlobalKeyState::kTouched |
+                GlobalKeyState::kRefreshRounds << GlobalKeyState::kRefreshShift;
       d = windows() ? global_window_step(s, t, cost, options_.count, window_, sliding)
                     : global_bucket_step(s, cost, burst_, ok);
     });
+    // The key's view moved on (hand_over): a worker still on the old snapshot decides there.
+    if (!here) return successor_->admit(key, now, cost);
   }
   if (d.by_on_error) [[unlikely]] {
     on_error_.fetch_add(1, std::memory_order_relaxed);
@@ -141,10 +144,31 @@ Decision GlobalKeyedLimiter::admit(uint64_t key, Nanos now, uint32_t cost) noexc
   return d;
 }
 
+std::shared_ptr<GlobalKeyedLimiter> GlobalKeyedLimiter::hand_over(const GlobalLimitOptions& options,
+                                                                  Nanos now) {
+  if (successor_) return successor_->hand_over(options, now);
+  auto next = std::make_shared<GlobalKeyedLimiter>(options);
+  next->set_redis_ok(redis_ok());
+  next->set_clock_offset(clock_offset_.load(std::memory_order_relaxed));
+  successor_ = next;
+  const bool same_kind =
+      options.algorithm == options_.algorithm && (!windows() || options.per == options_.per);
+  const auto burst = static_cast<int32_t>(std::min<uint64_t>(next->burst_, INT32_MAX));
+  table_.hand_over(next->table_, now, [&](GlobalKeyState& s, Nanos&) {
+    if (!same_kind) return false;  // another kind of count: start from Redis' word
+    s.credit = std::min(s.credit, burst);
+    return true;
+  });
+  return next;
+}
+
 void GlobalKeyedLimiter::collect(Nanos now, std::vector<GlobalKeySync>& out) {
   table_.visit(now, [&](uint64_t key, GlobalKeyState& s) {
-    if ((s.flags & GlobalKeyState::kTouched) == 0) return;
-    s.flags &= ~GlobalKeyState::kTouched;
+    const bool touched = (s.flags & GlobalKeyState::kTouched) != 0;
+    const uint32_t left = s.flags >> GlobalKeyState::kRefreshShift;
+    if (!touched && left == 0) return;
+    s.flags = (s.flags & GlobalKeyState::kFlagBits & ~GlobalKeyState::kTouched) |
+              (touched ? left : left - 1) << GlobalKeyState::kRefreshShift;
     GlobalKeySync& k = out.emplace_back();
     k.key = key;
     if (windows()) {
@@ -156,12 +180,15 @@ void GlobalKeyedLimiter::collect(Nanos now, std::vector<GlobalKeySync>& out) {
     const uint64_t demand = static_cast<uint64_t>(s.spent) + s.denied;
     s.spent = s.denied = 0;
     k.owed = std::exchange(s.owed, 0);
-    k.want = lease_size(demand, s.pool, options_);
+    // Only a key in use leases: an idle one's refresh only reads what the bucket holds.
+    k.want = touched ? lease_size(demand, s.pool, options_) : 0;
   });
 }
 
 void GlobalKeyedLimiter::answer(const GlobalKeySync& sync, int64_t first, int64_t second,
                                 Nanos now) noexcept {
+  // A round sent before a hand_over: the answer belongs to the key's view, now the successor's.
+  if (successor_) return successor_->answer(sync, first, second, now);
   table_.with_existing(sync.key, now, [&](GlobalKeyState& s) {
     if (!windows()) {
       s.pool += static_cast<int32_t>(std::clamp<int64_t>(first, 0, INT32_MAX - s.pool));
@@ -182,6 +209,7 @@ void GlobalKeyedLimiter::answer(const GlobalKeySync& sync, int64_t first, int64_
 }
 
 void GlobalKeyedLimiter::unanswered(const GlobalKeySync& sync, Nanos now) noexcept {
+  if (successor_) return successor_->unanswered(sync, now);
   table_.with_existing(sync.key, now, [&](GlobalKeyState& s) {
     s.owed += sync.owed;
     s.flags |= GlobalKeyState::kTouched;  // a window's unpushed counts are still there

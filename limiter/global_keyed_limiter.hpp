@@ -21,6 +21,10 @@
 //   grant, so credit is 0 and instances never exceed the bucket beyond the pools' slack; an idle
 //   key or instance sees the bucket full and can spend up to `burst` at once, as a local limit.
 //
+// A key decided on this instance is synced in every round for kRefreshRounds rounds after its
+// last decision (a read when nothing is pushed), so that its view stays fresh between
+// requests; then it drops out of the rounds until it is decided again.
+//
 // A key this instance sees for the first time is decided by the local view — a window with no
 // count, a full bucket — rather than refused: the first round then tells it the global truth.
 // Hence a key new to N instances at once may get up to N times its allowance for one sync lag.
@@ -39,6 +43,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,9 +67,15 @@ struct GlobalKeyState {
   uint32_t spent = 0;   // admitted since the last round (pool or credit)
   uint32_t owed = 0;    // admitted on credit, not debited in Redis yet
   uint32_t denied = 0;  // refused since the last round (counts as demand)
-  uint32_t flags = 0;   // kTouched, kSeeded
+  uint32_t flags = 0;   // kTouched, kSeeded; rounds left to refresh (from kRefreshShift)
   static constexpr uint32_t kTouched = 1;  // decided since the last round: take part in the next
   static constexpr uint32_t kSeeded = 2;   // bucket: credit was set (a new key: the burst)
+  // A key decided recently is read back in the next kRefreshRounds rounds even when this
+  // instance decides nothing for it meanwhile: a key an instance sees every few rounds would
+  // otherwise decide on counts as old as its last request, missing what the others admitted.
+  static constexpr uint32_t kRefreshShift = 8;
+  static constexpr uint32_t kRefreshRounds = 8;
+  static constexpr uint32_t kFlagBits = (1u << kRefreshShift) - 1;
 };
 
 // One key's part of a round: what is pushed to Redis. Control thread only.
@@ -89,6 +100,12 @@ class GlobalKeyedLimiter {
 
   // Worker: a short critical section on the key's set; never waits on Redis.
   Decision admit(uint64_t key, Nanos now, uint32_t cost = 1) noexcept;
+
+  // Reload with new parameters (control thread, before the new snapshot is published): a
+  // limiter for `options` holding every key's view (a bucket keeps its pool, debt and credit up
+  // to the new burst; a window its counts while its length stays), to which this one forwards
+  // later decisions and answers, as KeyedRateLimiter::hand_over does. The Redis keys stay.
+  std::shared_ptr<GlobalKeyedLimiter> hand_over(const GlobalLimitOptions& options, Nanos now);
 
   // Control thread: appends every key decided since the last round, with what to push.
   void collect(Nanos now, std::vector<GlobalKeySync>& out);
@@ -126,6 +143,8 @@ class GlobalKeyedLimiter {
   BasicKeyedTable<GlobalKeyState> table_;
   std::atomic<bool> redis_ok_{false};
   std::atomic<Nanos> clock_offset_{0};
+  // Set once by hand_over before any set is marked (see KeyedRateLimiter::successor_).
+  std::shared_ptr<GlobalKeyedLimiter> successor_;
   alignas(64) std::atomic<uint64_t> on_error_{0};
 };
 

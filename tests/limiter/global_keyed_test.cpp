@@ -132,9 +132,17 @@ TEST(GlobalKeyedLimiter, BucketRoundDebitsCreditAndLeasesAPool) {
   l.collect(6 * kMs, round);
   ASSERT_EQ(round.size(), 1u);
   EXPECT_EQ(round[0].owed, 6u);
+  // Decided nothing since: read back (nothing owed, nothing leased) for a few rounds, then not.
+  for (uint32_t i = 1; i <= GlobalKeyState::kRefreshRounds; ++i) {
+    round.clear();
+    l.collect((7 + i) * kMs, round);
+    ASSERT_EQ(round.size(), 1u) << i;
+    EXPECT_EQ(round[0].owed, 0u);
+    EXPECT_EQ(round[0].want, 0u);
+  }
   round.clear();
-  l.collect(7 * kMs, round);
-  EXPECT_TRUE(round.empty()) << "a key decided nothing since: no round for it";
+  l.collect(20 * kMs, round);
+  EXPECT_TRUE(round.empty()) << "a key idle for kRefreshRounds rounds drops out";
 }
 
 TEST(GlobalKeyedLimiter, RedisKeysAreBoundedAndExpire) {
@@ -143,6 +151,23 @@ TEST(GlobalKeyedLimiter, RedisKeysAreBoundedAndExpire) {
   EXPECT_EQ(bucket.redis_ttl_ms(), 4000u + 1000u);  // refill from -20 at 10/s, plus a second
   GlobalKeyedLimiter window(options(GlobalAlgorithm::fixed_window, 10));
   EXPECT_EQ(window.redis_ttl_ms(), 2000u + 1000u);
+}
+
+TEST(GlobalKeyedLimiter, HandOverKeepsEveryKeysViewAndForwardsTheOldObject) {
+  auto old = std::make_shared<GlobalKeyedLimiter>(options(GlobalAlgorithm::token_bucket, 60, 5));
+  old->set_redis_ok(true);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(old->admit(1, 0).admitted);
+  std::vector<GlobalKeySync> round;
+  old->collect(0, round);
+  ASSERT_EQ(round.size(), 1u);
+  auto next = old->hand_over(options(GlobalAlgorithm::token_bucket, 120, 5), kMs);
+  EXPECT_TRUE(next->redis_ok());
+  // The answer of the round sent before the reload reaches the key's view in its new home.
+  old->answer(round[0], 0, 0, 2 * kMs);
+  EXPECT_FALSE(next->admit(1, 3 * kMs).admitted) << "the reload refilled the key's bucket";
+  EXPECT_FALSE(old->admit(1, 3 * kMs).admitted) << "a worker on the old snapshot";
+  EXPECT_TRUE(old->admit(2, 3 * kMs).admitted);  // decided by the successor: counted there
+  EXPECT_EQ(next->keys(), 2u);
 }
 
 // Three instances share a fixed window of 20/s per key through a Redis played by a map, each
