@@ -285,13 +285,8 @@ void parse_listener(ParseState& state, const Field& field) {
   if (protocol) listener.protocol = *protocol;
 
   if (auto f = map.get("tls")) listener.tls = parse_tls(state, *f, protocol == Protocol::http);
-  if (auto f = map.get("proxy_protocol")) {
+  if (auto f = map.get("proxy_protocol"))
     listener.proxy_protocol = parse_proxy_protocol_accept(state, *f);
-    // The header comes before the handshake on the wire, but the TLS transport is put under
-    // the connection at accept, so it would read the header as a broken ClientHello.
-    if (listener.tls && listener.proxy_protocol)
-      r.error(f->key_pos(), f->path + " together with tls is not supported yet");
-  }
   HttpOnly http_only;
   if (auto f = map.get("timeouts")) parse_timeouts(state, *f, listener.timeouts, http_only);
   if (auto f = map.get("retries")) parse_retries(state, *f, listener.retries, http_only);

@@ -26,7 +26,7 @@ Exchange::~Exchange() {
 
 void Exchange::begin(SessionHost& host, const HttpListener& listener, std::string_view client_ip,
                      std::string_view client_address, const ClientFacts* facts) {
-  client_ = Client{&host, &listener, client_ip, client_address, client_ip, facts};
+  client_ = Client{&host, &listener, client_ip, client_address, client_ip, facts, nullptr, {}};
   rules_.response = {};
   release_upstream(false);  // none is held between exchanges; this makes sure
   attempt_.clear();
@@ -73,7 +73,6 @@ void Exchange::on_request_head(const http::Head& head) {
 }
 
 void Exchange::go_on() {
-  const http::Head& head = *request_.head;
   const config::Route& route = *request_.route->config;
   if (route.redirect) {
     redirect(*route.redirect);

@@ -79,6 +79,11 @@ void ProxyPrelude::accept(const pp::Header& header) {
     facts.alpn = header.alpn;
     facts.client_subject = header.ssl.cn;
   }
+  // On a TLS listener the handshake follows the header: what came after it is its first bytes.
+  if (host->start_transport(*client_) < 0) {
+    close();
+    return;
+  }
   // The session to come decides when it wants bytes again (a TCP relay once its upstream is
   // connected).
   client_->receive(false);

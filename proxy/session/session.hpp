@@ -54,6 +54,11 @@ class SessionHost {
   // `session` (a prelude that has done its part): the host tracks `next` in its place and
   // frees `session`. Same rules as session_ended; the caller then starts `next`.
   virtual void session_replaced(Session& session, Session& next) = 0;
+  // The listener's transport (TLS), when it has one, begins on `stream`: at accept, or once a
+  // prelude (a PROXY header) has read what precedes it, in which case the bytes still in
+  // `stream.in` are the transport's first. Returns 0, or -errno when those bytes already break
+  // its protocol (the caller closes the connection).
+  virtual int start_transport(Stream& stream) = 0;
 
  protected:
   ~SessionHost() = default;

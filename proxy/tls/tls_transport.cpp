@@ -58,13 +58,24 @@ TlsTransport::~TlsTransport() {
   wire_.release_all(loop_.buffers());
 }
 
-void TlsTransport::attach(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
-                          metrics::TlsCounters* counters) {
-  stream.own_transport(std::make_unique<TlsTransport>(loop, stream, std::move(tls), counters));
+int TlsTransport::attach(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
+                         metrics::TlsCounters* counters) {
+  auto owned = std::make_unique<TlsTransport>(loop, stream, std::move(tls), counters);
+  TlsTransport& transport = *owned;
+  stream.own_transport(std::move(owned));
+  if (stream.in.empty()) return 0;
+  transport.cipher_in_.append(stream.in);
+  const int result = transport.advance(stream.in);
+  if (result == 0) stream.send();  // the server's first flight
+  return result;
 }
 
 int TlsTransport::on_received(BufferRing&, uint16_t buffer, uint32_t length, ChunkQueue& in) {
   cipher_in_.push(buffer, length);
+  return advance(in);
+}
+
+int TlsTransport::advance(ChunkQueue& in) {
   if (failed_ || ssl_ == nullptr) return -EPROTO;
   if (!established_) {
     const int result = SSL_do_handshake(ssl_);

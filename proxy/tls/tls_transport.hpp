@@ -31,9 +31,11 @@ class TlsTransport final : public Transport, public TimerOwner {
   TlsTransport(const TlsTransport&) = delete;
   TlsTransport& operator=(const TlsTransport&) = delete;
 
-  // Wires a new transport into `stream` (which owns it from then on).
-  static void attach(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
-                     metrics::TlsCounters* counters);
+  // Wires a new transport into `stream` (which owns it from then on). Bytes already in
+  // `stream.in` (those that followed a PROXY header) are the first ciphertext; returns -EPROTO
+  // when they fail the handshake already, else 0.
+  static int attach(Loop& loop, Stream& stream, std::shared_ptr<const ListenerTls> tls,
+                    metrics::TlsCounters* counters);
 
   int on_received(BufferRing& buffers, uint16_t buffer, uint32_t length, ChunkQueue& in) override;
   ChunkQueue& wire(ChunkQueue& out, BufferRing& buffers) override;
@@ -49,6 +51,8 @@ class TlsTransport final : public Transport, public TimerOwner {
   BufferRing& buffers() { return loop_.buffers(); }
 
  private:
+  // Handshakes and decrypts as far as the ciphertext received so far allows.
+  int advance(ChunkQueue& in);
   void on_established();
   int read_plaintext(ChunkQueue& in);
   int fail(metrics::TlsFailure reason, const char* detail);

@@ -293,8 +293,8 @@ void Worker::start_session(WorkerListener& listener, int fd) {
   listener.runtime.stats->open.fetch_add(1, std::memory_order_relaxed);
   open_connections.fetch_add(1, std::memory_order_relaxed);
   auto stream = std::make_unique<Stream>(loop_, nullptr, fd);
-  if (listener.runtime.tls)
-    tls::TlsTransport::attach(loop_, *stream, listener.runtime.tls, &listener.counters().tls);
+  // A PROXY header comes before the TLS handshake: the prelude starts the transport after it.
+  if (!listener.runtime.config->proxy_protocol) listener.start_transport(*stream);
   Session* session = factory.create(listener, std::move(stream));
   session->host = &listener;
   session->live_index = sessions_.size();

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "proxy/core/log.hpp"
+#include "proxy/tls/tls_transport.hpp"
 #include "proxy/worker/worker.hpp"
 
 namespace sluice::proxy {
@@ -107,6 +108,11 @@ void WorkerListener::session_ended(Session& session) {
 
 void WorkerListener::session_replaced(Session& session, Session& next) {
   worker.session_replaced(session, next);
+}
+
+int WorkerListener::start_transport(Stream& stream) {
+  if (!runtime.tls) return 0;
+  return tls::TlsTransport::attach(worker.loop(), stream, runtime.tls, &counters_.tls);
 }
 
 }  // namespace sluice::proxy

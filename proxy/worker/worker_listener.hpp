@@ -49,6 +49,7 @@ class WorkerListener final : public IoHandler, public SessionHost {
   SessionHost* follow_reload(Session& session) override;
   void session_ended(Session& session) override;
   void session_replaced(Session& session, Session& next) override;
+  int start_transport(Stream& stream) override;
 
   Worker& worker;
   WorkerGeneration& generation;

@@ -10,6 +10,7 @@
 #include "tests/http_integration/upstream.hpp"
 #include "tests/observability/obs_fixture.hpp"
 #include "tests/proxy_protocol/pp_util.hpp"
+#include "tests/support/tls_certs.hpp"
 
 namespace sluice::testing {
 namespace {
@@ -92,6 +93,49 @@ TEST_F(ProxyProtocolInterop, HaproxySendProxyV1AndV2InFrontOfSluice) {
     EXPECT_TRUE(sluice().stop(Millis(10000)).success());
     sluice_.reset();
   }
+}
+
+// A TLS listener behind a TCP balancer: the PROXY header, then the handshake on the same
+// connection. The client's address comes from the header, its TLS facts from the handshake.
+TEST_F(ProxyProtocolInterop, HaproxySendProxyV2InFrontOfATlsListener) {
+  start_xff_upstream();
+  TestPki pki(dir_.path());
+  const CertFiles cert = pki.leaf("edge", "edge.test", {"edge.test"});
+  const uint16_t sluice_port = free_loopback_port();
+  ASSERT_TRUE(start_sluice(sluice_http(sluice_port, upstream_->address(), "",
+                                       "    proxy_protocol: { trusted: [127.0.0.1], timeout: 2s }\n"
+                                       "    tls: { certificates: [{ cert: " +
+                                           cert.cert + ", key: " + cert.key + " }] }\n")));
+  const uint16_t front = free_loopback_port();
+  ASSERT_TRUE(start_haproxy("frontend fe\n  mode tcp\n  bind 127.0.0.1:" + std::to_string(front) +
+                                "\n  default_backend be\n"
+                                "backend be\n  mode tcp\n  server s 127.0.0.1:" +
+                                std::to_string(sluice_port) + " send-proxy-v2\n",
+                            front));
+  const std::string url = "https://edge.test:" + std::to_string(front) + "/";
+  const CommandResult through =
+      run_command("curl -sS --max-time 5 --cacert " + pki.ca_cert() +
+                  " --interface 127.0.0.2 --resolve edge.test:" + std::to_string(front) +
+                  ":127.0.0.1 " + url + " 2>&1");
+  EXPECT_EQ(through.status, 0) << through.output;
+  EXPECT_EQ(through.output, "127.0.0.2");
+  // curl's own header in front of its handshake.
+  const CommandResult direct =
+      run_command("curl -sS --max-time 5 --haproxy-protocol --cacert " + pki.ca_cert() +
+                  " --resolve edge.test:" + std::to_string(sluice_port) +
+                  ":127.0.0.1 https://edge.test:" + std::to_string(sluice_port) + "/ 2>&1");
+  EXPECT_EQ(direct.status, 0) << direct.output;
+  EXPECT_EQ(direct.output, "127.0.0.1");
+  // A handshake without a header first is a malformed header, not a TLS client.
+  const CommandResult bare =
+      run_command("curl -sS --max-time 5 --cacert " + pki.ca_cert() +
+                  " --resolve edge.test:" + std::to_string(sluice_port) +
+                  ":127.0.0.1 https://edge.test:" + std::to_string(sluice_port) + "/ 2>&1");
+  EXPECT_NE(bare.status, 0) << bare.output;
+  EXPECT_EQ(scrape().sum("sluice_downstream_proxy_protocol_refused_total",
+                         {{"listener", "web"}, {"reason", "malformed"}}),
+            1);
+  EXPECT_EQ(scrape().sum("sluice_tls_handshakes_total", {{"listener", "web"}}), 2);
 }
 
 TEST_F(ProxyProtocolInterop, CurlHaproxyProtocol) {

@@ -104,6 +104,7 @@ class ExchangeHarness : public ::testing::Test, public SessionHost {
   SessionHost* follow_reload(Session&) override { return nullptr; }
   void session_ended(Session&) override {}
   void session_replaced(Session&, Session&) override {}
+  int start_transport(Stream&) override { return 0; }
 
   const HttpListener& http() const;
 
