@@ -208,11 +208,18 @@ void GlobalKeyedLimiter::answer(const GlobalKeySync& sync, int64_t first, int64_
   });
 }
 
-void GlobalKeyedLimiter::unanswered(const GlobalKeySync& sync, Nanos now) noexcept {
-  if (successor_) return successor_->unanswered(sync, now);
+void GlobalKeyedLimiter::unanswered(const GlobalKeySync& sync, bool sent, Nanos now) noexcept {
+  if (successor_) return successor_->unanswered(sync, sent, now);
   table_.with_existing(sync.key, now, [&](GlobalKeyState& s) {
-    s.owed += sync.owed;
-    s.flags |= GlobalKeyState::kTouched;  // a window's unpushed counts are still there
+    s.flags |= GlobalKeyState::kTouched;
+    if (!sent) {
+      s.owed += sync.owed;  // a window's counts were never taken off: pushed again as they are
+    } else if (s.window == sync.window) {
+      s.local_cur = less(s.local_cur, sync.admitted);
+      s.local_prev = less(s.local_prev, sync.admitted_prev);
+    } else if (s.window == sync.window + 1) {
+      s.local_prev = less(s.local_prev, sync.admitted);
+    }
   });
 }
 

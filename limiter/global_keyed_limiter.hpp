@@ -112,8 +112,12 @@ class GlobalKeyedLimiter {
   // Control thread: Redis' answer for `sync`. Windows: the counts of its window and the one
   // before; bucket: tokens granted and tokens left in the bucket after the grant.
   void answer(const GlobalKeySync& sync, int64_t first, int64_t second, Nanos now) noexcept;
-  // Control thread: the round carrying `sync` failed; what it owed is owed again.
-  void unanswered(const GlobalKeySync& sync, Nanos now) noexcept;
+  // Control thread: the round carrying `sync` failed. `sent`: its commands had all been written,
+  // so Redis most likely ran them (a late answer, a connection lost after): what it pushed is
+  // taken as counted there — pushing it again would count it twice and, worse than the
+  // tokens Redis granted and nobody got, refuse clients for it. Not sent: pushed again next
+  // round. Either way the key is read back next round.
+  void unanswered(const GlobalKeySync& sync, bool sent, Nanos now) noexcept;
 
   void set_redis_ok(bool ok) noexcept { redis_ok_.store(ok, std::memory_order_relaxed); }
   // Control thread: added to `now` to find windows (wall clock minus the caller's clock).

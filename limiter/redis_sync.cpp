@@ -197,16 +197,16 @@ void RedisSync::finish_connect(Nanos now) {
 void RedisSync::fail(Nanos now, const char* why) {
   ++stats_.errors;
   stats_.last_error = why;
+  // The keys of unanswered batches: counted in Redis if the round went out (see unanswered).
+  const bool sent = round_.active && !round_.unsent && !connecting_;
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
   connecting_ = false;
   authenticating_ = false;
-  // What the keys of unanswered batches pushed is pushed again next time (a window's counts
-  // stay until answered; a bucket's debt is owed again).
   for (size_t i = round_.answered > round_.asked.size() ? round_.answered - round_.asked.size() : 0;
        i < round_.batches.size(); ++i)
     for (const GlobalKeySync& k : round_.batches[i].keys)
-      round_.batches[i].limiter->unanswered(k, now);
+      round_.batches[i].limiter->unanswered(k, sent, now);
   round_ = Round{};
   stats_.connected = false;
   backoff_ = backoff_ == 0 ? options_.backoff_min.count()
@@ -334,7 +334,7 @@ bool RedisSync::append_batches(Nanos now) {
           {l, std::vector<GlobalKeySync>(keys.begin() + begin, keys.begin() + end)});
       if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(),
                                  argvlen.data()) != REDIS_OK) {
-        round_.active = true;  // so that fail() gives the keys' counts back
+        round_.active = round_.unsent = true;  // so that fail() gives the keys' counts back
         fail(now, "cannot queue a command");
         return false;
       }
@@ -348,7 +348,7 @@ void RedisSync::apply_batch(const Round::KeyBatch& batch, const redisReply& repl
   ++stats_.commands;
   if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 * batch.keys.size()) {
     ++stats_.errors;  // script error: the connection is fine, this limiter is not
-    for (const GlobalKeySync& k : batch.keys) batch.limiter->unanswered(k, now);
+    for (const GlobalKeySync& k : batch.keys) batch.limiter->unanswered(k, false, now);
     batch.limiter->set_redis_ok(false);
     return;
   }

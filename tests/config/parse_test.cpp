@@ -303,7 +303,7 @@ TEST(Parse, GlobalLimitsTakeAnyKeyButNotShaping) {
   EXPECT_THAT(errors_of(kMinimal + R"(rate_limits:
   - { name: d, rate: 1/s, algorithm: leaky_bucket, scope: global }
 )" + redis),
-              ElementsAre("t.yaml:9:58: rate_limits[0].scope: global with algorithm leaky_bucket: "
+              ElementsAre("t.yaml:10:59: rate_limits[0].scope: global with algorithm leaky_bucket: "
                           "shaping queues are per instance; use token_bucket, sliding_window or "
                           "fixed_window, or scope: local"));
 }

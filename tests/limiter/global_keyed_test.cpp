@@ -127,11 +127,16 @@ TEST(GlobalKeyedLimiter, BucketRoundDebitsCreditAndLeasesAPool) {
   l.collect(4 * kMs, round);
   ASSERT_EQ(round.size(), 1u);
   EXPECT_EQ(round[0].owed, 1u + 5u);
-  l.unanswered(round[0], 5 * kMs);  // the round failed: owed again next time
+  l.unanswered(round[0], false, 5 * kMs);  // the round failed unsent: owed again next time
   round.clear();
   l.collect(6 * kMs, round);
   ASSERT_EQ(round.size(), 1u);
   EXPECT_EQ(round[0].owed, 6u);
+  l.unanswered(round[0], true, 6 * kMs);  // sent, answer lost: Redis has it, owed no more
+  round.clear();
+  l.collect(6 * kMs, round);
+  ASSERT_EQ(round.size(), 1u);
+  EXPECT_EQ(round[0].owed, 0u);
   // Decided nothing since: read back (nothing owed, nothing leased) for a few rounds, then not.
   for (uint32_t i = 1; i <= GlobalKeyState::kRefreshRounds; ++i) {
     round.clear();

@@ -36,7 +36,7 @@ class GlobalPerClientTest : public PolicyTest {
   };
 
   // Ten clients, 127.0.0.2 to 127.0.0.11, each sending one request every `gap` to the three
-  // instances in turn, for `run`. Returns each client's counts and the time it ran.
+  // instances in turn, for `run`. Returns each client's counts and the time they were sent in.
   std::array<Counts, 10> drive(const std::vector<uint16_t>& ports, std::chrono::microseconds gap,
                                Clock::duration run, double& seconds) {
     std::array<Counts, 10> counts{};
@@ -63,7 +63,12 @@ class GlobalPerClientTest : public PolicyTest {
       });
     }
     for (auto& t : threads) t.join();
-    seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    // The time requests were sent in: a response stalled past the end (the box is shared) sends
+    // nothing more and must not stretch what the limit is expected to admit.
+    seconds = std::chrono::duration<double>(run).count();
+    const double took = std::chrono::duration<double>(Clock::now() - start).count();
+    if (took > seconds + 0.5)
+      std::printf("  (the last responses came %.2f s late)\n", took - seconds);
     return counts;
   }
 
