@@ -2,6 +2,9 @@
 // handshake timeout, session tickets and client certificates (mTLS). Only the shape is checked
 // here; the PEM files are loaded by the proxy's TLS room (proxy/tls/), which reports at the
 // places recorded in the config (TlsCertificate::cert_at, ...).
+#include <algorithm>
+#include <cctype>
+
 #include "config/parse_state.hpp"
 #include "config/scalars.hpp"
 
@@ -13,11 +16,25 @@ Place place_of(const Reader& r, const Field& field) {
   return {r.file(pos.source), pos.line, pos.column};
 }
 
+std::string lowercase(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// Certificates that serve the same names: one, or two with different key types (an ECDSA and
+// an RSA one, as nginx's two ssl_certificate lines), which share one context and OpenSSL picks
+// by what the client supports. The key types are only known once the files load (proxy/tls/).
+struct NameSet {
+  std::vector<std::string> names;  // lower case, sorted; empty: the default certificate
+  Field first;
+  int certificates = 1;
+};
+
 void parse_certificates(Reader& r, const Field& certificates, Tls& tls) {
   auto items = r.list(certificates);
   if (certificates.value.IsSequence() && items.empty())
     r.error(certificates, "needs at least one certificate");
-  std::optional<Field> default_certificate;
+  std::vector<NameSet> sets;
   std::vector<std::pair<std::string, Field>> seen_sni;
   for (const auto& item : items) {
     MapReader cert_map(r, item);
@@ -31,6 +48,7 @@ void parse_certificates(Reader& r, const Field& certificates, Tls& tls) {
       if (auto path = r.string(*f)) cert.key_path = *path;
       cert.key_at = place_of(r, *f);
     }
+    std::vector<std::pair<std::string, Field>> names;
     if (auto f = cert_map.get("sni")) {
       for (const auto& name_field : r.list(*f)) {
         auto name = r.string(name_field);
@@ -40,19 +58,30 @@ void parse_certificates(Reader& r, const Field& certificates, Tls& tls) {
                   "expected a host name like example.com or *.example.com, got '" + *name + "'");
           continue;
         }
-        for (const auto& [earlier, where] : seen_sni)
-          if (earlier == *name)
-            r.error(name_field, "'" + *name + "' is already served by the certificate at " +
-                                    line_col(where.pos()));
-        seen_sni.emplace_back(*name, name_field);
+        names.emplace_back(*name, name_field);
         cert.sni.push_back(*name);
       }
-    } else if (default_certificate) {
-      // Without sni a certificate is the fallback; two fallbacks would be a silent tie.
-      r.error(item, "only one certificate may omit sni (the default one is at " +
-                        line_col(default_certificate->pos()) + ")");
+    }
+    std::vector<std::string> key;
+    for (const auto& [name, field] : names) key.push_back(lowercase(name));
+    std::sort(key.begin(), key.end());
+    auto same = std::find_if(sets.begin(), sets.end(),
+                             [&](const NameSet& set) { return set.names == key; });
+    if (same != sets.end()) {
+      if (++same->certificates > 2)
+        r.error(item, "a third certificate for the names of the one at " +
+                          line_col(same->first.pos()) +
+                          " (at most two may share names: one ECDSA, one RSA)");
     } else {
-      default_certificate.emplace(item);
+      for (const auto& [name, field] : names)
+        for (const auto& [earlier, where] : seen_sni)
+          if (lowercase(earlier) == lowercase(name))
+            r.error(field, "'" + name + "' is already served by the certificate at " +
+                               line_col(where.pos()) +
+                               " (certificates may share names only by listing the same ones: "
+                               "an ECDSA and an RSA pair)");
+      for (const auto& [name, field] : names) seen_sni.emplace_back(name, field);
+      sets.push_back({std::move(key), item});
     }
     tls.certificates.push_back(std::move(cert));
   }

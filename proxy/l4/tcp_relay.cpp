@@ -30,6 +30,16 @@ const EndpointState* TcpRelay::relay_endpoint() const {
 
 void TcpRelay::start() {
   record_.start_ns = clock::monotonic_ns();
+  if (client_->handshaking()) {
+    awaiting_handshake_ = true;
+    touch();
+    client_->receive(true);
+    return;
+  }
+  begin();
+}
+
+void TcpRelay::begin() {
   const ClusterRuntime& cluster = listener_.cluster;
   char ip[INET6_ADDRSTRLEN] = "";
   if (host->logging() || cluster.needs_key) {
@@ -139,7 +149,19 @@ void TcpRelay::resume(Stream& from, Stream& to) {
 }
 
 void TcpRelay::on_stream_input(Stream&) {
-  if (!closing_ && connected_) relay(*client_, *upstream());
+  if (closing_) return;
+  if (awaiting_handshake_) {
+    if (client_->handshaking()) {
+      if (client_->eof()) abort();  // left mid-handshake (the transport counted it)
+      return;
+    }
+    // Bytes sent with the handshake's last flight wait in client_->in for the endpoint.
+    awaiting_handshake_ = false;
+    client_->receive(false);
+    begin();
+    return;
+  }
+  if (connected_) relay(*client_, *upstream());
 }
 
 void TcpRelay::on_stream_sent(Stream&) {

@@ -1,7 +1,8 @@
 // One proxied TCP connection (L4): dials an endpoint of the listener's cluster
 // (the next one when a connect fails), then relays bytes both ways until both
 // directions have seen FIN, forwarding half-closes, with backpressure on each
-// direction. Worker thread only.
+// direction. On a TLS listener it dials once the client's handshake is done, so
+// a client that never finishes one costs no upstream connection. Worker thread only.
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,8 @@ class TcpRelay final : public Session, public StreamOwner, public UpstreamOwner,
   void on_timer(int kind) override;
 
  private:
+  // What start() does once the client's transport carries its bytes.
+  void begin();
   void dial();
   // Moves what `from` received to `to`, pausing `from` while `to` is behind.
   void relay(Stream& from, Stream& to);
@@ -67,6 +70,7 @@ class TcpRelay final : public Session, public StreamOwner, public UpstreamOwner,
   uint64_t key_ = 0;  // consistent hashing: the client IP's hash
   bool connected_ = false;
   bool closing_ = false;
+  bool awaiting_handshake_ = false;
   char client_address_[64] = "";  // "ip:port", when the access log is on
 };
 

@@ -107,6 +107,8 @@ class Stream final : public IoHandler, public BufferWaiter, public Task {
   // socket's peer. Empty when neither is known (getpeername fails once the peer has gone).
   void peer(char* ip, size_t size, uint16_t* port = nullptr) const;
   bool connected() const { return flags_.connected; }
+  // Its transport is still shaking hands (TLS): nothing of the peer's has arrived yet.
+  bool handshaking() const { return transport_ != nullptr && !transport_->established(); }
   bool eof() const { return flags_.eof; }    // the peer's FIN arrived
   bool shut() const { return flags_.shut; }  // our FIN went out
   bool sending() const { return flags_.sending; }

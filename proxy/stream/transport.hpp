@@ -31,6 +31,8 @@ class Transport {
   // The owner asked for a FIN after what it queued: a transport may queue its own goodbye
   // (TLS's close_notify) behind that, before flushed() says yes.
   virtual void on_shutdown() {}
+  // Whether the owner's bytes flow yet: false while a TLS handshake is under way.
+  virtual bool established() const { return true; }
 };
 
 }  // namespace sluice::proxy

@@ -1,5 +1,6 @@
-// One listener's TLS: an SSL_CTX per certificate (the default one's also holds the TLS 1.2
-// session cache and answers first), the SNI table that picks among them, ALPN, client
+// One listener's TLS: an SSL_CTX per set of names (one certificate, or an ECDSA and an RSA one
+// side by side, OpenSSL choosing by what the client supports; the default one's also holds the
+// TLS 1.2 session cache and answers first), the SNI table that picks among them, ALPN, client
 // certificate checks and the session ticket keys. Built on the control thread (loading every
 // PEM file; a failure names the file's place in the config), then shared read-only by every
 // worker through the snapshot; a connection holds it until it closes, so a reload or a
@@ -51,10 +52,17 @@ class ListenerTls {
 
  private:
   ListenerTls() = default;
+  // A new context for certificate `index`.
   std::optional<config::Diagnostic> load(size_t index);
+  // Certificate `index` into `context` too, next to `partner`'s (same names, other key type).
+  std::optional<config::Diagnostic> add_to(size_t context, size_t index, size_t partner);
+  std::optional<config::Diagnostic> use_certificate(SSL_CTX* ctx,
+                                                    const config::TlsCertificate& cert);
 
   config::Tls config_;
-  std::vector<SSL_CTX*> contexts_;  // one per config_.certificates entry
+  // One per set of names: a certificate, or an ECDSA and an RSA one that list the same names.
+  std::vector<SSL_CTX*> contexts_;
+  std::vector<int> key_types_;  // per context: its first certificate's (EVP_PKEY_EC, ...)
   size_t default_ = 0;
   SniTable names_;
   std::string alpn_wire_;  // length-prefixed names (RFC 7301)

@@ -43,7 +43,7 @@ class TlsTransport final : public Transport, public TimerOwner {
   void on_shutdown() override { shutdown_wanted_ = true; }
   void on_timer(int kind) override;
 
-  bool established() const { return established_; }
+  bool established() const override { return established_; }
 
   // The BIO's side (stream_bio.cpp): ciphertext OpenSSL reads and writes.
   ChunkQueue& ciphertext_in() { return cipher_in_; }

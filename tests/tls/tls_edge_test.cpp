@@ -99,6 +99,32 @@ TEST_F(TlsEdgeTest, RequestsGoUpstreamAsHttpsAndTheAccessLogNamesTheTls) {
   EXPECT_EQ(field(lines[0], "tls_cipher"), "TLS_AES_256_GCM_SHA384");
 }
 
+// A tcp listener with TLS relays the plaintext, and dials its endpoint only once the client's
+// handshake is done: a client that never finishes one costs no upstream connection.
+TEST_F(TlsEdgeTest, ATcpListenerDialsItsEndpointAfterTheHandshake) {
+  const uint16_t port = free_loopback_port();
+  ASSERT_TRUE(start_sluice(
+      "workers: 1\n" + admin_yaml() + "listeners:\n  - name: raw\n" + "    listen: 127.0.0.1:" +
+      std::to_string(port) + "\n    protocol: tcp\n    cluster: c\n    tls:\n" + certificates() +
+      "      handshake_timeout: 500ms\n" +
+      "clusters:\n  - { name: c, endpoints: [ { address: " + upstream_->address() + " } ] }\n"));
+  Socket silent = connect_loopback(port, Millis(2000));
+  ASSERT_TRUE(silent.valid());
+  Socket half = connect_loopback(port, Millis(2000));
+  ASSERT_TRUE(half.valid());
+  // A record header and nothing more.
+  ASSERT_TRUE(send_all(half, std::string("\x16\x03\x01\x00\x05", 5), Millis(2000)));
+  EXPECT_EQ(wait_metric("sluice_tls_handshake_failures_total{listener=\"raw\",reason=\"timeout\"}",
+                        2, Millis(3000)),
+            2);
+  EXPECT_EQ(upstream_->connections(), 0u);
+  const CommandResult r = curl(port, "a.test", "/through");
+  EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_TRUE(upstream_->wait_requests(1, Millis(5000)));
+  EXPECT_EQ(upstream_->last()->target, "/through");
+  EXPECT_EQ(upstream_->connections(), 1u);
+}
+
 TEST_F(TlsEdgeTest, ClientCertificatesAreCheckedAndTheSubjectGoesUpstream) {
   const uint16_t port = free_loopback_port();
   const CertFiles client = pki_->leaf("client", "alice", {}, false, /*client=*/true);
