@@ -104,15 +104,12 @@ void parse_rate_limit(ParseState& state, const Field& field) {
       limit.scope = static_cast<RateLimit::Scope>(*index);
       if (limit.scope == RateLimit::Scope::global) {
         state.global_scopes.push_back(*f);
-        // The Redis-backed limiter holds one token bucket per limit, so a global
-        // limit that keys by client, header or route would silently share it.
-        if (limit.key.source != RateLimitKey::Source::global)
-          r.error(*f, "global with a key other than 'global' is not supported yet");
-        constexpr const char* kNames[] = {"token_bucket", "sliding_window", "fixed_window",
-                                          "leaky_bucket"};
-        if (limit.algorithm != RateLimit::Algorithm::token_bucket)
-          r.error(*f, std::string("global with algorithm ") +
-                          kNames[static_cast<size_t>(limit.algorithm)] + " is not supported yet");
+        // Shaping queues requests on the instance that holds them: releasing them at a rate
+        // shared by every instance would need all the queues in one place.
+        if (limit.algorithm == RateLimit::Algorithm::leaky_bucket)
+          r.error(*f,
+                  "global with algorithm leaky_bucket: shaping queues are per instance; use "
+                  "token_bucket, sliding_window or fixed_window, or scope: local");
       }
     }
   }

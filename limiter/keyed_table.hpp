@@ -1,17 +1,20 @@
-// A fixed-capacity map from an opaque 64-bit key hash to one 64-bit limiter state word
-// (a GCRA TAT or a packed sliding window), with bounded memory: every slot is allocated in the
+// A fixed-capacity map from an opaque 64-bit key hash to one limiter state (`KeyedTable`: one
+// 64-bit word, a GCRA TAT or a packed window; a global limit keeps a small struct per key), with
+// bounded memory: every slot is allocated in the
 // constructor and nothing is allocated afterwards, however many distinct keys arrive.
 //
 // Layout: set-associative, 8 ways per set, one set per 256-byte aligned block (four cache lines,
 // no false sharing between sets). A key maps to one set; a miss takes an empty way, else a way
 // idle longer than `idle_ttl`, else the least recently seen way (its key then starts afresh).
 //
-// Thread safety: any thread may call with_state / with_live_state / size / evictions
-// concurrently. Each set has a one-word spin lock held for the few dozen instructions of a lookup
-// plus decision; two workers contend only when their keys fall in the same set (1 in capacity/8
-// for unrelated keys). hand_over is for the one control thread (see there).
+// Thread safety: any thread may call with_state / with_live_state / with_existing / visit / size /
+// evictions concurrently. Each set has a one-word spin lock held for the few dozen instructions of
+// a lookup plus decision; two workers contend only when their keys fall in the same set (1 in
+// capacity/8 for unrelated keys). hand_over is for the one control thread (see there).
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -23,16 +26,18 @@
 
 namespace sluice::limiter {
 
-class KeyedTable {
+// State: trivially copyable; a value-initialised State is what a key not seen yet starts with.
+template <class State>
+class BasicKeyedTable {
  public:
   static constexpr size_t kWays = 8;
 
   // `capacity` is rounded up to a power-of-two number of sets; idle_ttl <= 0 disables TTL
   // eviction (then only LRU-within-set evicts).
-  KeyedTable(size_t capacity, Nanos idle_ttl);
+  BasicKeyedTable(size_t capacity, Nanos idle_ttl);
 
   // Runs f(state&) under the key's set lock and returns its result. A key not present starts
-  // with state 0. f must be short and must not call back into the table.
+  // with State{}. f must be short and must not call back into the table.
   template <class F>
   auto with_state(uint64_t key, Nanos now, F&& f) {
     Set& set = sets_[set_index(key)];
@@ -59,17 +64,47 @@ class KeyedTable {
   // unasked. O(capacity); allocates nothing. Locks a set of `to` while holding one of this
   // table's: nobody may ever lock them in the other order.
   template <class Convert>
-  void hand_over(KeyedTable& to, Nanos now, Convert&& convert) {
+  void hand_over(BasicKeyedTable& to, Nanos now, Convert&& convert) {
     for (size_t i = 0; i < num_sets_; ++i) {
       Set& set = sets_[i];
       std::lock_guard<SpinLock> guard(set.lock);
       for (size_t w = 0; w < kWays; ++w) {
         Nanos seen = set.last_seen[w];
         if (seen == kEmpty || (idle_ttl_ > 0 && now - seen >= idle_ttl_)) continue;
-        uint64_t state = set.state[w];
+        State state = set.state[w];
         if (convert(state, seen)) to.import(set.key[w], seen, state);
       }
       set.handed_over = true;
+    }
+  }
+
+  // Runs f(state&) under the key's set lock only when the key is held (and not idle past its
+  // TTL): true when it ran. For answers that must not bring back a key the table let go.
+  template <class F>
+  bool with_existing(uint64_t key, Nanos now, F&& f) {
+    Set& set = sets_[set_index(key)];
+    std::lock_guard<SpinLock> guard(set.lock);
+    for (size_t w = 0; w < kWays; ++w) {
+      if (set.last_seen[w] == kEmpty || set.key[w] != key) continue;
+      if (idle_ttl_ > 0 && now - set.last_seen[w] >= idle_ttl_) return false;
+      f(set.state[w]);
+      return true;
+    }
+    return false;
+  }
+
+  // Runs f(key, state&) for every key held and not idle past its TTL, one set at a time under
+  // its lock (O(capacity)). f must be short and must not call back into the table.
+  template <class F>
+  void visit(Nanos now, F&& f) {
+    for (size_t i = 0; i < num_sets_; ++i) {
+      Set& set = sets_[i];
+      std::lock_guard<SpinLock> guard(set.lock);
+      for (size_t w = 0; w < kWays; ++w) {
+        if (set.last_seen[w] == kEmpty) continue;
+        if (idle_ttl_ > 0 && now - set.last_seen[w] >= idle_ttl_) continue;
+        f(set.key[w], set.state[w]);
+      }
     }
   }
 
@@ -91,7 +126,7 @@ class KeyedTable {
     uint32_t evictions = 0;
     uint64_t key[kWays];
     Nanos last_seen[kWays];
-    uint64_t state[kWays];
+    State state[kWays];
   };
 
   size_t set_index(uint64_t key) const noexcept {
@@ -101,12 +136,91 @@ class KeyedTable {
   size_t find_or_claim(Set& set, uint64_t key, Nanos now) noexcept;
   // Stores an entry taken from another table, evicting the set's least recently seen key when
   // it is full (a smaller table: counted as an eviction, that key restarts fresh).
-  void import(uint64_t key, Nanos last_seen, uint64_t state) noexcept;
+  void import(uint64_t key, Nanos last_seen, const State& state) noexcept;
 
   size_t num_sets_;
   int set_shift_;
   Nanos idle_ttl_;
   std::unique_ptr<Set[]> sets_;
 };
+
+// A rate limit's per-key state word: a GCRA TAT or a packed window.
+using KeyedTable = BasicKeyedTable<uint64_t>;
+
+template <class State>
+BasicKeyedTable<State>::BasicKeyedTable(size_t capacity, Nanos idle_ttl) : idle_ttl_(idle_ttl) {
+  size_t sets = std::bit_ceil(std::max<size_t>((capacity + kWays - 1) / kWays, 2));
+  num_sets_ = sets;
+  set_shift_ = 64 - std::countr_zero(sets);
+  sets_ = std::make_unique<Set[]>(sets);
+  for (size_t i = 0; i < sets; ++i) {
+    for (size_t w = 0; w < kWays; ++w) {
+      sets_[i].key[w] = 0;
+      sets_[i].last_seen[w] = kEmpty;
+      sets_[i].state[w] = State{};
+    }
+  }
+}
+
+template <class State>
+size_t BasicKeyedTable<State>::find_or_claim(Set& set, uint64_t key, Nanos now) noexcept {
+  size_t victim = 0;
+  for (size_t w = 0; w < kWays; ++w) {
+    if (set.last_seen[w] != kEmpty && set.key[w] == key) {
+      // A key idle past its TTL restarts fresh even if still resident, so decisions never depend
+      // on whether some other key happened to evict it.
+      if (idle_ttl_ > 0 && now - set.last_seen[w] >= idle_ttl_) set.state[w] = State{};
+      if (now > set.last_seen[w]) set.last_seen[w] = now;
+      return w;
+    }
+    if (set.last_seen[w] < set.last_seen[victim]) victim = w;  // empty (kEmpty) sorts first
+  }
+  const Nanos victim_seen = set.last_seen[victim];
+  if (victim_seen != kEmpty && (idle_ttl_ <= 0 || now - victim_seen < idle_ttl_)) {
+    ++set.evictions;
+  }
+  set.key[victim] = key;
+  set.last_seen[victim] = now;
+  set.state[victim] = State{};
+  return victim;
+}
+
+template <class State>
+void BasicKeyedTable<State>::import(uint64_t key, Nanos last_seen, const State& state) noexcept {
+  Set& set = sets_[set_index(key)];
+  std::lock_guard<SpinLock> guard(set.lock);
+  size_t victim = 0;
+  for (size_t w = 0; w < kWays; ++w) {
+    if (set.last_seen[w] != kEmpty && set.key[w] == key) {
+      victim = w;  // cannot happen from one hand_over (keys are unique), but stay a map
+      break;
+    }
+    if (set.last_seen[w] < set.last_seen[victim]) victim = w;
+  }
+  if (set.last_seen[victim] != kEmpty && set.key[victim] != key) ++set.evictions;
+  set.key[victim] = key;
+  set.last_seen[victim] = last_seen;
+  set.state[victim] = state;
+}
+
+template <class State>
+size_t BasicKeyedTable<State>::size() const {
+  size_t n = 0;
+  for (size_t i = 0; i < num_sets_; ++i) {
+    std::lock_guard<SpinLock> guard(sets_[i].lock);
+    for (size_t w = 0; w < kWays; ++w) n += sets_[i].last_seen[w] != kEmpty;
+  }
+  return n;
+}
+
+template <class State>
+uint64_t BasicKeyedTable<State>::evictions() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < num_sets_; ++i) {
+    std::lock_guard<SpinLock> guard(sets_[i].lock);
+    n += sets_[i].evictions;
+  }
+  return n;
+}
 
 }  // namespace sluice::limiter

@@ -1,5 +1,7 @@
 #include "limiter/redis_sync.hpp"
 
+#include "limiter/global_keyed_script.hpp"
+
 #include <hiredis/hiredis.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -68,6 +70,19 @@ void RedisSync::add(std::shared_ptr<GlobalLimiter> limiter) {
 
 void RedisSync::remove(const GlobalLimiter* limiter) {
   std::erase_if(limiters_, [&](const auto& l) { return l.get() == limiter; });
+}
+
+void RedisSync::add(std::shared_ptr<GlobalKeyedLimiter> limiter) {
+  keyed_.push_back(std::move(limiter));
+}
+
+void RedisSync::remove(const GlobalKeyedLimiter* limiter) {
+  std::erase_if(keyed_, [&](const auto& l) { return l.get() == limiter; });
+}
+
+void RedisSync::set_all_ok(bool ok) {
+  for (auto& l : limiters_) l->set_redis_ok(ok);
+  for (auto& l : keyed_) l->set_redis_ok(ok);
 }
 
 int RedisSync::fd() const {
@@ -150,8 +165,7 @@ bool RedisSync::auth_reply(const redisReply& reply, Nanos now) {
   }
   if (auth_refused_ && options_.on_auth) options_.on_auth(true, {});
   auth_refused_ = false;
-  if (!round_.active)
-    for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
+  if (!round_.active) set_all_ok(true);  // connected; nothing needed this round
   return true;
 }
 
@@ -176,23 +190,29 @@ void RedisSync::finish_connect(Nanos now) {
   if (round_.active || authenticating_) {
     round_.deadline = now + options_.command_timeout.count();
   } else {
-    for (auto& l : limiters_) l->set_redis_ok(true);  // connected; nothing needed this round
+    set_all_ok(true);  // connected; nothing needed this round
   }
 }
 
 void RedisSync::fail(Nanos now, const char* why) {
   ++stats_.errors;
   stats_.last_error = why;
+  // The keys of unanswered batches: counted in Redis if the round went out (see unanswered).
+  const bool sent = round_.active && !round_.unsent && !connecting_;
   if (ctx_ != nullptr) redisFree(ctx_);
   ctx_ = nullptr;
   connecting_ = false;
   authenticating_ = false;
+  for (size_t i = round_.answered > round_.asked.size() ? round_.answered - round_.asked.size() : 0;
+       i < round_.batches.size(); ++i)
+    for (const GlobalKeySync& k : round_.batches[i].keys)
+      round_.batches[i].limiter->unanswered(k, sent, now);
   round_ = Round{};
   stats_.connected = false;
   backoff_ = backoff_ == 0 ? options_.backoff_min.count()
                            : std::min<Nanos>(2 * backoff_, options_.backoff_max.count());
   next_attempt_ = now + backoff_;
-  for (auto& l : limiters_) l->set_redis_ok(false);
+  set_all_ok(false);
 }
 
 void RedisSync::start_round(Nanos now) {
@@ -226,16 +246,17 @@ void RedisSync::start_round(Nanos now) {
     }
     asked.push_back(l);
   }
-  if (asked.empty()) {
+  round_.asked = std::move(asked);
+  if (!append_batches(now)) return;
+  if (round_.asked.empty() && round_.batches.empty()) {
     // Connected; nothing needed this round. A connect still under way says so when it completes.
-    if (!connecting_)
-      for (auto& l : limiters_) l->set_redis_ok(true);
+    if (!connecting_) set_all_ok(true);
     return;
   }
-  round_.asked = std::move(asked);
   round_.answered = 0;
   round_.active = true;
   round_.unsent = true;
+  round_.started = now;
   if (connecting_) return;  // finish_connect starts the reply clock; on_io writes
   round_.deadline = now + options_.command_timeout.count();
   write_out(now);
@@ -271,8 +292,12 @@ void RedisSync::read_replies(Nanos now) {
       fail(now, "unexpected reply");  // nobody asked for it: the stream is out of step
       return;
     }
-    apply(*reply);
-    if (round_.answered == round_.asked.size()) complete_round();
+    if (round_.answered < round_.asked.size()) {
+      apply(*reply);
+    } else {
+      apply_batch(round_.batches[round_.answered++ - round_.asked.size()], *reply, now);
+    }
+    if (round_.answered == round_.asked.size() + round_.batches.size()) complete_round(now);
   }
 }
 
@@ -290,13 +315,65 @@ void RedisSync::apply(const redisReply& reply) {
   ++stats_.commands;
 }
 
-void RedisSync::complete_round() {
+bool RedisSync::append_batches(Nanos now) {
+  const std::string now_us = options_.server_time ? "" : std::to_string(now / 1000);
+  for (auto& l : keyed_) {
+    std::vector<GlobalKeySync> keys;
+    l->collect(now, keys);
+    for (size_t begin = 0; begin < keys.size(); begin += kKeysPerEval) {
+      const size_t end = std::min(keys.size(), begin + kKeysPerEval);
+      const std::vector<std::string> args =
+          global_keys_eval(*l, keys, begin, end, options_.key_prefix, now_us);
+      std::vector<const char*> argv;
+      std::vector<size_t> argvlen;
+      for (const std::string& a : args) {
+        argv.push_back(a.data());
+        argvlen.push_back(a.size());
+      }
+      round_.batches.push_back(
+          {l, std::vector<GlobalKeySync>(keys.begin() + begin, keys.begin() + end)});
+      if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(),
+                                 argvlen.data()) != REDIS_OK) {
+        round_.active = round_.unsent = true;  // so that fail() gives the keys' counts back
+        fail(now, "cannot queue a command");
+        return false;
+      }
+      stats_.keys_synced += end - begin;
+    }
+  }
+  return true;
+}
+
+void RedisSync::apply_batch(const Round::KeyBatch& batch, const redisReply& reply, Nanos now) {
+  ++stats_.commands;
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 2 * batch.keys.size()) {
+    ++stats_.errors;  // script error: the connection is fine, this limiter is not
+    for (const GlobalKeySync& k : batch.keys) batch.limiter->unanswered(k, false, now);
+    batch.limiter->set_redis_ok(false);
+    return;
+  }
+  auto number = [&](size_t i) {
+    const redisReply* r = reply.element[i];
+    return r->type == REDIS_REPLY_INTEGER ? static_cast<int64_t>(r->integer) : 0;
+  };
+  for (size_t i = 0; i < batch.keys.size(); ++i)
+    batch.limiter->answer(batch.keys[i], number(2 * i), number(2 * i + 1), now);
+  batch.limiter->set_redis_ok(true);
+}
+
+void RedisSync::complete_round(Nanos now) {
   ++stats_.round_trips;
+  stats_.last_round_ns = now - round_.started;
   backoff_ = 0;
   for (auto& l : limiters_) {
     // Limiters that skipped this round are healthy too: the connection just worked.
     const bool asked = std::any_of(round_.asked.begin(), round_.asked.end(),
                                    [&](const auto& a) { return a.get() == l.get(); });
+    if (!asked) l->set_redis_ok(true);
+  }
+  for (auto& l : keyed_) {
+    const bool asked = std::any_of(round_.batches.begin(), round_.batches.end(),
+                                   [&](const auto& b) { return b.limiter.get() == l.get(); });
     if (!asked) l->set_redis_ok(true);
   }
   round_ = Round{};

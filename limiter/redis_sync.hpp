@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "limiter/decision.hpp"
+#include "limiter/global_keyed_limiter.hpp"
 #include "limiter/global_limiter.hpp"
 
 struct redisContext;
@@ -75,6 +76,8 @@ struct RedisSyncStats {
   uint64_t commands = 0;     // lease scripts run
   uint64_t errors = 0;       // failed connects + failed exchanges + script errors
   uint64_t connects = 0;     // successful connects
+  uint64_t keys_synced = 0;  // per-key entries of GlobalKeyedLimiters sent (one per key a round)
+  Nanos last_round_ns = 0;   // how long the last completed round took, from its send to its end
   bool connected = false;
   std::string last_error;  // why the last connection or exchange failed ("" before any)
 };
@@ -88,6 +91,10 @@ class RedisSync {
 
   void add(std::shared_ptr<GlobalLimiter> limiter);
   void remove(const GlobalLimiter* limiter);
+  // Per-key limiters: every round sends the keys decided since the last (collect), a few hundred
+  // per EVAL (global_keyed_script.hpp), and hands each key Redis' answer.
+  void add(std::shared_ptr<GlobalKeyedLimiter> limiter);
+  void remove(const GlobalKeyedLimiter* limiter);
 
   // One sync round. Call every sync_interval from the control thread's timer; never blocks.
   void tick(Nanos now);
@@ -110,7 +117,14 @@ class RedisSync {
     // The limiters asked, in command order: replies come back in the same order. Owned, so a
     // limiter removed meanwhile still gets the tokens Redis already took from the bucket.
     std::vector<std::shared_ptr<GlobalLimiter>> asked;
+    // Then one command per batch of keys of a keyed limiter, after all of `asked`.
+    struct KeyBatch {
+      std::shared_ptr<GlobalKeyedLimiter> limiter;
+      std::vector<GlobalKeySync> keys;
+    };
+    std::vector<KeyBatch> batches;
     size_t answered = 0;
+    Nanos started = 0;
     bool active = false;
     bool unsent = false;  // part of its commands is still in hiredis' output buffer
     Nanos deadline = 0;   // of the connect while connecting_, then of the replies
@@ -122,7 +136,11 @@ class RedisSync {
   void write_out(Nanos now);
   void read_replies(Nanos now);
   void apply(const redisReply& reply);
-  void complete_round();
+  void apply_batch(const Round::KeyBatch& batch, const redisReply& reply, Nanos now);
+  bool append_batches(Nanos now);
+  // Every limiter, single or keyed, learns whether Redis answers.
+  void set_all_ok(bool ok);
+  void complete_round(Nanos now);
   // Drops the connection and backs off; `why` is kept in stats().last_error.
   void fail(Nanos now, const char* why);
   bool send_auth();
@@ -130,6 +148,7 @@ class RedisSync {
 
   RedisSyncOptions options_;
   std::vector<std::shared_ptr<GlobalLimiter>> limiters_;
+  std::vector<std::shared_ptr<GlobalKeyedLimiter>> keyed_;
   redisContext* ctx_ = nullptr;
   bool connecting_ = false;
   bool authenticating_ = false;  // AUTH sent on this connection, its reply not read yet

@@ -90,6 +90,13 @@ std::string ControlPlane::metrics_text() {
   metrics_.set_process_usage(read_process_usage());
   set_health_metrics();
   metrics_.set_redis_up(redis_ ? std::optional<bool>(redis_->up().value_or(false)) : std::nullopt);
+  if (const limiter::RedisSync* sync = state_.redis()) {
+    const limiter::RedisSyncStats& s = sync->stats();
+    metrics_.set_redis_sync(metrics::RedisSyncFigures{s.round_trips, s.errors, s.keys_synced,
+                                                      double(s.last_round_ns) / 1e9});
+  }
+  for (const RateLimitRuntime& r : snapshot_->rate_limits)
+    if (r.global) r.stats->global_keys.store(int64_t(r.global->keys()), std::memory_order_relaxed);
   const std::vector<metrics::ClusterStatus> clusters = cluster_statuses();
   return metrics::render(metrics_, clusters);
 }

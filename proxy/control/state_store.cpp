@@ -137,8 +137,8 @@ std::shared_ptr<limiter::KeyedRateLimiter> StateStore::local_limit(const config:
   return slot.local;
 }
 
-std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::RateLimit& limit,
-                                                                 const config::Redis& redis) {
+std::shared_ptr<limiter::GlobalKeyedLimiter> StateStore::global_limit(
+    const config::RateLimit& limit, const config::Redis& redis) {
   limiter::GlobalLimitOptions o;
   o.name = limit.name;
   o.count = limit.rate.count;
@@ -147,17 +147,32 @@ std::shared_ptr<limiter::GlobalLimiter> StateStore::global_limit(const config::R
   o.on_error = redis.on_error == config::Redis::OnError::deny ? limiter::OnError::deny
                                                               : limiter::OnError::allow;
   o.sync_interval = to_nanos(redis.sync_interval);
+  // The parser refuses global leaky buckets; the first three algorithms have the same order.
+  o.algorithm = static_cast<limiter::GlobalAlgorithm>(limit.algorithm);
+  o.max_keys = limit.max_keys;
   LimitSlot& slot = limit_slot(limit);
-  if (!slot.global) {
-    slot.global = std::make_shared<limiter::GlobalLimiter>(o);
-  } else if (!(slot.global->options() == o)) {
-    // In place: workers read only atomics of it, and its pool and the Redis bucket are the state.
-    slot.global->reconfigure(o);
+  if (slot.global && !(slot.global->options() == o)) {
+    // Redis keys are named after the limit: the new object counts on in the same buckets and
+    // windows, with every key's local view handed over. Before the snapshot is published:
+    // workers still on the running one decide on the old object, which forwards each key once
+    // its view moved.
+    if (redis_) redis_->remove(slot.global.get());
+    slot.global = slot.global->hand_over(o, clock::monotonic_ns());
     limit_changes_.push_back({false, "rate limit '" + limit.name +
-                                         "': new parameters; its Redis bucket and leased tokens "
-                                         "carried over"});
+                                         "': new parameters; its Redis buckets and window counts "
+                                         "and every key's leased tokens carried over"});
   }
-  std::shared_ptr<limiter::GlobalLimiter> state = slot.global;
+  if (!slot.global) {
+    slot.global = std::make_shared<limiter::GlobalKeyedLimiter>(o);
+    // Windows align on the wall clock, so that instances agree on them; workers pass
+    // monotonic time.
+    slot.global->set_clock_offset(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count() -
+                                  clock::monotonic_ns());
+    if (redis_ && redis_->stats().connected) slot.global->set_redis_ok(true);
+  }
+  std::shared_ptr<limiter::GlobalKeyedLimiter> state = slot.global;
   if (!redis_) {
     limiter::RedisSyncOptions ro;
     const sockaddr* sa = redis.address.sockaddr_ptr();

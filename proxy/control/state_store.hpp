@@ -14,7 +14,7 @@
 
 #include "limiter/circuit_breaker.hpp"
 #include "limiter/concurrency_limit.hpp"
-#include "limiter/global_limiter.hpp"
+#include "limiter/global_keyed_limiter.hpp"
 #include "limiter/keyed_limiter.hpp"
 #include "limiter/outlier_detector.hpp"
 #include "limiter/redis_sync.hpp"
@@ -34,13 +34,14 @@ class StateStore {
 
   // Rate limits by name. A limit whose name stays keeps its state across reloads: the same
   // object when nothing changed; when its rate, burst or max_keys changed, a local limit's
-  // per-key state is converted to the new parameters (KeyedRateLimiter::hand_over) and a global
-  // one is reconfigured in place (its pool and Redis bucket stay). Only a change of key,
-  // algorithm or scope starts it afresh. Each conversion and reset is noted for the reload's log.
+  // per-key state is converted to the new parameters (KeyedRateLimiter::hand_over), and so is a
+  // global one's per-key view (GlobalKeyedLimiter::hand_over), its Redis keys staying. Only a
+  // change of key, algorithm or scope starts it afresh. Each conversion and reset is noted for the
+  // reload's log.
   std::shared_ptr<limiter::KeyedRateLimiter> local_limit(const config::RateLimit& limit);
   // Also registers the limiter with the Redis sync (created from `redis`).
-  std::shared_ptr<limiter::GlobalLimiter> global_limit(const config::RateLimit& limit,
-                                                       const config::Redis& redis);
+  std::shared_ptr<limiter::GlobalKeyedLimiter> global_limit(const config::RateLimit& limit,
+                                                            const config::Redis& redis);
 
   struct LimitChange {
     bool reset = false;  // the state started afresh (else it was carried over, converted)
@@ -74,7 +75,7 @@ class StateStore {
     std::vector<config::RateLimitKey> more_keys;
     config::RateLimit::Algorithm algorithm = config::RateLimit::Algorithm::token_bucket;
     std::shared_ptr<limiter::KeyedRateLimiter> local;
-    std::shared_ptr<limiter::GlobalLimiter> global;
+    std::shared_ptr<limiter::GlobalKeyedLimiter> global;
   };
   // The slot for `limit`, emptied (and the reset noted) when its state cannot carry over.
   LimitSlot& limit_slot(const config::RateLimit& limit);

@@ -228,6 +228,13 @@ void add_rate_limits(Families& out, const std::vector<std::shared_ptr<const Rate
            double(sum(
                r->per_worker, [](auto& c) -> auto& { return c.on_error_limited; })));
   }
+  auto& keys = out.add("sluice_rate_limit_global_keys",
+                       "Keys a global (scope: global) limit tracks on this instance, bounded by "
+                       "its max_keys (count).",
+                       MetricType::Gauge);
+  for (const auto& r : all)
+    if (const int64_t n = r->global_keys.load(std::memory_order_relaxed); n >= 0)
+      sample(keys, {{"policy", r->name}}, double(n));
   add_rate_limit_queues(out, all);
 }
 

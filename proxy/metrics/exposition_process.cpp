@@ -45,6 +45,26 @@ void add_redis(Families& out, const ProcessInfo& p) {
                  "it first did): global limits then decide by their on_error.",
                  MetricType::Gauge),
          {}, *p.redis_up ? 1 : 0);
+  if (!p.redis_sync) return;
+  const RedisSyncFigures& s = *p.redis_sync;
+  sample(out.add("sluice_redis_sync_rounds_total",
+                 "Rounds of the Redis sync of global limits that completed (count).",
+                 MetricType::Counter),
+         {}, double(s.rounds));
+  sample(out.add("sluice_redis_sync_errors_total",
+                 "Failed connects, rounds and scripts of the Redis sync of global limits (count).",
+                 MetricType::Counter),
+         {}, double(s.errors));
+  sample(out.add("sluice_redis_sync_keys_total",
+                 "Per-key entries the Redis sync sent: one per key of a global limit decided "
+                 "since the round before (count).",
+                 MetricType::Counter),
+         {}, double(s.keys));
+  sample(out.add("sluice_redis_sync_round_seconds",
+                 "How long the last completed round of the Redis sync took, from sending its "
+                 "commands to its last reply, in seconds.",
+                 MetricType::Gauge),
+         {}, s.last_round_seconds);
 }
 
 void add_process_usage(Families& out, const ProcessInfo& p) {

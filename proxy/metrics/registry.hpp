@@ -71,6 +71,9 @@ struct RateLimitStats {
   RateLimitStats(std::string name, unsigned workers) : name(std::move(name)), per_worker(workers) {}
   const std::string name;
   PerWorker<RateLimitCounters> per_worker;
+  // A global limit's keys tracked on this instance, set by the control thread before a render;
+  // -1 for a local limit (no series).
+  std::atomic<int64_t> global_keys{-1};
 };
 
 // Values about the process rather than the traffic; set by the control thread.
@@ -84,6 +87,14 @@ struct ProcessUsage {
   double max_fds = 0;  // the soft RLIMIT_NOFILE
 };
 
+// The Redis sync of global limits (RedisSyncStats), when Redis is configured.
+struct RedisSyncFigures {
+  uint64_t rounds = 0;  // completed rounds
+  uint64_t errors = 0;  // failed connects, rounds and scripts
+  uint64_t keys = 0;    // per-key entries sent
+  double last_round_seconds = 0;
+};
+
 struct ProcessInfo {
   std::string version;
   double start_time_seconds = 0;  // unix time
@@ -93,9 +104,10 @@ struct ProcessInfo {
   double last_reload_success_seconds = 0;  // unix time; 0 until a config was loaded
   uint64_t access_log_lines = 0;
   uint64_t access_log_dropped = 0;
-  std::optional<ProcessUsage> usage;  // none: the process_* series are left out
-  std::optional<bool> redis_up;       // none: no Redis configured (no series)
-  bool restart_pending = false;       // a reload left restart-only keys at their old values
+  std::optional<ProcessUsage> usage;           // none: the process_* series are left out
+  std::optional<bool> redis_up;                // none: no Redis configured (no series)
+  std::optional<RedisSyncFigures> redis_sync;  // none: no global limit yet (no series)
+  bool restart_pending = false;  // a reload left restart-only keys at their old values
   // Active health checks by outcome ("ok", "refused", ...) and verdict changes by the state
   // entered ("healthy", "unhealthy"); empty: no check configured (no series).
   std::vector<std::pair<std::string, uint64_t>> health_checks;
@@ -138,6 +150,7 @@ class Registry {
   void set_process_usage(const ProcessUsage& usage) { process_.usage = usage; }
   // Whether the Redis of global limits answers (none: no Redis configured).
   void set_redis_up(std::optional<bool> up) { process_.redis_up = up; }
+  void set_redis_sync(std::optional<RedisSyncFigures> figures) { process_.redis_sync = figures; }
   const ProcessInfo& process() const noexcept { return process_; }
 
   // Cap on endpoints exported (each one is a handful of series): discovery can hand a

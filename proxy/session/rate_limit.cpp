@@ -14,7 +14,7 @@ void RateLimitRuntime::refund(uint64_t key, int64_t now) const {
 }
 
 limiter::Decision RateLimitRuntime::admit(uint64_t key, unsigned worker, int64_t now) const {
-  const limiter::Decision d = local ? local->admit(key, now) : global->admit(now);
+  const limiter::Decision d = local ? local->admit(key, now) : global->admit(key, now);
   metrics::RateLimitCounters& counters = stats->per_worker.at(worker);
   (d.admitted ? counters.admitted : counters.limited).add();
   if (d.by_on_error) [[unlikely]]

@@ -1,6 +1,6 @@
 // A `rate_limits:` entry as sessions apply it: local (this process) or global
-// (leased from Redis), with its per-worker decision counters. Built on the
-// control thread with the snapshot; any worker thread may call admit().
+// (counted across instances through Redis, per key), with its per-worker decision counters. Built
+// on the control thread with the snapshot; any worker thread may call admit().
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "config/config.hpp"
 #include "limiter/decision.hpp"
-#include "limiter/global_limiter.hpp"
+#include "limiter/global_keyed_limiter.hpp"
 #include "limiter/keyed_limiter.hpp"
 #include "proxy/metrics/registry.hpp"
 
@@ -19,7 +19,7 @@ namespace sluice::proxy {
 struct RateLimitRuntime {
   const config::RateLimit* config = nullptr;
   std::shared_ptr<limiter::KeyedRateLimiter> local;
-  std::shared_ptr<limiter::GlobalLimiter> global;
+  std::shared_ptr<limiter::GlobalKeyedLimiter> global;
   std::string policy;  // RateLimit-Policy value, e.g. "per-client";q=100;w=1
   std::shared_ptr<metrics::RateLimitStats> stats;
 

@@ -12,6 +12,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::errors_of;
+using ::testing::IsEmpty;
 using testing::kMinimal;
 
 TEST(Parse, DefaultExampleShape) {
@@ -283,14 +284,28 @@ log: { access: { sample: 1.5, format: xml } }
           "100, got 101",
           "t.yaml:14:54: rate_limits[0].burst: applies to algorithms token_bucket and leaky_bucket "
           "only",
-          "t.yaml:14:71: rate_limits[0].scope: global with a key other than 'global' is not "
-          "supported yet",
-          "t.yaml:14:71: rate_limits[0].scope: global with algorithm sliding_window is not "
-          "supported yet",
           "t.yaml:14:71: rate_limits[0].scope: a global rate limit needs a top-level redis "
           "section",
           "t.yaml:15:26: log.access.sample: must be between 0 and 1, got 1.5",
           "t.yaml:15:39: log.access.format: expected one of json, text, got 'xml'"));
+}
+
+// Every key and the three counting algorithms may be global; shaping may not (its queue is on
+// one instance).
+TEST(Parse, GlobalLimitsTakeAnyKeyButNotShaping) {
+  const std::string redis = "redis: { address: 127.0.0.1:6379 }\n";
+  EXPECT_THAT(errors_of(kMinimal + R"(rate_limits:
+  - { name: a, key: [client_ip, route], rate: 1/s, algorithm: sliding_window, scope: global }
+  - { name: b, key: "header:X-Api-Key", rate: 1/s, algorithm: fixed_window, scope: global }
+  - { name: c, key: client_ip, rate: 1/s, burst: 3, scope: global }
+)" + redis),
+              IsEmpty());
+  EXPECT_THAT(errors_of(kMinimal + R"(rate_limits:
+  - { name: d, rate: 1/s, algorithm: leaky_bucket, scope: global }
+)" + redis),
+              ElementsAre("t.yaml:10:59: rate_limits[0].scope: global with algorithm leaky_bucket: "
+                          "shaping queues are per instance; use token_bucket, sliding_window or "
+                          "fixed_window, or scope: local"));
 }
 
 TEST(Parse, FutureSectionsFillTheConfig) {

@@ -157,22 +157,17 @@ TEST_F(GlobalLimitTest, FailClosedWhenRedisIsDown) {
 }
 
 // config/examples/rate-limits.yaml and docs/config.md: a global limit keyed by
-// `header:X-Api-Key` is "a per-client token bucket shared by every sluice
-// instance". BUG: RateLimitRuntime::admit (proxy/snapshot.hpp) calls
-// GlobalLimiter::admit(now) without the key, and the Redis bucket is named
-// after the limit only, so all API keys share one bucket: once one key spends
-// the burst, every other key is refused too. The config now rejects a global
-// limit keyed by anything but `global` as not supported yet; this test stays
-// disabled until per-key global limits exist.
-TEST_F(GlobalLimitTest, DISABLED_HeaderKeyedGlobalLimitCountsKeysSeparately) {
+// `header:X-Api-Key` is a per-client token bucket shared by every sluice
+// instance: once one key spent its burst, another key still has its own.
+TEST_F(GlobalLimitTest, HeaderKeyedGlobalLimitCountsKeysSeparately) {
   uint16_t port = free_loopback_port();
   // 1/min: nothing refills during the test; a key gets its burst of 50 only.
   std::string config = yaml(port, "deny", "\"header:X-Api-Key\"");
   config.replace(config.find("rate: 50/s"), 10, "rate: 1/min");
   ASSERT_GE(start_sluice(config), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  // Key alpha spends its burst. Leases are capped at one interval's worth of
-  // the rate (here 1 token per 50 ms), so draining 50 takes 2.5 s.
+  // Key alpha spends its burst (at once: a key new to the instance trusts a
+  // full bucket), then nothing refills.
   Tally alpha;
   drive({port}, 1, std::chrono::microseconds(5000), Clock::now() + std::chrono::seconds(4), alpha,
         "X-Api-Key: alpha\r\n");
@@ -185,15 +180,11 @@ TEST_F(GlobalLimitTest, DISABLED_HeaderKeyedGlobalLimitCountsKeysSeparately) {
   EXPECT_GE(beta.admitted.load(), 20) << "key beta was limited by key alpha's spending";
 }
 
-// A global limit with `burst: 10` should let a client that was idle send 10
-// requests at once, like the same limit with `scope: local` does.
-// BUG (design gap): GlobalLimiter::lease_request (limiter/global_limiter.cpp)
-// sizes leases from the demand of the last interval and caps them at one
-// interval's worth of the rate, so an idle instance holds 1 token: a burst of
-// 10 gets 1 admitted and 9 refused although Redis holds 10 tokens. The comment
-// there promises "plus burst on the first", which the code does not do.
-// Repro: this test without DISABLED_.
-TEST_F(GlobalLimitTest, DISABLED_IdleInstanceAdmitsABurst) {
+// A global limit with `burst: 10` lets a client that was idle send 10
+// requests at once, like the same limit with `scope: local` does: an idle
+// instance trusts the bucket Redis last reported (full, for a key it has not
+// seen) and owes what it spent, rather than holding only its small lease.
+TEST_F(GlobalLimitTest, IdleInstanceAdmitsABurst) {
   uint16_t port = free_loopback_port();
   std::string config = yaml(port, "deny");
   config.replace(config.find("rate: 50/s"), 10, "rate: 1/min");
