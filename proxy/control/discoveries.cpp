@@ -86,7 +86,7 @@ void Discoveries::convert(const std::string& cluster, Entry& entry) {
                 address.error.c_str());
       continue;
     }
-    entry.endpoints.push_back(config::Endpoint{std::move(*address.value), e.weight});
+    entry.endpoints.push_back(config::Endpoint{std::move(*address.value), e.weight, {}, 0});
   }
 }
 
