@@ -99,6 +99,25 @@ TEST_F(TlsEdgeTest, RequestsGoUpstreamAsHttpsAndTheAccessLogNamesTheTls) {
   EXPECT_EQ(field(lines[0], "tls_cipher"), "TLS_AES_256_GCM_SHA384");
 }
 
+// A request body decrypted from many TLS records reaches the upstream whole, and so does the
+// response on the way back (bytes the transport decrypted travel on like received ones).
+TEST_F(TlsEdgeTest, ABigRequestBodyGoesUpstreamWholeFromATlsListener) {
+  const uint16_t port = free_loopback_port();
+  ASSERT_TRUE(start_sluice(config(port, certificates(), upstream_->address())));
+  std::string body;
+  for (int i = 0; body.size() < 300 * 1024; ++i) body += "line " + std::to_string(i) + "\n";
+  const std::string file = dir_.write("body.txt", body);
+  const std::string out = dir_.file("echoed.txt");
+  const CommandResult r = curl(port, "a.test", "/upload",
+                               "--data-binary @" + file + " -o " + out + " -w '%{http_code}'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "200");
+  ASSERT_TRUE(upstream_->wait_requests(1, Millis(5000)));
+  EXPECT_EQ(upstream_->last()->body.size(), body.size());
+  EXPECT_TRUE(upstream_->last()->body == body) << "the upstream got another body";
+  EXPECT_TRUE(read_file(out) == body) << "the client got another body back";
+}
+
 // A tcp listener with TLS relays the plaintext, and dials its endpoint only once the client's
 // handshake is done: a client that never finishes one costs no upstream connection.
 TEST_F(TlsEdgeTest, ATcpListenerDialsItsEndpointAfterTheHandshake) {
