@@ -17,12 +17,14 @@ bool Exchange::admit_client() {
                                   *request_.head, &client_.parsed);
   if (client_.ip.data() != client_.peer_ip.data()) client_.address = client_.ip;
   if (rules::allowed(listener.config.rules.access, client_.parsed)) return true;
+  client_.host->counters().denied_by(metrics::AccessScope::listener);
   deny("listener-access-denied");
   return false;
 }
 
 bool Exchange::admit_to_route() {
   if (rules::allowed(request_.route->config->access, client_.parsed)) return true;
+  client_.host->counters().denied_by(metrics::AccessScope::route);
   deny("route-access-denied");
   return false;
 }

@@ -122,6 +122,11 @@ enum class ProxyRefusal : uint8_t { untrusted, timeout, malformed };
 constexpr size_t kProxyRefusals = 3;
 constexpr const char* kProxyRefusalNames[kProxyRefusals] = {"untrusted", "timeout", "malformed"};
 
+// Where access control refused a request with 403 (ListenerCounters::access_denied).
+enum class AccessScope : uint8_t { listener, route };
+constexpr size_t kAccessScopes = 2;
+constexpr const char* kAccessScopeNames[kAccessScopes] = {"listener", "route"};
+
 struct ListenerCounters {
   Counter connections;  // accepted
   Gauge active;
@@ -134,6 +139,8 @@ struct ListenerCounters {
   TlsCounters tls;     // listeners with tls only
   Counter proxy_refusals[kProxyRefusals];  // closed before their PROXY header was accepted
   void refused_by(ProxyRefusal why) { proxy_refusals[static_cast<size_t>(why)].add(); }
+  Counter access_denied[kAccessScopes];  // http: requests answered 403 by `access` rules
+  void denied_by(AccessScope scope) { access_denied[static_cast<size_t>(scope)].add(); }
 };
 
 // Request methods as a bounded label: the registered ones people graph, and OTHER for

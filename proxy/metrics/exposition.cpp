@@ -95,6 +95,17 @@ void add_listeners(Families& out, const std::vector<std::shared_ptr<const Listen
       sample(proxy, {{"listener", l->name}, {"reason", kProxyRefusalNames[k]}},
              double(sum(
                  l->per_worker, [k](auto& s) -> auto& { return s.proxy_refusals[k]; })));
+
+  auto& denied = out.add("sluice_http_access_denied_total",
+                         "Requests answered 403 by access control (allow/deny by client "
+                         "address), by where the rule was: the listener's or the route's "
+                         "(count).",
+                         MetricType::Counter);
+  for (const auto& l : all)
+    for (size_t k = 0; k < kAccessScopes; ++k)
+      sample(denied, {{"listener", l->name}, {"scope", kAccessScopeNames[k]}},
+             double(sum(
+                 l->per_worker, [k](auto& s) -> auto& { return s.access_denied[k]; })));
 }
 
 void add_cluster_counters(Families& out,

@@ -49,6 +49,30 @@ TEST_F(ProxyProtocolClient, AnHttpRateLimitPerClientIpCountsTheRealClient) {
   EXPECT_EQ(get_as("2001:db8::1", port), 200);
 }
 
+// Access control by client address judges the client the header names, and each refusal is
+// counted where its rule was.
+TEST_F(ProxyProtocolClient, AccessControlJudgesTheRealClientAndCountsItsRefusals) {
+  Backend& b = add_backend("b", "http");
+  const uint16_t port = free_loopback_port();
+  ASSERT_TRUE(start_sluice("workers: 1\n" + admin_yaml() + "listeners:\n" +
+                           listener("web", port,
+                                    "    protocol: http\n    access: { deny: [198.51.100.0/24] }\n"
+                                    "    routes:\n"
+                                    "      - { match: { path_prefix: /admin }, cluster: app,"
+                                    " access: { allow: ['2001:db8::/32'] } }\n"
+                                    "      - { match: { path_prefix: / }, cluster: app }\n") +
+                           "clusters:\n  - { name: app, endpoints: [{ address: " + b.address() +
+                           " }] }\n"));
+  EXPECT_EQ(get_as("198.51.100.1", port), 403);           // the listener's deny
+  EXPECT_EQ(get_as("203.0.113.1", port), 200);            // the same socket peer, another client
+  EXPECT_EQ(get_as("203.0.113.1", port, "/admin"), 403);  // the route's allow
+  EXPECT_EQ(get_as("2001:db8::1", port, "/admin"), 200);
+  const MetricSet m = scrape();
+  EXPECT_EQ(m.sum("sluice_http_access_denied_total", {{"listener", "web"}, {"scope", "listener"}}),
+            1);
+  EXPECT_EQ(m.sum("sluice_http_access_denied_total", {{"listener", "web"}, {"scope", "route"}}), 1);
+}
+
 TEST_F(ProxyProtocolClient, ConsistentHashingOnTheClientIpFollowsTheRealClient) {
   std::map<std::string, std::string> answered_by;  // backend answers "backend NAME\n"
   Backend& a = add_backend("a", "http");
