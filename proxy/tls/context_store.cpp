@@ -69,71 +69,63 @@ std::string fingerprint_of(const Section& tls) {
   return out;
 }
 
-}  // namespace
-
-std::shared_ptr<const ListenerTls> ContextStore::contexts(const config::Listener& listener,
-                                                          std::string& error) {
-  const config::Tls& tls = *listener.tls;
-  Entry& entry = entries_[listener.name];
-  const std::string section = section_of(tls);
-  const std::string fingerprint = fingerprint_of(tls);
+// Keeps `entry.current` while its section and files are unchanged, else builds anew with
+// `build(Diagnostic&)`. A failed build keeps the previous contexts when only files changed
+// (and remembers the bad files, so they are not retried and logged at every snapshot); with
+// nothing to keep it fails with `error`.
+template <typename Built, typename Build>
+std::shared_ptr<const Built> refresh(ContextStore::Kept<Built>& entry, const std::string& section,
+                                     const std::string& fingerprint, Build&& build,
+                                     const char* kind, const std::string& name,
+                                     std::string& error) {
   if (entry.current && entry.section == section && entry.fingerprint == fingerprint)
     return entry.current;
-  if (!entry.keys)
-    entry.keys = std::make_shared<TicketKeys>(tls.ticket_key_rotation);
-  else
-    entry.keys->set_rotation(tls.ticket_key_rotation);
   config::Diagnostic failed;
-  std::shared_ptr<const ListenerTls> built = ListenerTls::build(tls, entry.keys, failed);
+  std::shared_ptr<const Built> built = build(failed);
   const bool files_only = entry.current && entry.section == section;
   if (!built) {
     if (!files_only) {
       error = failed.to_string();
       return nullptr;
     }
-    // Remember the bad files, so they are not retried (and logged) at every snapshot.
     entry.fingerprint = fingerprint;
     LOG_ERROR(
-        "listener %s: the changed TLS files were not loaded, the previous certificates "
-        "keep serving: %s",
-        listener.name.c_str(), failed.to_string().c_str());
+        "%s %s: the changed TLS files were not loaded, the previous certificates keep "
+        "serving: %s",
+        kind, name.c_str(), failed.to_string().c_str());
     return entry.current;
   }
-  if (files_only)
-    LOG_INFO("listener %s: TLS files changed, certificates reloaded", listener.name.c_str());
+  if (files_only) LOG_INFO("%s %s: TLS files changed, certificates reloaded", kind, name.c_str());
   entry.section = section;
   entry.fingerprint = fingerprint;
   entry.current = std::move(built);
   return entry.current;
 }
 
+}  // namespace
+
+std::shared_ptr<const ListenerTls> ContextStore::contexts(const config::Listener& listener,
+                                                          std::string& error) {
+  const config::Tls& tls = *listener.tls;
+  ListenerEntry& entry = entries_[listener.name];
+  auto build = [&](config::Diagnostic& failed) {
+    if (!entry.keys)
+      entry.keys = std::make_shared<TicketKeys>(tls.ticket_key_rotation);
+    else
+      entry.keys->set_rotation(tls.ticket_key_rotation);
+    return ListenerTls::build(tls, entry.keys, failed);
+  };
+  return refresh(entry, section_of(tls), fingerprint_of(tls), build, "listener", listener.name,
+                 error);
+}
+
 std::shared_ptr<const ClusterTls> ContextStore::contexts(const config::Cluster& cluster,
                                                          std::string& error) {
   const config::UpstreamTls& tls = *cluster.tls;
-  ClusterEntry& entry = clusters_[cluster.name];
-  const std::string section = section_of(tls);
-  const std::string fingerprint = fingerprint_of(tls);
-  if (entry.current && entry.section == section && entry.fingerprint == fingerprint)
-    return entry.current;  // and with it the endpoints' sessions
-  config::Diagnostic failed;
-  std::shared_ptr<const ClusterTls> built = ClusterTls::build(cluster.name, tls, failed);
-  const bool files_only = entry.current && entry.section == section;
-  if (!built) {
-    if (!files_only) {
-      error = failed.to_string();
-      return nullptr;
-    }
-    entry.fingerprint = fingerprint;
-    LOG_ERROR(
-        "cluster %s: the changed TLS files were not loaded, the previous ones stay in use: %s",
-        cluster.name.c_str(), failed.to_string().c_str());
-    return entry.current;
-  }
-  if (files_only) LOG_INFO("cluster %s: TLS files changed, reloaded", cluster.name.c_str());
-  entry.section = section;
-  entry.fingerprint = fingerprint;
-  entry.current = std::move(built);
-  return entry.current;
+  return refresh(
+      clusters_[cluster.name], section_of(tls), fingerprint_of(tls),
+      [&](config::Diagnostic& failed) { return ClusterTls::build(cluster.name, tls, failed); },
+      "cluster", cluster.name, error);
 }
 
 bool ContextStore::files_changed(const config::Config& config) const {

@@ -35,20 +35,20 @@ class ContextStore {
   // with them).
   void prune(const config::Config& config);
 
- private:
-  struct Entry {
+  // What was built for one listener or cluster, and from what.
+  template <typename Built>
+  struct Kept {
     std::string section;      // the tls section as built
     std::string fingerprint;  // its files as they were then
-    std::shared_ptr<const ListenerTls> current;
+    std::shared_ptr<const Built> current;
+  };
+
+ private:
+  struct ListenerEntry : Kept<ListenerTls> {
     std::shared_ptr<TicketKeys> keys;
   };
-  std::map<std::string, Entry, std::less<>> entries_;
-  struct ClusterEntry {
-    std::string section;
-    std::string fingerprint;
-    std::shared_ptr<const ClusterTls> current;
-  };
-  std::map<std::string, ClusterEntry, std::less<>> clusters_;
+  std::map<std::string, ListenerEntry, std::less<>> entries_;
+  std::map<std::string, Kept<ClusterTls>, std::less<>> clusters_;
 };
 
 }  // namespace sluice::proxy::tls
