@@ -54,11 +54,7 @@ ulimit -n "$hard"
 bench_setup haproxy
 STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 start_backend
-if [ "$MODE" = https ]; then
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=bench.test >/dev/null 2>&1
-  cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
-fi
+if [ "$MODE" = https ]; then make_bench_cert; fi
 
 # RSS in KiB of PID and its children.
 tree_rss() {

@@ -70,6 +70,14 @@ events { worker_connections 8192; }'
 
 nginx_dirs() { mkdir -p "$1/logs" "$1/tmp"; }
 
+# A self-signed ECDSA P-256 certificate for CN=bench.test, the same for every proxy of a run:
+# $WORK/cert.pem and key.pem, and haproxy.pem (both in one file, as `crt` wants them).
+make_bench_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=bench.test >/dev/null 2>&1
+  cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
+}
+
 # The backend every proxy sits in front of: one nginx worker answering "ok".
 start_backend() {
   BACKEND_PORT="$(free_port)"

@@ -35,9 +35,7 @@ bench_setup haproxy openssl
 ensure_sluice
 start_backend
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=bench.test >/dev/null 2>&1
-cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/haproxy.pem"
+make_bench_cert
 
 SLUICE_PORT="$(free_port)"
 cat >"$WORK/sluice.yaml" <<YAML
