@@ -215,6 +215,9 @@ struct RedisTls {
 struct Redis {
   Address address;
   Duration sync_interval{50};
+  // How long a connect, or the replies of one round, may take before Redis counts as
+  // unreachable (and on_error decides). Rounds go one at a time, so it may exceed sync_interval.
+  Duration timeout{100};
   enum class OnError { allow, deny } on_error = OnError::allow;
   // AUTH, sent first on every new connection when `password` is not empty: `AUTH username
   // password` (Redis 6 ACL) with a username, the legacy `AUTH password` without one.

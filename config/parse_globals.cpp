@@ -278,6 +278,8 @@ void parse_redis(ParseState& state, const Field& field) {
     if (auto address = r.address(*f)) redis.address = *address;
   if (auto f = map.get("sync_interval"))
     if (auto d = r.duration(*f)) redis.sync_interval = *d;
+  if (auto f = map.get("timeout"))
+    if (auto d = r.duration(*f)) redis.timeout = *d;
   if (auto f = map.get("on_error"))
     if (auto index = r.choice(*f, {"allow", "deny"}))
       redis.on_error = static_cast<Redis::OnError>(*index);

@@ -270,6 +270,7 @@ json::object redis_json(const Redis& r) {
   const bool from_file = !r.password_file.empty();
   return {{"address", r.address.text},
           {"sync_interval", format_duration(r.sync_interval)},
+          {"timeout", format_duration(r.timeout)},
           {"on_error", r.on_error == Redis::OnError::allow ? "allow" : "deny"},
           {"username", optional_string(r.username)},
           {"password", from_file ? json::value(nullptr) : secret(r.password)},

@@ -96,6 +96,11 @@ class RedisSync {
   void add(std::shared_ptr<GlobalKeyedLimiter> limiter);
   void remove(const GlobalKeyedLimiter* limiter);
 
+  // A reload's `redis.timeout`: from the next connect or round on (one in flight keeps its own).
+  void set_timeout(std::chrono::nanoseconds timeout) {
+    options_.connect_timeout = options_.command_timeout = timeout;
+  }
+
   // One sync round. Call every sync_interval from the control thread's timer; never blocks.
   void tick(Nanos now);
 

@@ -18,6 +18,7 @@ namespace {
 namespace json = boost::json;
 using ::testing::ElementsAre;
 using testing::errors_of;
+using ::testing::HasSubstr;
 using testing::kMinimal;
 
 Config parse_ok(const std::string& text) {
@@ -101,6 +102,13 @@ TEST(RedisAuth, PasswordAndUsername) {
   EXPECT_FALSE(c.redis->tls.has_value());
 }
 
+TEST(RedisTimeout, DefaultsTo100msAndMustBeLongerThan0) {
+  EXPECT_EQ(parse_ok(kMinimal + kRedis).redis->timeout, Duration(100));
+  EXPECT_EQ(parse_ok(kMinimal + kRedis + "  timeout: 2s\n").redis->timeout, Duration(2000));
+  EXPECT_THAT(errors_of(kMinimal + kRedis + "  timeout: 0s\n"),
+              ElementsAre(HasSubstr("redis.timeout: must be longer than 0")));
+}
+
 TEST(RedisAuth, PasswordFileIsReadWithoutItsNewline) {
   TempFile file("from a file\n");
   Config c = parse_ok(kMinimal + kRedis + "  password_file: " + file.path() + "\n");
@@ -172,7 +180,7 @@ clusters:
                             {"name": "X-Empty", "exact": "<redacted>"},
                             {"name": "X-Present", "exact": null}])"));
   EXPECT_EQ(v.at("redis"), json::parse(R"({"address": "127.0.0.1:6379", "sync_interval": "50ms",
-    "on_error": "allow", "username": "sluice", "password": "<redacted>", "password_file": null,
+    "timeout": "100ms", "on_error": "allow", "username": "sluice", "password": "<redacted>", "password_file": null,
     "tls": null})"));
 
   const std::string from_file =
@@ -181,7 +189,7 @@ clusters:
   EXPECT_EQ(from_file.find(file.path()), std::string::npos) << from_file;
   EXPECT_EQ(json::parse(from_file).at("redis"),
             json::parse(R"({"address": "127.0.0.1:6379", "sync_interval": "50ms",
-    "on_error": "allow", "username": null, "password": null, "password_file": "<redacted>",
+    "timeout": "100ms", "on_error": "allow", "username": null, "password": null, "password_file": "<redacted>",
     "tls": null})"));
 }
 

@@ -165,7 +165,8 @@ redis: { address: 127.0.0.1:6379 }
     {"name": "shared", "key": "global", "algorithm": "token_bucket", "rate": "5/s",
      "burst": 5, "queue": null, "headers": "on_limit", "scope": "global", "max_keys": 100000}])"));
   EXPECT_EQ(o.at("redis"), json::parse(R"({"address": "127.0.0.1:6379",
-    "sync_interval": "50ms", "on_error": "allow", "username": null, "password": null,
+    "sync_interval": "50ms", "timeout": "100ms", "on_error": "allow", "username": null,
+    "password": null,
     "password_file": null, "tls": null})"));
 }
 

@@ -198,9 +198,10 @@ TEST_F(RedisAuthTest, ConfigRedactsThePasswordAndItsFile) {
   AdminReply r = admin("GET", "/config");
   ASSERT_EQ(r.status, 200) << r.error;
   EXPECT_EQ(r.body.find("pw-in-yaml"), std::string::npos) << r.body;
-  EXPECT_EQ(boost::json::parse(r.body).at("redis"),
-            boost::json::parse(R"({"address": "127.0.0.1:)" + std::to_string(server.port()) +
-                               R"(", "sync_interval": "50ms", "on_error": "allow",
+  EXPECT_EQ(
+      boost::json::parse(r.body).at("redis"),
+      boost::json::parse(R"({"address": "127.0.0.1:)" + std::to_string(server.port()) +
+                         R"(", "sync_interval": "50ms", "timeout": "100ms", "on_error": "allow",
                "username": "default", "password": "<redacted>", "password_file": null,
                "tls": null})"));
 

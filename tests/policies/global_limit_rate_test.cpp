@@ -23,7 +23,7 @@ class GlobalLimitRateTest : public PolicyTest {
     return limited_route_yaml(port, "shared", backends_[0].address()) +
            "  - { name: shared, key: global, rate: 1000/s, burst: 200, scope: global }\n"
            "redis: { address: " +
-           redis_address + ", sync_interval: 50ms, on_error: " + on_error + " }\n";
+           redis_address + ", sync_interval: 50ms, timeout: 1s, on_error: " + on_error + " }\n";
   }
 };
 
@@ -63,7 +63,7 @@ TEST_F(GlobalLimitRateTest, BeforeRedisAnswersOnErrorDecides) {
   ASSERT_TRUE(unreachable.listener.valid()) << "cannot make an unreachable address";
   const uint16_t allow_port = free_loopback_port();
   ASSERT_GE(start_sluice(yaml(allow_port, loopback_address(unreachable.port), "allow")), 0);
-  // At once: the connect is still pending (it fails after connect_timeout, 100 ms).
+  // At once: the connect is still pending (it fails after redis.timeout, 1 s here).
   HttpClient allow(allow_port);
   int admitted = 0;
   for (int i = 0; i < 20; ++i) admitted += allow.get("/").status == 200;

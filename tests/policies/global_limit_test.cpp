@@ -29,7 +29,7 @@ class GlobalLimitTest : public PolicyTest {
            "    burst: 50\n"
            "    scope: global\n"
            "redis: { address: " +
-           redis_->address() + ", sync_interval: 50ms, on_error: " + on_error + " }\n";
+           redis_->address() + ", sync_interval: 50ms, timeout: 1s, on_error: " + on_error + " }\n";
   }
 
   struct Tally {

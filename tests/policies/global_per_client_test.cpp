@@ -26,7 +26,7 @@ class GlobalPerClientTest : public PolicyTest {
            "  - name: per-client\n"
            "    key: client_ip\n" +
            limit + "    scope: global\n" + "redis: { address: " + redis_->address() +
-           ", sync_interval: " + sync + ", on_error: deny }\n";
+           ", sync_interval: " + sync + ", timeout: 1s, on_error: deny }\n";
   }
 
   struct Counts {

@@ -116,9 +116,9 @@ TEST_F(LimitReloadTest, GlobalLimitKeepsItsBucketUnderANewRate) {
   RedisProcess redis(dir_);
   const uint16_t port = free_loopback_port();
   auto config = [&](const std::string& rate) {
-    return yaml(
-        port, "    key: global\n    rate: " + rate + "\n    burst: 5\n    scope: global\n",
-        "redis: { address: " + redis.address() + ", sync_interval: 50ms, on_error: allow }\n");
+    return yaml(port, "    key: global\n    rate: " + rate + "\n    burst: 5\n    scope: global\n",
+                "redis: { address: " + redis.address() +
+                    ", sync_interval: 50ms, timeout: 1s, on_error: allow }\n");
   };
   ASSERT_GE(start_sluice(config("1/min")), 0);
   std::this_thread::sleep_for(Millis(300));  // the first exchange

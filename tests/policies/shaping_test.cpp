@@ -195,7 +195,13 @@ TEST_F(ShapingTest, LeakyBucketHoldsTheRateUnderFourTimesOverload) {
       "seen <= %.0f (bound %d)\n",
       served_at.size(), seconds, rate, kRate, refused.load(), max_depth.load(), kQueue);
   EXPECT_GT(refused.load(), 300);  // ~3/4 of ~600 offered
-  EXPECT_LE(max_depth.load(), kQueue);
+  // The bucket's schedule never holds more than kQueue (LeakyBucket unit tests pin that on a fake
+  // clock; LeakyBucketQueuesInOrderAtTheRateAndRefusesPastTheQueue end to end). The gauge counts
+  // parked requests until their worker's alarm releases them, which runs a little after their
+  // slot came: an arrival in between takes the slot that departure freed while the departing
+  // request is still counted. So one more than the bound can show; two would be a stall of a
+  // whole emission (20 ms) with an arrival inside it.
+  EXPECT_LE(max_depth.load(), kQueue + 1);
   EXPECT_GE(max_depth.load(), kQueue - 2);  // overload does fill it
 }
 

@@ -27,7 +27,7 @@ bool PathRewriter::apply(std::string_view path, std::string& out) const {
   } else if (!regex_->replace(path, rewrite_->regex->substitution, out)) {
     return false;
   }
-  if (out.empty()) out.assign("/");
+  if (out.empty()) out.push_back('/');  // assign("/") trips GCC 12 -Wrestrict
   return true;
 }
 
