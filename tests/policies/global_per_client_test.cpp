@@ -93,14 +93,24 @@ class GlobalPerClientTest : public PolicyTest {
     // 40 requests/s per client: twice its limit.
     const auto counts = drive(ports, std::chrono::microseconds(25000), run, seconds);
     const double expected = windows ? per_second * 8 : burst + per_second * seconds;
+    const double tolerance = windows ? kWindowTolerance : 0.05;
     for (int c = 0; c < 10; ++c) {
       std::printf("  client 127.0.0.%d: admitted %d (expected %.1f in %.2f s), limited %d\n", c + 2,
                   counts[c].admitted, expected, seconds, counts[c].limited);
-      EXPECT_NEAR(counts[c].admitted, expected, expected * 0.05) << "client " << c + 2;
+      EXPECT_NEAR(counts[c].admitted, expected, expected * tolerance) << "client " << c + 2;
       EXPECT_GT(counts[c].limited, expected * 0.5) << "the load was not an overload";
       EXPECT_EQ(counts[c].other, 0);
     }
   }
+
+  // A window over-admits what the other instances admit in one sync lag (docs/config.md). Under
+  // ASan the control threads run their rounds several times slower, and the lag with them: 6-9%
+  // over was seen there on a busy box, 2-4% in a release build.
+#if defined(__SANITIZE_ADDRESS__)
+  static constexpr double kWindowTolerance = 0.10;
+#else
+  static constexpr double kWindowTolerance = 0.05;
+#endif
 
   std::optional<RedisProcess> redis_;
 };
