@@ -30,40 +30,12 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "limiter/decision.hpp"
+#include "limiter/global_limit_options.hpp"
 
 namespace sluice::limiter {
-
-enum class OnError { allow, deny };
-
-// The algorithms a global limit may count with (leaky-bucket shaping stays local: a queue that
-// releases at the global rate would need every instance's queue in one place).
-enum class GlobalAlgorithm { token_bucket, sliding_window, fixed_window };
-
-struct GlobalLimitOptions {
-  std::string name;      // stable name; Redis keys are prefix+name[+":"+key hash...]
-  uint64_t count = 100;  // global tokens per `per`
-  std::chrono::nanoseconds per = std::chrono::seconds(1);
-  uint64_t burst = 0;  // 0 means count
-  OnError on_error = OnError::allow;
-  std::chrono::nanoseconds sync_interval = std::chrono::milliseconds(50);
-  // GlobalKeyedLimiter only (GlobalLimiter is one token bucket): how it counts, and the bound
-  // on the keys it holds on this instance.
-  GlobalAlgorithm algorithm = GlobalAlgorithm::token_bucket;
-  size_t max_keys = 100000;
-  bool operator==(const GlobalLimitOptions&) const = default;
-};
-
-// Control thread: tokens to lease from Redis for a pool holding `have` after `demand` requests
-// (spent, refused or decided by on_error) since the last lease, or 0 when the pool covers the
-// coming interval. Two intervals of the rate while in use, one while idle, capped at the burst
-// and topped up below three quarters (see GlobalLimiter::lease_request for the why).
-uint64_t lease_size(uint64_t demand, int64_t have, const GlobalLimitOptions& options) noexcept;
 
 class GlobalLimiter {
  public:
