@@ -135,6 +135,9 @@ class GlobalKeyedLimiter {
   bool windows() const noexcept { return options_.algorithm != GlobalAlgorithm::token_bucket; }
 
   bool redis_ok() const noexcept { return redis_ok_.load(std::memory_order_relaxed); }
+  // Tokens Redis granted `key` here and nobody spent yet (0 for a key not held): what a round
+  // brought, for tests. Takes the key's set lock.
+  int64_t pool(uint64_t key, Nanos now);
   uint64_t on_error_total() const noexcept { return on_error_.load(std::memory_order_relaxed); }
   size_t keys() const { return table_.size(); }
   uint64_t evictions() const { return table_.evictions(); }
