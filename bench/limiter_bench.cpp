@@ -1,7 +1,8 @@
 // Micro-benchmarks for limiter/: the per-request decisions a worker makes.
 //   BM_TokenBucket           one shared GCRA word, uncontended (and ->Threads(2) contended)
 //   BM_KeyedLimiter_*        per-key lookup + decision in a 10^6-key table
-//   BM_SlidingWindow, BM_CircuitBreaker_*, BM_ConcurrencyLimit, BM_GlobalLimiter
+//   BM_SlidingWindow, BM_CircuitBreaker_*, BM_ConcurrencyLimit
+// (Global limits' worker side: global_limit_bench.cpp.)
 // Time is a counter advanced per iteration: no clock call is measured.
 #include <benchmark/benchmark.h>
 
@@ -10,7 +11,6 @@
 
 #include "limiter/circuit_breaker.hpp"
 #include "limiter/concurrency_limit.hpp"
-#include "limiter/global_limiter.hpp"
 #include "limiter/keyed_limiter.hpp"
 #include "limiter/sliding_window.hpp"
 #include "limiter/token_bucket.hpp"
@@ -123,13 +123,6 @@ void BM_ConcurrencyLimit(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ConcurrencyLimit);
-
-void BM_GlobalLimiter_LocalPool(benchmark::State& state) {
-  static GlobalLimiter limiter(GlobalLimitOptions{.name = "bench"});
-  limiter.add_lease(static_cast<uint64_t>(state.max_iterations) + 1);
-  for (auto _ : state) benchmark::DoNotOptimize(limiter.admit(0));
-}
-BENCHMARK(BM_GlobalLimiter_LocalPool);
 
 }  // namespace
 }  // namespace sluice::limiter

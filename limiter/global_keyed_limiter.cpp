@@ -223,6 +223,13 @@ void GlobalKeyedLimiter::unanswered(const GlobalKeySync& sync, bool sent, Nanos 
   });
 }
 
+int64_t GlobalKeyedLimiter::pool(uint64_t key, Nanos now) {
+  if (successor_) return successor_->pool(key, now);
+  int64_t pool = 0;
+  table_.with_existing(key, now, [&](GlobalKeyState& s) { pool = s.pool; });
+  return pool;
+}
+
 std::string GlobalKeyedLimiter::redis_key(const std::string& prefix, uint64_t key) const {
   char hex[20];
   std::snprintf(hex, sizeof hex, ":%016" PRIx64, key);

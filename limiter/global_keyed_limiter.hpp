@@ -14,12 +14,13 @@
 //   of yet: at most, per window and key, what the other instances admit in one sync lag (a round
 //   interval plus its round trip) — instances x their rate x sync_interval.
 // - Token bucket: Redis holds the bucket. Each instance spends first a pool of tokens Redis
-//   granted it (leased per key, sized like GlobalLimiter's pool: two intervals of the rate while
-//   in use), then "credit": the tokens Redis said the bucket still held after the last grant,
-//   which it spends on trust and owes — the next round debits them whatever the bucket holds
-//   (down to -burst, repaid by the refill). Under steady overload the bucket is empty after each
-//   grant, so credit is 0 and instances never exceed the bucket beyond the pools' slack; an idle
-//   key or instance sees the bucket full and can spend up to `burst` at once, as a local limit.
+//   granted it (leased per key, sized by lease_size in global_limit_options.hpp: two intervals of
+//   the rate while in use), then "credit": the tokens Redis said the bucket still held after the
+//   last grant, which it spends on trust and owes — the next round debits them whatever the bucket
+//   holds (down to -burst, repaid by the refill). Under steady overload the bucket is empty after
+//   each grant, so credit is 0 and instances never exceed the bucket beyond the pools' slack; an
+//   idle key or instance sees the bucket full and can spend up to `burst` at once, as a local
+//   limit.
 //
 // A key decided on this instance is synced in every round for kRefreshRounds rounds after its
 // last decision (a read when nothing is pushed), so that its view stays fresh between
@@ -48,7 +49,7 @@
 #include <vector>
 
 #include "limiter/decision.hpp"
-#include "limiter/global_limiter.hpp"
+#include "limiter/global_limit_options.hpp"
 #include "limiter/keyed_table.hpp"
 
 namespace sluice::limiter {
@@ -134,6 +135,9 @@ class GlobalKeyedLimiter {
   bool windows() const noexcept { return options_.algorithm != GlobalAlgorithm::token_bucket; }
 
   bool redis_ok() const noexcept { return redis_ok_.load(std::memory_order_relaxed); }
+  // Tokens Redis granted `key` here and nobody spent yet (0 for a key not held): what a round
+  // brought, for tests. Takes the key's set lock.
+  int64_t pool(uint64_t key, Nanos now);
   uint64_t on_error_total() const noexcept { return on_error_.load(std::memory_order_relaxed); }
   size_t keys() const { return table_.size(); }
   uint64_t evictions() const { return table_.evictions(); }

@@ -21,7 +21,7 @@
 namespace sluice::limiter {
 
 // Mirrors CONFIG.md `rate_limits[]` (minus `key`, which the proxy turns into a hash, and `scope`,
-// which selects GlobalLimiter instead).
+// which selects GlobalKeyedLimiter instead).
 struct RateLimitOptions {
   enum class Algorithm { token_bucket, sliding_window, fixed_window, leaky_bucket };
   Algorithm algorithm = Algorithm::token_bucket;

@@ -8,49 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
 
 namespace sluice::limiter {
 namespace {
-
-// Token bucket with fractional tokens, refilled from the elapsed time, granting
-// min(requested, whole tokens available). Atomic: Redis runs a script without interleaving.
-// KEYS[1]: bucket hash. ARGV: tokens per microsecond, burst, requested, now in us,
-// ttl in ms. An empty `now` means Redis' own clock. Numbers are stored with string.format: tostring
-// would round them to 14 digits.
-constexpr const char* kLeaseScript = R"lua(
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local want = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-if now == nil then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-end
-local s = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(s[1])
-local ts = tonumber(s[2])
-if tokens == nil or ts == nil then
-  tokens = burst
-  ts = now
-end
-if now > ts then
-  tokens = tokens + (now - ts) * rate
-  ts = now
-end
--- Clamped even when no time passed (or another instance's clock is behind): a reload may have
--- lowered the burst, and the bucket keeps its tokens and ts across parameter changes.
-tokens = math.min(burst, tokens)
-local grant = math.min(want, math.floor(tokens))
-if grant < 0 then grant = 0 end
-tokens = tokens - grant
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens), 'ts', string.format('%.0f', ts))
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return grant
-)lua";
 
 struct FreeReply {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -64,14 +27,6 @@ RedisSync::~RedisSync() {
   if (ctx_ != nullptr) redisFree(ctx_);
 }
 
-void RedisSync::add(std::shared_ptr<GlobalLimiter> limiter) {
-  limiters_.push_back(std::move(limiter));
-}
-
-void RedisSync::remove(const GlobalLimiter* limiter) {
-  std::erase_if(limiters_, [&](const auto& l) { return l.get() == limiter; });
-}
-
 void RedisSync::add(std::shared_ptr<GlobalKeyedLimiter> limiter) {
   keyed_.push_back(std::move(limiter));
 }
@@ -81,7 +36,6 @@ void RedisSync::remove(const GlobalKeyedLimiter* limiter) {
 }
 
 void RedisSync::set_all_ok(bool ok) {
-  for (auto& l : limiters_) l->set_redis_ok(ok);
   for (auto& l : keyed_) l->set_redis_ok(ok);
 }
 
@@ -155,7 +109,7 @@ bool RedisSync::auth_reply(const redisReply& reply, Nanos now) {
   authenticating_ = false;
   if (reply.type != REDIS_REPLY_STATUS) {
     // WRONGPASS, or a password the server has none for: either way the config is wrong, and
-    // the lease scripts queued behind it would only get NOAUTH.
+    // the scripts queued behind it would only get NOAUTH.
     if (!auth_refused_ && options_.on_auth)
       options_.on_auth(false, reply.type == REDIS_REPLY_ERROR ? std::string(reply.str, reply.len)
                                                               : "an unexpected reply");
@@ -203,8 +157,7 @@ void RedisSync::fail(Nanos now, const char* why) {
   ctx_ = nullptr;
   connecting_ = false;
   authenticating_ = false;
-  for (size_t i = round_.answered > round_.asked.size() ? round_.answered - round_.asked.size() : 0;
-       i < round_.batches.size(); ++i)
+  for (size_t i = round_.answered; i < round_.batches.size(); ++i)
     for (const GlobalKeySync& k : round_.batches[i].keys)
       round_.batches[i].limiter->unanswered(k, sent, now);
   round_ = Round{};
@@ -216,39 +169,8 @@ void RedisSync::fail(Nanos now, const char* why) {
 }
 
 void RedisSync::start_round(Nanos now) {
-  std::vector<std::shared_ptr<GlobalLimiter>> asked;
-  const std::string now_us = options_.server_time ? "" : std::to_string(now / 1000);
-  for (auto& l : limiters_) {
-    const uint64_t want = l->lease_request(now);
-    if (want == 0) continue;
-    const GlobalLimitOptions& o = l->options();
-    const uint64_t burst = o.burst == 0 ? o.count : o.burst;
-    const double per_us = static_cast<double>(std::max<int64_t>(o.per.count(), 1)) / 1000.0;
-    const double rate_per_us = static_cast<double>(o.count) / per_us;
-    // The bucket is full again after burst/rate; forgetting it then changes nothing.
-    const uint64_t ttl_ms =
-        static_cast<uint64_t>(static_cast<double>(burst) / rate_per_us / 1000.0) + 1000;
-    char rate[64];
-    std::snprintf(rate, sizeof rate, "%.17g", rate_per_us);
-    const std::string key = options_.key_prefix + o.name;
-    const std::string args[] = {
-        "EVAL", kLeaseScript,          "1", key, rate, std::to_string(burst), std::to_string(want),
-        now_us, std::to_string(ttl_ms)};
-    const char* argv[9];
-    size_t argvlen[9];
-    for (int i = 0; i < 9; ++i) {
-      argv[i] = args[i].data();
-      argvlen[i] = args[i].size();
-    }
-    if (redisAppendCommandArgv(ctx_, 9, argv, argvlen) != REDIS_OK) {
-      fail(now, "cannot queue a command");
-      return;
-    }
-    asked.push_back(l);
-  }
-  round_.asked = std::move(asked);
   if (!append_batches(now)) return;
-  if (round_.asked.empty() && round_.batches.empty()) {
+  if (round_.batches.empty()) {
     // Connected; nothing needed this round. A connect still under way says so when it completes.
     if (!connecting_) set_all_ok(true);
     return;
@@ -292,27 +214,9 @@ void RedisSync::read_replies(Nanos now) {
       fail(now, "unexpected reply");  // nobody asked for it: the stream is out of step
       return;
     }
-    if (round_.answered < round_.asked.size()) {
-      apply(*reply);
-    } else {
-      apply_batch(round_.batches[round_.answered++ - round_.asked.size()], *reply, now);
-    }
-    if (round_.answered == round_.asked.size() + round_.batches.size()) complete_round(now);
+    apply_batch(round_.batches[round_.answered++], *reply, now);
+    if (round_.answered == round_.batches.size()) complete_round(now);
   }
-}
-
-void RedisSync::apply(const redisReply& reply) {
-  GlobalLimiter& limiter = *round_.asked[round_.answered++];
-  // Applied as each reply arrives: Redis took these tokens from the bucket already, so they are
-  // the pool's even if a later reply of the round never comes.
-  if (reply.type == REDIS_REPLY_INTEGER) {
-    limiter.add_lease(static_cast<uint64_t>(std::max<long long>(reply.integer, 0)));
-    limiter.set_redis_ok(true);
-  } else {
-    ++stats_.errors;  // script error: the connection is fine, this limiter is not
-    limiter.set_redis_ok(false);
-  }
-  ++stats_.commands;
 }
 
 bool RedisSync::append_batches(Nanos now) {
@@ -365,13 +269,8 @@ void RedisSync::complete_round(Nanos now) {
   ++stats_.round_trips;
   stats_.last_round_ns = now - round_.started;
   backoff_ = 0;
-  for (auto& l : limiters_) {
-    // Limiters that skipped this round are healthy too: the connection just worked.
-    const bool asked = std::any_of(round_.asked.begin(), round_.asked.end(),
-                                   [&](const auto& a) { return a.get() == l.get(); });
-    if (!asked) l->set_redis_ok(true);
-  }
   for (auto& l : keyed_) {
+    // Limiters that sent nothing this round are healthy too: the connection just worked.
     const bool asked = std::any_of(round_.batches.begin(), round_.batches.end(),
                                    [&](const auto& b) { return b.limiter.get() == l.get(); });
     if (!asked) l->set_redis_ok(true);

@@ -1,7 +1,8 @@
 // The control-thread side of global rate limits: one hiredis connection that, every
-// sync_interval, leases tokens for every registered GlobalLimiter from token buckets kept in
-// Redis, all in one pipelined round (one EVAL of an atomic Lua script per limiter that needs
-// tokens; limiters whose pool covers the coming interval are skipped).
+// sync_interval, syncs every registered GlobalKeyedLimiter with the counters and token buckets
+// kept in Redis, all in one pipelined round: the keys each limiter decided lately, a few hundred
+// per EVAL of an atomic Lua script (global_keyed_script.hpp). A round with no such key sends
+// nothing.
 //
 // Nothing here blocks: the control thread runs one event loop for everything slow, so a slow or
 // silent Redis must cost it nothing. The connection is a non-blocking hiredis context whose
@@ -21,7 +22,7 @@
 // Failure handling: a connect that fails or has not completed within connect_timeout, a round
 // whose replies are not all in command_timeout after it went out (or after its connect
 // completed), and a broken connection all mark every limiter `redis_ok = false` (their on_error
-// policy applies once their pool is spent), count in stats().errors, close the connection and
+// policy applies, see global_keyed_limiter.hpp), count in stats().errors, close the connection and
 // retry after an exponential backoff (backoff_min doubling to backoff_max, reset on a completed
 // round). Workers never wait on any of this.
 //
@@ -42,7 +43,6 @@
 
 #include "limiter/decision.hpp"
 #include "limiter/global_keyed_limiter.hpp"
-#include "limiter/global_limiter.hpp"
 
 struct redisContext;
 struct redisReply;
@@ -73,7 +73,7 @@ struct RedisSyncOptions {
 
 struct RedisSyncStats {
   uint64_t round_trips = 0;  // pipelined exchanges that completed
-  uint64_t commands = 0;     // lease scripts run
+  uint64_t commands = 0;     // scripts run (one per batch of keys)
   uint64_t errors = 0;       // failed connects + failed exchanges + script errors
   uint64_t connects = 0;     // successful connects
   uint64_t keys_synced = 0;  // per-key entries of GlobalKeyedLimiters sent (one per key a round)
@@ -89,10 +89,8 @@ class RedisSync {
   RedisSync(const RedisSync&) = delete;
   RedisSync& operator=(const RedisSync&) = delete;
 
-  void add(std::shared_ptr<GlobalLimiter> limiter);
-  void remove(const GlobalLimiter* limiter);
-  // Per-key limiters: every round sends the keys decided since the last (collect), a few hundred
-  // per EVAL (global_keyed_script.hpp), and hands each key Redis' answer.
+  // Every round sends the keys each limiter decided since the last (collect), a few hundred per
+  // EVAL (global_keyed_script.hpp), and hands each key Redis' answer.
   void add(std::shared_ptr<GlobalKeyedLimiter> limiter);
   void remove(const GlobalKeyedLimiter* limiter);
 
@@ -119,10 +117,9 @@ class RedisSync {
 
  private:
   struct Round {
-    // The limiters asked, in command order: replies come back in the same order. Owned, so a
-    // limiter removed meanwhile still gets the tokens Redis already took from the bucket.
-    std::vector<std::shared_ptr<GlobalLimiter>> asked;
-    // Then one command per batch of keys of a keyed limiter, after all of `asked`.
+    // One command per batch of keys of a limiter, in command order: replies come back in the
+    // same order. Owned, so a limiter removed meanwhile still gets the tokens Redis already took
+    // from the bucket.
     struct KeyBatch {
       std::shared_ptr<GlobalKeyedLimiter> limiter;
       std::vector<GlobalKeySync> keys;
@@ -140,10 +137,9 @@ class RedisSync {
   void start_round(Nanos now);
   void write_out(Nanos now);
   void read_replies(Nanos now);
-  void apply(const redisReply& reply);
   void apply_batch(const Round::KeyBatch& batch, const redisReply& reply, Nanos now);
   bool append_batches(Nanos now);
-  // Every limiter, single or keyed, learns whether Redis answers.
+  // Every limiter learns whether Redis answers.
   void set_all_ok(bool ok);
   void complete_round(Nanos now);
   // Drops the connection and backs off; `why` is kept in stats().last_error.
@@ -152,7 +148,6 @@ class RedisSync {
   bool auth_reply(const redisReply& reply, Nanos now);
 
   RedisSyncOptions options_;
-  std::vector<std::shared_ptr<GlobalLimiter>> limiters_;
   std::vector<std::shared_ptr<GlobalKeyedLimiter>> keyed_;
   redisContext* ctx_ = nullptr;
   bool connecting_ = false;

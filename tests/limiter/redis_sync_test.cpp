@@ -1,6 +1,8 @@
 // RedisSync as the control loop sees it: non-blocking connects and rounds, driven through fd(),
 // wants_write() and on_io(), against servers that misbehave in the ways that used to stall the
-// control thread (silent, unreachable, refusing) and a real redis-server that restarts.
+// control thread (silent, unreachable, refusing) and a real redis-server that restarts. The
+// limits are GlobalKeyedLimiters deciding key 0 (`key: global`); a round carries only keys
+// decided lately, so each test decides the key (touch) before the round it wants sent.
 #include "limiter/redis_sync.hpp"
 
 #include <arpa/inet.h>
@@ -85,9 +87,18 @@ RedisSyncOptions options(int port) {
   return o;
 }
 
-std::shared_ptr<GlobalLimiter> limiter(const std::string& name, OnError on_error = OnError::deny) {
-  return std::make_shared<GlobalLimiter>(GlobalLimitOptions{
-      .name = name, .count = 1000, .per = 1s, .burst = 100, .on_error = on_error});
+constexpr uint64_t kGlobal = 0;  // the key of `key: global`
+
+std::shared_ptr<GlobalKeyedLimiter> limiter(const std::string& name,
+                                            OnError on_error = OnError::deny) {
+  return std::make_shared<GlobalKeyedLimiter>(GlobalLimitOptions{
+      .name = name, .count = 1000, .per = 1s, .burst = 100, .on_error = on_error, .max_keys = 8});
+}
+
+// A request for the global key, so that the next round has it to send (refused by on_error
+// until Redis answered: deny).
+void touch(GlobalKeyedLimiter& l, Nanos now) {
+  l.admit(kGlobal, now);
 }
 
 // Wall time one tick() takes; the old blocking sync took up to connect + command timeout.
@@ -102,6 +113,7 @@ TEST(RedisSync, SilentServerTimesOutAfterCommandTimeoutWithoutBlocking) {
   RedisSync sync(options(silent.port()));
   auto l = limiter("silent");
   sync.add(l);
+  touch(*l, 0);
 
   EXPECT_LT(timed_tick(sync, 0), 50ms);
   EXPECT_EQ(sync.connection_serial(), 1u);
@@ -114,7 +126,7 @@ TEST(RedisSync, SilentServerTimesOutAfterCommandTimeoutWithoutBlocking) {
   EXPECT_EQ(silent.accept_all(), 1);
   EXPECT_GT(silent.drain(), 0u);
   EXPECT_FALSE(l->redis_ok());  // nothing answered yet: on_error decides, not an empty pool
-  EXPECT_EQ(l->pool(), 0);
+  EXPECT_EQ(l->pool(kGlobal, 0), 0);
 
   // Within command_timeout a later tick neither fails the round nor starts another.
   const int fd = sync.fd();
@@ -134,8 +146,8 @@ TEST(RedisSync, SilentServerTimesOutAfterCommandTimeoutWithoutBlocking) {
   EXPECT_EQ(sync.stats().round_trips, 0u);
   EXPECT_EQ(sync.stats().commands, 0u);
   EXPECT_FALSE(l->redis_ok());
-  EXPECT_FALSE(l->admit(200 * kMs).admitted);  // fail closed
-  EXPECT_EQ(l->on_error_total(), 1u);
+  EXPECT_FALSE(l->admit(kGlobal, 200 * kMs).admitted);  // fail closed
+  EXPECT_EQ(l->on_error_total(), 2u);                   // the touch, then this
 
   // Backoff: the next attempt at 250 ms (+50), then 550 ms (+100 after the second failure).
   sync.tick(249 * kMs);
@@ -168,6 +180,7 @@ TEST(RedisSync, ConnectThatNeverCompletesFailsAfterConnectTimeout) {
   RedisSync sync(options(full.port()));
   auto l = limiter("unreachable");
   sync.add(l);
+  touch(*l, 0);
   EXPECT_LT(timed_tick(sync, 0), 50ms);
   EXPECT_FALSE(testing::await_round(sync, 0, 100ms));
   EXPECT_FALSE(sync.stats().connected);
@@ -203,6 +216,7 @@ TEST(RedisSync, RefusedConnectCountsAnErrorWithoutBlocking) {
   RedisSync sync(o);
   auto l = limiter("refused");
   sync.add(l);
+  touch(*l, 0);
 
   EXPECT_LT(timed_tick(sync, 0), 50ms);
   EXPECT_TRUE(testing::await_round(sync, 0));
@@ -211,7 +225,7 @@ TEST(RedisSync, RefusedConnectCountsAnErrorWithoutBlocking) {
   EXPECT_FALSE(sync.stats().connected);
   EXPECT_EQ(sync.fd(), -1);
   EXPECT_FALSE(l->redis_ok());
-  EXPECT_FALSE(l->admit(0).admitted);
+  EXPECT_FALSE(l->admit(kGlobal, 0).admitted);
 
   EXPECT_TRUE(testing::tick_and_await(sync, 49 * kMs));
   EXPECT_EQ(sync.connection_serial(), 1u);
@@ -226,17 +240,20 @@ TEST(RedisSync, ReconnectsAfterTheServerRestartsAndResetsTheBackoff) {
   RedisSync sync(options(redis.port()));
   auto l = limiter("restart");
   sync.add(l);
+  touch(*l, 0);
   ASSERT_TRUE(testing::tick_and_await(sync, 0));
   ASSERT_TRUE(sync.stats().connected);
   ASSERT_EQ(sync.stats().round_trips, 1u);
-  ASSERT_GT(l->pool(), 0);
+  ASSERT_GT(l->pool(kGlobal, 0), 0);
 
   for (int restart = 1; restart <= 2; ++restart) {
     SCOPED_TRACE(restart);
-    const Nanos t = 1000 * kMs * restart;
+    // Within the key's idle TTL (200 ms here) of its last request: the same view of it, whose
+    // pool the rounds fill (its credit is 0: the lease emptied the bucket).
+    const Nanos t = 100 * kMs * restart;
     redis.kill();
     ASSERT_TRUE(redis.start());
-    while (l->admit(t).admitted) {
+    while (l->admit(kGlobal, t).admitted) {  // spends the pool: the key is in use
     }
     EXPECT_TRUE(testing::tick_and_await(sync, t));  // the old connection is dead
     EXPECT_EQ(sync.stats().errors, static_cast<uint64_t>(restart));
@@ -251,26 +268,31 @@ TEST(RedisSync, ReconnectsAfterTheServerRestartsAndResetsTheBackoff) {
     EXPECT_EQ(sync.stats().connects, static_cast<uint64_t>(restart + 1));
     EXPECT_EQ(sync.stats().round_trips, static_cast<uint64_t>(restart + 1));
     EXPECT_TRUE(l->redis_ok());
-    EXPECT_GT(l->pool(), 0);
+    EXPECT_GT(l->pool(kGlobal, t + 50 * kMs), 0);
   }
 }
 
-TEST(RedisSync, ConnectWithNothingToLeaseStillMarksLimitersHealthy) {
+TEST(RedisSync, ConnectWithNothingToSyncStillMarksLimitersHealthy) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running());
   RedisSync sync(options(redis.port()));
   auto l = limiter("idle");
   sync.add(l);
-  ASSERT_TRUE(testing::tick_and_await(sync, 0));  // no demand yet: one interval of the rate
-  ASSERT_EQ(l->pool(), 50);
+  touch(*l, 0);
+  ASSERT_TRUE(testing::tick_and_await(sync, 0));  // demand of one: two intervals of the rate
+  ASSERT_EQ(l->pool(kGlobal, 0), 100);
+  // Decided nothing since: read back for kRefreshRounds rounds, then left out of them.
+  for (Nanos t = 10 * kMs; t <= 80 * kMs; t += 10 * kMs)
+    ASSERT_TRUE(testing::tick_and_await(sync, t));
+  ASSERT_EQ(sync.stats().round_trips, 1u + GlobalKeyState::kRefreshRounds);
   redis.kill();
   ASSERT_TRUE(redis.start());
-  EXPECT_TRUE(testing::tick_and_await(sync, 50 * kMs));
+  EXPECT_TRUE(testing::tick_and_await(sync, 90 * kMs));
   EXPECT_FALSE(l->redis_ok());
-  EXPECT_TRUE(testing::tick_and_await(sync, 100 * kMs));  // the pool covers: nothing to send
+  EXPECT_TRUE(testing::tick_and_await(sync, 140 * kMs));  // nothing to send
   EXPECT_TRUE(sync.stats().connected);
-  EXPECT_EQ(sync.stats().round_trips, 1u);
-  EXPECT_EQ(sync.stats().commands, 1u);
+  EXPECT_EQ(sync.stats().round_trips, 1u + GlobalKeyState::kRefreshRounds);
+  EXPECT_EQ(sync.stats().commands, 1u + GlobalKeyState::kRefreshRounds);
   EXPECT_TRUE(l->redis_ok());
 }
 
@@ -279,33 +301,37 @@ TEST(RedisSync, ScriptErrorFailsOnlyThatLimiter) {
   ASSERT_TRUE(redis.running());
   redisContext* c = redisConnect("127.0.0.1", redis.port());
   ASSERT_TRUE(c != nullptr && c->err == 0);
-  freeReplyObject(redisCommand(c, "SET sluice:rl:broken not-a-hash"));  // HMGET will refuse it
-  redisFree(c);
-  RedisSync sync(options(redis.port()));
   auto broken = limiter("broken");
   auto fine = limiter("fine");
+  const std::string key = broken->redis_key("sluice:rl:", kGlobal);
+  freeReplyObject(redisCommand(c, "SET %s not-a-hash", key.c_str()));  // HMGET will refuse it
+  redisFree(c);
+  RedisSync sync(options(redis.port()));
   sync.add(broken);
   sync.add(fine);
+  touch(*broken, 0);
+  touch(*fine, 0);
   EXPECT_TRUE(testing::tick_and_await(sync, 0));
   EXPECT_EQ(sync.stats().errors, 1u);
   EXPECT_EQ(sync.stats().commands, 2u);
   EXPECT_EQ(sync.stats().round_trips, 1u);
   EXPECT_TRUE(sync.stats().connected);  // the connection is fine
   EXPECT_FALSE(broken->redis_ok());
-  EXPECT_EQ(broken->pool(), 0);
+  EXPECT_EQ(broken->pool(kGlobal, 0), 0);
   EXPECT_TRUE(fine->redis_ok());
-  EXPECT_GT(fine->pool(), 0);
+  EXPECT_GT(fine->pool(kGlobal, 0), 0);
 }
 
 TEST(RedisSync, LargeRoundIsWrittenAcrossSeveralWakeups) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running());
   RedisSync sync(options(redis.port()));
-  std::vector<std::shared_ptr<GlobalLimiter>> limiters;
+  std::vector<std::shared_ptr<GlobalKeyedLimiter>> limiters;
   // 500 EVALs with 16 KiB keys, ~8.5 MB: more than loopback socket buffers hold (~4 MB).
   for (int i = 0; i < 500; ++i) {
     limiters.push_back(limiter(std::string(16384, 'k') + std::to_string(i)));
     sync.add(limiters.back());
+    touch(*limiters.back(), 0);
   }
   redis.pause();  // the kernel still completes the handshake; nobody reads
   sync.tick(0);   // not timed: formatting 8.5 MB is work, not waiting (slow under ASan)
@@ -320,7 +346,8 @@ TEST(RedisSync, LargeRoundIsWrittenAcrossSeveralWakeups) {
   EXPECT_EQ(sync.stats().errors, 0u);
   EXPECT_EQ(sync.stats().commands, 500u);
   EXPECT_EQ(sync.stats().round_trips, 1u);
-  for (const auto& l : limiters) EXPECT_EQ(l->pool(), 50);  // one interval of 1000/s
+  for (const auto& l : limiters)
+    EXPECT_EQ(l->pool(kGlobal, 100 * kMs), 100);  // 2 x 50 ms of 1000/s
 }
 
 TEST(RedisSync, LimitersRemovedDuringARoundStillGetTheirLease) {
@@ -331,17 +358,19 @@ TEST(RedisSync, LimitersRemovedDuringARoundStillGetTheirLease) {
   auto dropped = limiter("removed-dropped");
   sync.add(kept);
   sync.add(dropped);
+  touch(*kept, 0);
+  touch(*dropped, 0);
   sync.tick(0);
   ASSERT_TRUE(sync.in_flight());
   sync.remove(kept.get());
   sync.remove(dropped.get());
-  const std::weak_ptr<GlobalLimiter> watch = dropped;
+  const std::weak_ptr<GlobalKeyedLimiter> watch = dropped;
   dropped.reset();  // only the round holds it now
   EXPECT_FALSE(watch.expired());
   EXPECT_TRUE(testing::await_round(sync, 0));
   EXPECT_EQ(sync.stats().commands, 2u);
   EXPECT_EQ(sync.stats().round_trips, 1u);
-  EXPECT_EQ(kept->pool(), 50);  // Redis took the tokens from the bucket: they are spendable
+  EXPECT_EQ(kept->pool(kGlobal, 0), 100);  // Redis took the tokens from the bucket: spendable
   EXPECT_TRUE(watch.expired());
 }
 
