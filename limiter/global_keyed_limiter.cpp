@@ -192,9 +192,17 @@ void GlobalKeyedLimiter::answer(const GlobalKeySync& sync, int64_t first, int64_
   table_.with_existing(sync.key, now, [&](GlobalKeyState& s) {
     if (!windows()) {
       s.pool += static_cast<int32_t>(std::clamp<int64_t>(first, 0, INT32_MAX - s.pool));
-      // Spent on credit since the round left: not in Redis' figure yet.
-      s.credit = static_cast<int32_t>(
-          std::clamp<int64_t>(second - static_cast<int64_t>(s.owed), 0, INT32_MAX));
+      // Spent on credit since the round left: not in Redis' figure yet. What the bucket cannot
+      // cover of it came out of this grant: taken from the pool and no longer owed, so that it
+      // is neither spent twice nor debited twice (spent twice, a burst of 5 admitted 6).
+      const int64_t owed = s.owed;
+      const int64_t uncovered = std::min(owed - std::max<int64_t>(second, 0), owed);
+      if (uncovered > 0) {
+        const int32_t cover = static_cast<int32_t>(std::min<int64_t>(uncovered, s.pool));
+        s.pool -= cover;
+        s.owed -= static_cast<uint32_t>(cover);
+      }
+      s.credit = static_cast<int32_t>(std::clamp<int64_t>(second - owed, 0, INT32_MAX));
       s.flags |= GlobalKeyState::kSeeded;
     } else if (s.window == sync.window) {
       s.seen_cur = saturated(first);

@@ -150,6 +150,29 @@ TEST(GlobalKeyedLimiter, BucketRoundDebitsCreditAndLeasesAPool) {
   EXPECT_TRUE(round.empty()) << "a key idle for kRefreshRounds rounds drops out";
 }
 
+// The burst of 5 that admitted 6: credit spent while a round was out, beyond what the bucket held
+// after the grant, came out of that grant, so it is taken from the new pool and not owed again.
+TEST(GlobalKeyedLimiter, CreditSpentWhileTheRoundIsOutComesOutOfTheGrant) {
+  GlobalKeyedLimiter l(options(GlobalAlgorithm::token_bucket, 100, 5));
+  l.set_redis_ok(true);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(l.admit(7, 0).admitted);  // a new key: on credit
+  std::vector<GlobalKeySync> round;
+  l.collect(0, round);
+  ASSERT_EQ(round.size(), 1u);
+  EXPECT_EQ(round[0].owed, 3u);
+  ASSERT_TRUE(l.admit(7, 1).admitted);  // on credit (1 left) while the round is out
+  // Redis: 5 - 3 owed = 2, both granted, 0 left. The one spent since has no token left but
+  // the grant's.
+  l.answer(round[0], 2, 0, 2 * kMs);
+  EXPECT_EQ(l.pool(7, 2 * kMs), 1);
+  ASSERT_TRUE(l.admit(7, 3 * kMs).admitted);
+  EXPECT_FALSE(l.admit(7, 3 * kMs).admitted) << "5 admitted in all: the burst";
+  round.clear();
+  l.collect(4 * kMs, round);
+  ASSERT_EQ(round.size(), 1u);
+  EXPECT_EQ(round[0].owed, 0u) << "paid from the grant, not debited again";
+}
+
 TEST(GlobalKeyedLimiter, RedisKeysAreBoundedAndExpire) {
   GlobalKeyedLimiter bucket(options(GlobalAlgorithm::token_bucket, 10, 20));
   EXPECT_EQ(bucket.redis_key("sluice:rl:", 0xabcULL), "sluice:rl:t:0000000000000abc");
