@@ -8,8 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -63,21 +65,47 @@ namespace {
 
 // The kernel may hand a just-released port out again at once: a test that asks twice before
 // binding either (an admin port and a listener) would then write one address twice. So this
-// process never gets the same answer twice. `bound` is a socket bound to port 0 of some address.
-uint16_t first_answer(const std::function<Socket()>& bound) {
+// process never gets the same answer twice.
+//
+// And the ports come from below the kernel's ephemeral range (net.ipv4.ip_local_port_range):
+// every outgoing connection on the box takes its source port from that range, so a port found
+// free there may be taken by another test's client before sluice binds it (CI saw an admin port
+// "already in use"). Below it only listeners that tests place compete; each process draws at
+// random from its own slice (by pid), so two tests running side by side rarely even meet.
+// `bound(port)` is a socket bound to `port` of some address (0: the kernel picks).
+uint16_t first_answer(const std::function<Socket(uint16_t)>& bound) {
   static std::mutex mutex;
   static std::unordered_set<uint16_t> handed_out;
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    Socket s = bound();
-    if (!s.valid()) return 0;
+  static std::mt19937 random(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+  constexpr unsigned kLow = 10000;
+  constexpr unsigned kSlices = 32;
+  unsigned ephemeral = 32768;
+  if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral;
+  const unsigned slice = ephemeral > kLow ? (ephemeral - kLow) / kSlices : 0;
+  std::lock_guard lock(mutex);
+  const auto port_of = [](const Socket& s) -> uint16_t {
     sockaddr_storage a{};
     socklen_t len = sizeof a;
     if (getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
-    const uint16_t port =
-        ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
-                                      : reinterpret_cast<const sockaddr_in&>(a).sin_port);
-    std::lock_guard lock(mutex);
-    if (handed_out.insert(port).second) return port;
+    return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
+                                         : reinterpret_cast<const sockaddr_in&>(a).sin_port);
+  };
+  if (slice >= 64) {
+    const unsigned base = kLow + slice * (static_cast<unsigned>(::getpid()) % kSlices);
+    for (int attempt = 0; attempt < 256; ++attempt) {
+      const auto port = static_cast<uint16_t>(base + random() % slice);
+      if (handed_out.count(port) != 0) continue;
+      if (Socket s = bound(port); s.valid()) {
+        handed_out.insert(port);
+        return port;
+      }
+    }
+  }
+  for (int attempt = 0; attempt < 64; ++attempt) {  // a box whose ephemeral range starts low
+    Socket s = bound(0);
+    if (!s.valid()) return 0;
+    const uint16_t port = port_of(s);
+    if (port != 0 && handed_out.insert(port).second) return port;
   }
   return 0;
 }
@@ -85,22 +113,23 @@ uint16_t first_answer(const std::function<Socket()>& bound) {
 }  // namespace
 
 uint16_t free_loopback_port() {
-  return first_answer([] {
+  return first_answer([](uint16_t port) {
     Socket s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a = loopback(0);
+    sockaddr_in a = loopback(port);
     if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Socket();
     return s;
   });
 }
 
 uint16_t free_wildcard_port() {
-  return first_answer([] {
+  return first_answer([](uint16_t port) {
     Socket s(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const int v6only = 0;  // free on 0.0.0.0 as well as on [::]
     setsockopt(s.fd(), IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
     sockaddr_in6 a{};
     a.sin6_family = AF_INET6;
     a.sin6_addr = in6addr_any;
+    a.sin6_port = htons(port);
     if (bind(s.fd(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return Socket();
     return s;
   });

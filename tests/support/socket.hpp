@@ -34,8 +34,9 @@ class Socket {
   int fd_ = -1;
 };
 
-// A port on 127.0.0.1 that was free a moment ago (bound to 0, then released); never the same
-// port twice in one process.
+// A port on 127.0.0.1 that was free a moment ago (bound, then released), below the kernel's
+// ephemeral range so that no client's source port takes it meanwhile; never the same port twice
+// in one process.
 uint16_t free_loopback_port();
 // A port free on every address, IPv4 and IPv6 (for a listener on [::] or 0.0.0.0): a port free
 // on 127.0.0.1 may be taken on another one. Never one either function gave before.
