@@ -183,7 +183,6 @@ std::shared_ptr<limiter::GlobalKeyedLimiter> StateStore::global_limit(
                                               : reinterpret_cast<const sockaddr_in*>(sa)->sin_port);
     ro.username = redis.username;
     ro.password = redis.password;
-    ro.connect_timeout = ro.command_timeout = redis.timeout;
     // Once per change, not per attempt: a wrong password is retried after every backoff.
     ro.on_auth = [](bool ok, const std::string& detail) {
       if (ok)
@@ -199,8 +198,8 @@ std::shared_ptr<limiter::GlobalKeyedLimiter> StateStore::global_limit(
         std::max(std::chrono::duration_cast<std::chrono::milliseconds>(redis.sync_interval),
                  std::chrono::milliseconds(1));
   }
-  redis_->set_timeout(redis.timeout);
-  redis_->remove(state.get());  // a reload resolves the same limit again
+  redis_->set_timeout(redis.timeout);  // the first connect's too: a reload's from its next round
+  redis_->remove(state.get());         // a reload resolves the same limit again
   redis_->add(state);
   return state;
 }
