@@ -167,16 +167,18 @@ void Worker::adopt(WorkerUpdate update) {
       ::close(fd);
       fd = -1;
     }
-    if (fd < 0 && running != nullptr) {
+    std::unique_ptr<ListeningSocket> socket;
+    if (fd >= 0) socket = std::make_unique<ListeningSocket>(loop_.ring(), fd);
+    if (!socket && running != nullptr) {
       for (auto& old : running->listeners)
-        if (old->runtime.config->listen.text == l.config->listen.text) fd = old->detach();
+        if (old->runtime.config->listen.text == l.config->listen.text) socket = old->hand_over();
     }
-    if (fd < 0) {
+    if (!socket) {
       LOG_ERROR("worker %u: listener %s has no socket; it does not accept here", index_,
                 l.config->name.c_str());
       continue;
     }
-    g.listeners.push_back(std::make_unique<WorkerListener>(*this, g, l, fd));
+    g.listeners.push_back(std::make_unique<WorkerListener>(*this, g, l, std::move(socket)));
   }
   if (running != nullptr) {
     for (auto& old : running->listeners) old->close();  // addresses no longer configured

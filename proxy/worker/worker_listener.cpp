@@ -1,7 +1,5 @@
 #include "proxy/worker/worker_listener.hpp"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -12,27 +10,24 @@
 
 namespace sluice::proxy {
 
-WorkerListener::WorkerListener(Worker& w, WorkerGeneration& g, const ListenerRuntime& r, int fd)
+WorkerListener::WorkerListener(Worker& w, WorkerGeneration& g, const ListenerRuntime& r,
+                               std::unique_ptr<ListeningSocket> socket)
     : worker(w),
       generation(g),
       runtime(r),
       idle_timers_(w.loop().timers(static_cast<uint64_t>(r.config->timeouts.idle.count()))),
       counters_(r.stats->per_worker.at(w.index())),
-      fd_(fd) {}
+      socket_(std::move(socket)) {
+  if (socket_) socket_->set_owner(this);
+}
 
 void WorkerListener::arm() {
-  if (armed_ || fd_ < 0) return;
-  io_uring_sqe* sqe = worker.loop().ring().sqe();
-  // Blocking-mode sockets: io_uring returns -EAGAIN for O_NONBLOCK ones instead of
-  // waiting for readiness itself.
-  io_uring_prep_multishot_accept(sqe, fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(sqe, tag(this, 0));
-  armed_ = true;
+  if (socket_) socket_->arm();
 }
 
 void WorkerListener::pause() {
   paused_ = true;
-  cancel_accept();
+  if (socket_) socket_->cancel();
 }
 
 void WorkerListener::resume() {
@@ -40,30 +35,20 @@ void WorkerListener::resume() {
   arm();
 }
 
-void WorkerListener::cancel_accept() {
-  // Cancel by user_data: after close() the fd no longer finds the request,
-  // and the multishot accept's own reference would keep the socket listening.
-  if (armed_) worker.loop().ring().cancel(tag(this, 0), /*all=*/true);
-}
-
 void WorkerListener::close() {
-  if (fd_ < 0) return;
-  cancel_accept();
-  ::close(fd_);
-  fd_ = -1;
+  // The socket stays until its cancelled accept has completed (armed()).
+  if (socket_) socket_->close();
 }
 
-int WorkerListener::detach() {
-  cancel_accept();
+std::unique_ptr<ListeningSocket> WorkerListener::hand_over() {
+  // A pause's cancel may still be on its way: the next listener re-arms when it completes.
   paused_ = false;
-  return std::exchange(fd_, -1);
+  if (socket_) socket_->set_owner(nullptr);
+  return std::move(socket_);
 }
 
-void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
-  if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
+void WorkerListener::on_accept(int result) {
   if (result >= 0) {
-    // A connection the accept took before a reload cancelled it is still
-    // served, under this (older) generation.
     worker.accepted(*this, result);
   } else if (result == -EMFILE || result == -ENFILE || result == -ENOMEM || result == -ENOBUFS) {
     // Logged once per shortage by the worker, not per attempt; retried on a tick.
@@ -74,8 +59,8 @@ void WorkerListener::on_completion(unsigned, int result, unsigned flags) {
     LOG_WARN("listener %s: accept failed: %s", runtime.config->name.c_str(),
              std::strerror(-result));
   }
-  if (!armed_ && !paused_ && !worker.stopping()) arm();
-  if (!armed_) worker.listener_disarmed(generation);
+  if (!armed() && !paused_ && !worker.stopping()) arm();
+  if (!armed()) worker.listener_disarmed(generation);
 }
 
 Loop& WorkerListener::loop() {

@@ -1,36 +1,41 @@
-// A listener as one worker sees it in one generation: its socket, its
-// multishot accept, and the SessionHost its sessions reach the worker through.
-// A reload hands the socket on to the next generation's listener for the same
-// address (detach), so no connection is refused. Worker thread only.
+// A listener as one worker sees it in one generation: its socket (with the
+// multishot accept on it), and the SessionHost its sessions reach the worker
+// through. A reload hands the socket, accept still armed, on to the next
+// generation's listener for the same address (hand_over), so no connection is
+// refused or left waiting. Worker thread only.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
-#include "proxy/core/ring.hpp"
 #include "proxy/session/session.hpp"
+#include "proxy/worker/listening_socket.hpp"
 #include "proxy/worker/worker_generation.hpp"
 
 namespace sluice::proxy {
 
 class Worker;
 
-class WorkerListener final : public IoHandler, public SessionHost {
+class WorkerListener final : public SessionHost {
  public:
+  // `socket` may be null: the listener then accepts nothing here.
   WorkerListener(Worker& worker, WorkerGeneration& generation, const ListenerRuntime& runtime,
-                 int fd);
+                 std::unique_ptr<ListeningSocket> socket);
   void arm();
   // Stops accepting and closes the socket.
   void close();
-  // Stops accepting and hands over the socket (-1 when it has none).
-  int detach();
+  // The socket, its accept left as it is, for the next generation's listener; null when
+  // it has none. Whatever the socket accepts from now on is the next listener's.
+  std::unique_ptr<ListeningSocket> hand_over();
   // Its multishot accept may still complete: the generation must stay.
-  bool armed() const { return armed_; }
+  bool armed() const { return socket_ != nullptr && socket_->armed(); }
   // Accepting stopped while descriptors or memory are short; the worker's
   // tick resumes it.
   bool paused() const { return paused_; }
   void pause();
   void resume();
-  void on_completion(unsigned op, int result, unsigned flags) override;
+  // From the socket: an accepted descriptor, or (negative) why the accept failed or ended.
+  void on_accept(int result);
 
   // SessionHost.
   Loop& loop() override;
@@ -56,12 +61,9 @@ class WorkerListener final : public IoHandler, public SessionHost {
   const ListenerRuntime& runtime;
 
  private:
-  void cancel_accept();
-
   TimerList& idle_timers_;
   metrics::ListenerCounters& counters_;  // this worker's slot
-  int fd_;
-  bool armed_ = false;
+  std::unique_ptr<ListeningSocket> socket_;
   bool paused_ = false;
 };
 
