@@ -18,7 +18,7 @@ class Worker;
 
 class WorkerListener final : public SessionHost {
  public:
-  // `socket` may be null: the listener then accepts nothing here.
+  // Takes `socket` over: what it accepts comes to this listener from now on.
   WorkerListener(Worker& worker, WorkerGeneration& generation, const ListenerRuntime& runtime,
                  std::unique_ptr<ListeningSocket> socket);
   void arm();
