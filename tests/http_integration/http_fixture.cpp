@@ -311,7 +311,7 @@ std::optional<Response> HttpSluiceTest::fetch(std::string_view raw_request, bool
   }
   std::string error;
   auto r = c.read_response(Millis(10000), head_request, &error);
-  if (!r) ADD_FAILURE() << "no response: " << error;
+  if (!r) ADD_FAILURE() << "no response: " << error << " (" << server_side_view(c.socket()) << ")";
   return r;
 }
 

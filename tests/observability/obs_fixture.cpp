@@ -406,7 +406,8 @@ Response ObsTest::roundtrip(HttpClient& client, std::string_view raw_request, bo
   std::string error;
   auto r = client.read_response(Millis(10000), head, &error);
   if (!r) {
-    ADD_FAILURE() << "no response to " << raw_request << ": " << error;
+    ADD_FAILURE() << "no response to " << raw_request << ": " << error << "\n("
+                  << server_side_view(client.socket()) << ")";
     return {};
   }
   return *r;

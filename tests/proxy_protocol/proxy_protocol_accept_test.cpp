@@ -52,7 +52,9 @@ class ProxyProtocolAccept : public ObsTest {
 
   // Sends `bytes` and expects sluice to close without answering.
   void expect_closed_unanswered(const Socket& s, const std::string& bytes) {
-    if (!bytes.empty()) ASSERT_TRUE(send_all(s, bytes, Millis(2000)));
+    if (!bytes.empty()) {
+      ASSERT_TRUE(send_all(s, bytes, Millis(2000)));
+    }
     const ReceiveResult r = recv_until_eof(s, Millis(5000));
     EXPECT_NE(r.end, StreamEnd::timeout) << "sluice kept the connection open";
     EXPECT_EQ(r.data, "") << "sluice answered a connection it should have refused";

@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -193,6 +194,65 @@ bool wait_port_accepts(uint16_t port, Millis timeout) {
     std::this_thread::sleep_for(Millis(5));
   }
   return false;
+}
+
+namespace {
+
+uint16_t port_of_address(int fd, bool peer) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  const int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                      : getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  return rc == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
+}
+
+// The kernel's TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h).
+std::string tcp_state_name(const std::string& hex) {
+  static const char* const kNames[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                       "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                       "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
+  const unsigned long n = std::stoul(hex, nullptr, 16);
+  return n < std::size(kNames) ? kNames[n] : "state " + hex;
+}
+
+}  // namespace
+
+std::string server_side_view(const Socket& client) {
+  const uint16_t mine = port_of_address(client.fd(), false);
+  const uint16_t server = port_of_address(client.fd(), true);
+  if (mine == 0 || server == 0) return "no IPv4 connection to look up";
+  // A line: "sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ...", with
+  // addresses as HEXADDR:HEXPORT. A listener's rx_queue is its accept backlog; inode 0 is a
+  // socket no process holds (not accepted yet).
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  std::string listener = "no listener found on :" + std::to_string(server);
+  std::string end = "the server's end of this one: not found";
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode))
+      continue;
+    const auto port = [](const std::string& address) {
+      const size_t colon = address.find(':');
+      return colon == std::string::npos ? 0ul : std::stoul(address.substr(colon + 1), nullptr, 16);
+    };
+    const size_t colon = queues.find(':');
+    if (colon == std::string::npos) continue;
+    const unsigned long rx = std::stoul(queues.substr(colon + 1), nullptr, 16);
+    if (port(local) != server) continue;
+    if (state == "0A") {
+      listener = "the listener on :" + std::to_string(server) + " has " + std::to_string(rx) +
+                 " connection" + (rx == 1 ? "" : "s") + " waiting to be accepted";
+    } else if (port(remote) == mine) {
+      end = std::string("the server's end of this one: ") +
+            (inode == "0" ? "not accepted by any process" : "accepted") + ", " +
+            std::to_string(rx) + " bytes unread, " + tcp_state_name(state);
+    }
+  }
+  return listener + "; " + end;
 }
 
 bool send_all(const Socket& s, std::string_view data, Millis timeout) {

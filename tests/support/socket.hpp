@@ -64,6 +64,12 @@ Socket connect_loopback(uint16_t port, Millis timeout, std::string* error = null
 // Polls until a connection to the port succeeds (the connection is closed again).
 bool wait_port_accepts(uint16_t port, Millis timeout);
 
+// For a test whose loopback client got no answer: what the kernel says about the server's
+// end (from /proc/net/tcp), e.g. "the listener on :8080 has 1 connection waiting to be
+// accepted; the server's end of this one: not accepted by any process, 27 bytes unread".
+// It tells "never accepted" from "never read" from "read, never answered".
+std::string server_side_view(const Socket& client);
+
 bool send_all(const Socket& s, std::string_view data, Millis timeout);
 bool shutdown_write(const Socket& s);
 
