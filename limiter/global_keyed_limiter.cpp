@@ -196,7 +196,7 @@ void GlobalKeyedLimiter::answer(const GlobalKeySync& sync, int64_t first, int64_
       // cover of it came out of this grant: taken from the pool and no longer owed, so that it
       // is neither spent twice nor debited twice (spent twice, a burst of 5 admitted 6).
       const int64_t owed = s.owed;
-      const int64_t uncovered = std::min(owed - std::max<int64_t>(second, 0), owed);
+      const int64_t uncovered = owed - std::max<int64_t>(second, 0);
       if (uncovered > 0) {
         const int32_t cover = static_cast<int32_t>(std::min<int64_t>(uncovered, s.pool));
         s.pool -= cover;

@@ -36,11 +36,7 @@ void ListeningSocket::close() {
 
 void ListeningSocket::on_completion(unsigned, int result, unsigned flags) {
   if (!(flags & IORING_CQE_F_MORE)) armed_ = false;
-  if (owner_ != nullptr) {
-    owner_->on_accept(result);
-  } else if (result >= 0) {
-    ::close(result);  // between owners: cannot happen, a hand-over sets the next one at once
-  }
+  owner_->on_accept(result);
 }
 
 }  // namespace sluice::proxy

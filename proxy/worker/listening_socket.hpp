@@ -22,7 +22,8 @@ class ListeningSocket final : public IoHandler {
   ListeningSocket(const ListeningSocket&) = delete;
   ListeningSocket& operator=(const ListeningSocket&) = delete;
 
-  // Whose sessions its connections start: every completion goes to the owner of the moment.
+  // Whose sessions its connections start: every completion goes to the owner of the moment,
+  // which a listener sets as it takes the socket, before any completion can arrive.
   void set_owner(WorkerListener* owner) { owner_ = owner; }
   // Arms the multishot accept unless it is armed or the socket is closed.
   void arm();

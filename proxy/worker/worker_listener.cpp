@@ -43,7 +43,6 @@ void WorkerListener::close() {
 std::unique_ptr<ListeningSocket> WorkerListener::hand_over() {
   // A pause's cancel may still be on its way: the next listener re-arms when it completes.
   paused_ = false;
-  if (socket_) socket_->set_owner(nullptr);
   return std::move(socket_);
 }
 

@@ -64,6 +64,17 @@ void Socket::close() {
 
 namespace {
 
+// The local (or, with `peer`, the remote) port of an IPv4 or IPv6 socket; 0 when it has none.
+uint16_t port_of(int fd, bool peer = false) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  const int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                      : getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (rc != 0 || (a.ss_family != AF_INET && a.ss_family != AF_INET6)) return 0;
+  return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
+                                       : reinterpret_cast<const sockaddr_in&>(a).sin_port);
+}
+
 // The kernel may hand a just-released port out again at once: a test that asks twice before
 // binding either (an admin port and a listener) would then write one address twice. So this
 // process never gets the same answer twice.
@@ -84,13 +95,6 @@ uint16_t first_answer(const std::function<Socket(uint16_t)>& bound) {
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> ephemeral;
   const unsigned slice = ephemeral > kLow ? (ephemeral - kLow) / kSlices : 0;
   std::lock_guard lock(mutex);
-  const auto port_of = [](const Socket& s) -> uint16_t {
-    sockaddr_storage a{};
-    socklen_t len = sizeof a;
-    if (getsockname(s.fd(), reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
-    return ntohs(a.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(a).sin6_port
-                                         : reinterpret_cast<const sockaddr_in&>(a).sin_port);
-  };
   if (slice >= 64) {
     const unsigned base = kLow + slice * (static_cast<unsigned>(::getpid()) % kSlices);
     for (int attempt = 0; attempt < 256; ++attempt) {
@@ -105,7 +109,7 @@ uint16_t first_answer(const std::function<Socket(uint16_t)>& bound) {
   for (int attempt = 0; attempt < 64; ++attempt) {  // a box whose ephemeral range starts low
     Socket s = bound(0);
     if (!s.valid()) return 0;
-    const uint16_t port = port_of(s);
+    const uint16_t port = port_of(s.fd());
     if (port != 0 && handed_out.insert(port).second) return port;
   }
   return 0;
@@ -198,14 +202,6 @@ bool wait_port_accepts(uint16_t port, Millis timeout) {
 
 namespace {
 
-uint16_t port_of_address(int fd, bool peer) {
-  sockaddr_in a{};
-  socklen_t len = sizeof a;
-  const int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
-                      : getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  return rc == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
-}
-
 // The kernel's TCP states as /proc/net/tcp numbers them (include/net/tcp_states.h).
 std::string tcp_state_name(const std::string& hex) {
   static const char* const kNames[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
@@ -218,38 +214,41 @@ std::string tcp_state_name(const std::string& hex) {
 }  // namespace
 
 std::string server_side_view(const Socket& client) {
-  const uint16_t mine = port_of_address(client.fd(), false);
-  const uint16_t server = port_of_address(client.fd(), true);
-  if (mine == 0 || server == 0) return "no IPv4 connection to look up";
-  // A line: "sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ...", with
-  // addresses as HEXADDR:HEXPORT. A listener's rx_queue is its accept backlog; inode 0 is a
-  // socket no process holds (not accepted yet).
-  std::ifstream table("/proc/net/tcp");
-  std::string line;
-  std::getline(table, line);  // the header
+  const uint16_t mine = port_of(client.fd());
+  const uint16_t server = port_of(client.fd(), /*peer=*/true);
+  if (mine == 0 || server == 0) return "no connection to look up";
   std::string listener = "no listener found on :" + std::to_string(server);
   std::string end = "the server's end of this one: not found";
-  while (std::getline(table, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
-          timeout >> inode))
-      continue;
-    const auto port = [](const std::string& address) {
-      const size_t colon = address.find(':');
-      return colon == std::string::npos ? 0ul : std::stoul(address.substr(colon + 1), nullptr, 16);
-    };
-    const size_t colon = queues.find(':');
-    if (colon == std::string::npos) continue;
-    const unsigned long rx = std::stoul(queues.substr(colon + 1), nullptr, 16);
-    if (port(local) != server) continue;
-    if (state == "0A") {
-      listener = "the listener on :" + std::to_string(server) + " has " + std::to_string(rx) +
-                 " connection" + (rx == 1 ? "" : "s") + " waiting to be accepted";
-    } else if (port(remote) == mine) {
-      end = std::string("the server's end of this one: ") +
-            (inode == "0" ? "not accepted by any process" : "accepted") + ", " +
-            std::to_string(rx) + " bytes unread, " + tcp_state_name(state);
+  // A line: "sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode ...", with
+  // addresses as HEXADDR:HEXPORT (both files). A listener's rx_queue is its accept backlog;
+  // inode 0 is a socket no process holds (not accepted yet).
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream table(path);
+    std::string line;
+    std::getline(table, line);  // the header
+    while (std::getline(table, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+            timeout >> inode))
+        continue;
+      const auto port = [](const std::string& address) {
+        const size_t colon = address.find(':');
+        return colon == std::string::npos ? 0ul
+                                          : std::stoul(address.substr(colon + 1), nullptr, 16);
+      };
+      const size_t colon = queues.find(':');
+      if (colon == std::string::npos) continue;
+      const unsigned long rx = std::stoul(queues.substr(colon + 1), nullptr, 16);
+      if (port(local) != server) continue;
+      if (state == "0A") {
+        listener = "the listener on :" + std::to_string(server) + " has " + std::to_string(rx) +
+                   " connection" + (rx == 1 ? "" : "s") + " waiting to be accepted";
+      } else if (port(remote) == mine) {
+        end = std::string("the server's end of this one: ") +
+              (inode == "0" ? "not accepted by any process" : "accepted") + ", " +
+              std::to_string(rx) + " bytes unread, " + tcp_state_name(state);
+      }
     }
   }
   return listener + "; " + end;

@@ -65,7 +65,7 @@ Socket connect_loopback(uint16_t port, Millis timeout, std::string* error = null
 bool wait_port_accepts(uint16_t port, Millis timeout);
 
 // For a test whose loopback client got no answer: what the kernel says about the server's
-// end (from /proc/net/tcp), e.g. "the listener on :8080 has 1 connection waiting to be
+// end (from /proc/net/tcp and tcp6), e.g. "the listener on :8080 has 1 connection waiting to be
 // accepted; the server's end of this one: not accepted by any process, 27 bytes unread".
 // It tells "never accepted" from "never read" from "read, never answered".
 std::string server_side_view(const Socket& client);
